@@ -1,0 +1,38 @@
+package dev.jresnet.cli;
+
+import dev.jresnet.resnet.ResNet50;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code jresnet summary}: the model's size and cost. */
+@Command(name = "summary", mixinStandardHelpOptions = true,
+        description = "Print the network's parameter count, FLOPs per image, variant, preset and classes.")
+final class SummaryCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions model;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        try (ResNet50 net = model.build(spec.commandLine().getErr())) {
+            int s = net.preset().cropSize();
+            out.printf(Locale.ROOT, "ResNet-50 %s, %d classes%n", net.config().variant().id(), net.config().numClasses());
+            out.printf(Locale.ROOT, "parameters:        %,d%n", net.parameterCount());
+            out.printf(Locale.ROOT, "FLOPs per %dx%d:   %,d (%.2f GFLOP; a multiply-add counts 2)%n", s, s,
+                    net.flopsPerImage(s, s), net.flopsPerImage(s, s) / 1e9);
+            out.printf(Locale.ROOT, "preset:            %s%n", net.preset().id());
+            out.printf(Locale.ROOT, "weights:           %s%n", net.weightsDescription());
+            out.flush();
+        }
+        return 0;
+    }
+}

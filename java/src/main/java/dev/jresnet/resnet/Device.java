@@ -1,0 +1,81 @@
+package dev.jresnet.resnet;
+
+import dev.jresnet.cpu.Gemm;
+import dev.jresnet.cuda.CudaAvailability;
+
+/**
+ * Where a model runs. {@link #auto()} picks CUDA when a usable GPU exists and otherwise the CPU, and
+ * {@link #description()} always says which and why: jresnet never falls back silently.
+ */
+public final class Device {
+    public enum Kind { CPU, CUDA }
+
+    private final Kind kind;
+    private final int index;
+    private final String reason;
+
+    private Device(Kind kind, int index, String reason) {
+        this.kind = kind;
+        this.index = index;
+        this.reason = reason;
+    }
+
+    public static Device cpu() {
+        return new Device(Kind.CPU, 0, "requested");
+    }
+
+    public static Device cuda(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("CUDA device index must be >= 0, got " + index);
+        }
+        return new Device(Kind.CUDA, index, "requested");
+    }
+
+    /** CUDA device 0 when CUDA is usable, else the CPU with the reason CUDA is not. */
+    public static Device auto() {
+        CudaAvailability.Status s = CudaAvailability.status();
+        if (s.usable()) {
+            // Until the cuDNN backend lands, a usable GPU is reported but the CPU runs.
+            return new Device(Kind.CPU, 0, "auto: " + s.reason() + " found, but this build has no cuDNN backend");
+        }
+        return new Device(Kind.CPU, 0, "auto: CUDA unavailable: " + s.reason());
+    }
+
+    /** "cpu", "cuda" or "auto". */
+    public static Device parse(String s) {
+        return switch (s.toLowerCase()) {
+            case "cpu" -> cpu();
+            case "cuda", "gpu" -> cuda(0);
+            case "auto" -> auto();
+            default -> {
+                if (s.toLowerCase().startsWith("cuda:")) {
+                    try {
+                        yield cuda(Integer.parseInt(s.substring(5)));
+                    } catch (NumberFormatException e) {
+                        // fall through to the error below
+                    }
+                }
+                throw new IllegalArgumentException("unknown device \"" + s + "\" (expected auto, cpu, cuda or cuda:N)");
+            }
+        };
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    /** For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; kernel vector-avx512)}. */
+    public String description() {
+        String extra = kind == Kind.CPU ? "; CPU kernel " + Gemm.kernelName() : "";
+        return this + " (" + reason + extra + ")";
+    }
+
+    @Override
+    public String toString() {
+        return kind == Kind.CPU ? "cpu" : "cuda:" + index;
+    }
+}

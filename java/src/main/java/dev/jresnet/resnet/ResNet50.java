@@ -1,0 +1,289 @@
+package dev.jresnet.resnet;
+
+import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.cuda.CudaAvailability;
+import dev.jresnet.image.Preset;
+import dev.jresnet.image.RgbImage;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.weights.WeightSet;
+import dev.jresnet.weights.WeightSets;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * ResNet-50 ready for inference: weights, labels, preprocessing preset and the device it runs on.
+ * A model is immutable after {@link Builder#build()} and safe to call from several threads at once:
+ * each call allocates its own activations. Close it when done (it owns device memory on the GPU).
+ *
+ * <pre>{@code
+ * try (ResNet50 model = ResNet50.load(Path.of("resnet50.pth"), Device.cpu())) {
+ *     List<Prediction> top5 = model.classify(ImageDecoder.decode(Path.of("cat.jpg")), 5);
+ * }
+ * }</pre>
+ */
+public final class ResNet50 implements AutoCloseable {
+    /** safetensors metadata keys that jresnet writes and reads. */
+    public static final String META_ARCHITECTURE = "jresnet.architecture";
+    public static final String META_VARIANT = "jresnet.variant";
+    public static final String META_PRESET = "jresnet.preset";
+    public static final String META_CLASSES = "jresnet.classes";
+    public static final String META_SOURCE = "jresnet.source";
+
+    private final ResNet50Graph graph;
+    private final Device device;
+    private final Preset preset;
+    private final List<String> labels;
+    private final String weightsDescription;
+    private final boolean pretrained;
+    private volatile boolean closed;
+
+    private ResNet50(ResNet50Graph graph, Device device, Preset preset, List<String> labels,
+                     String weightsDescription, boolean pretrained) {
+        this.graph = graph;
+        this.device = device;
+        this.preset = preset;
+        this.labels = labels;
+        this.weightsDescription = weightsDescription;
+        this.pretrained = pretrained;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Loads a {@code .pth} or {@code .safetensors} file onto {@code device}. */
+    public static ResNet50 load(Path weights, Device device) throws IOException {
+        return builder().weights(weights).device(device).build();
+    }
+
+    /** torchvision's initialisation with a fixed seed: deterministic, untrained (predictions are noise). */
+    public static ResNet50 untrained(long seed, Device device) {
+        try {
+            return builder().seed(seed).device(device).build();
+        } catch (IOException e) {
+            throw new IllegalStateException("unreachable: no file is read", e);
+        }
+    }
+
+    /** Logits [N, classes] of a preprocessed batch [N, 3, H, W]. */
+    public Tensor forward(Tensor batch) {
+        requireOpen();
+        if (!(batch.rank() == 4 && batch.dim(1) == 3)) {
+            throw new IllegalArgumentException("input batch must be [N, 3, H, W], found " + batch.shape());
+        }
+        batch.requireFinite("input batch");
+        return graph.forward(batch);
+    }
+
+    /** Logits as one row per image. */
+    public float[][] logits(Tensor batch) {
+        Tensor l = forward(batch);
+        int n = l.dim(0), k = l.dim(1);
+        float[][] rows = new float[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = Arrays.copyOfRange(l.data(), i * k, (i + 1) * k);
+        }
+        return rows;
+    }
+
+    /** The model's preprocessing (resize, crop, normalise) of one image: [3, 224, 224]. */
+    public Tensor preprocess(RgbImage image) {
+        return preset.preprocess(image);
+    }
+
+    /** Top-{@code k} classes of one image. */
+    public List<Prediction> classify(RgbImage image, int k) {
+        return classify(List.of(image), k).get(0);
+    }
+
+    /** Top-{@code k} classes of each image, in input order, run as one batch. */
+    public List<List<Prediction>> classify(List<RgbImage> images, int k) {
+        if (images.isEmpty()) {
+            return List.of();
+        }
+        int size = preset.cropSize();
+        Tensor batch = Tensor.zeros(images.size(), 3, size, size);
+        int per = 3 * size * size;
+        for (int i = 0; i < images.size(); i++) {
+            System.arraycopy(preprocess(images.get(i)).data(), 0, batch.data(), i * per, per);
+        }
+        return topK(forward(batch), k);
+    }
+
+    /** Softmax and the {@code k} most probable classes of each row of logits [N, classes]. */
+    public List<List<Prediction>> topK(Tensor logits, int k) {
+        int n = logits.dim(0), classes = logits.dim(1);
+        if (k < 1 || k > classes) {
+            throw new IllegalArgumentException("top-k must be in 1.." + classes + ", got " + k);
+        }
+        Tensor probs = Tensor.zeros(n, classes);
+        CpuOps.softmax(probs, logits);
+        List<List<Prediction>> all = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Integer[] order = new Integer[classes];
+            for (int c = 0; c < classes; c++) {
+                order[c] = c;
+            }
+            int row = i * classes;
+            // Ties keep the lower index first, as torch.topk does on the CPU in practice.
+            Arrays.sort(order, (a, b) -> {
+                int cmp = Float.compare(logits.data()[row + b], logits.data()[row + a]);
+                return cmp != 0 ? cmp : Integer.compare(a, b);
+            });
+            List<Prediction> top = new ArrayList<>(k);
+            for (int j = 0; j < k; j++) {
+                int c = order[j];
+                top.add(new Prediction(c, labels.get(c), probs.data()[row + c], logits.data()[row + c]));
+            }
+            all.add(List.copyOf(top));
+        }
+        return List.copyOf(all);
+    }
+
+    public ResNet50Config config() {
+        return graph.config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public Preset preset() {
+        return preset;
+    }
+
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** Where the weights came from, e.g. the file path, or "seeded untrained (seed 0)". */
+    public String weightsDescription() {
+        return weightsDescription;
+    }
+
+    /** False for the seeded initialisation, whose predictions are meaningless. */
+    public boolean isPretrained() {
+        return pretrained;
+    }
+
+    /** Learnable parameters: 25,557,032 for the 1000-class network. */
+    public long parameterCount() {
+        return graph.parameterCount();
+    }
+
+    /** Floating-point operations for one {@code h x w} image (a multiply-add counts 2). */
+    public long flopsPerImage(int h, int w) {
+        return graph.flops(h, w);
+    }
+
+    /** The weights as a WeightSet, with jresnet's metadata (for writing a converted file). */
+    public WeightSet exportWeights(String source) {
+        requireOpen();
+        Map<String, String> meta = new HashMap<>();
+        meta.put(META_ARCHITECTURE, "resnet50");
+        meta.put(META_VARIANT, graph.config.variant().id());
+        meta.put(META_PRESET, preset.id());
+        meta.put(META_CLASSES, String.join("\n", labels));
+        if (source != null) {
+            meta.put(META_SOURCE, source);
+        }
+        return WeightBinding.export(graph, meta);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this ResNet50 model (" + weightsDescription + ") is closed");
+        }
+    }
+
+    /** Builds a model; unset options come from the weight file's metadata, then from torchvision's defaults. */
+    public static final class Builder {
+        private Path weights;
+        private long seed = 0;
+        private Device device = Device.cpu();
+        private Variant variant;
+        private Preset preset;
+        private List<String> labels;
+
+        private Builder() {}
+
+        /** A {@code .pth} or {@code .safetensors} file; without one, the seeded untrained weights are used. */
+        public Builder weights(Path p) {
+            this.weights = p;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        public Builder device(Device d) {
+            if (d == null) {
+                throw new IllegalArgumentException("device must not be null");
+            }
+            this.device = d;
+            return this;
+        }
+
+        public Builder variant(Variant v) {
+            this.variant = v;
+            return this;
+        }
+
+        public Builder preset(Preset p) {
+            this.preset = p;
+            return this;
+        }
+
+        public Builder labels(List<String> l) {
+            this.labels = List.copyOf(l);
+            return this;
+        }
+
+        public ResNet50 build() throws IOException {
+            if (device.kind() == Device.Kind.CUDA) {
+                CudaAvailability.Status s = CudaAvailability.status();
+                throw new DeviceUnavailableException("cannot run on " + device + ": "
+                        + (s.usable() ? "this build of jresnet has no cuDNN backend yet"
+                        : "CUDA is unusable (" + s.reason() + "); install the NVIDIA driver, CUDA 13 and cuDNN 9 "
+                        + "runtime libraries, or use --device cpu"));
+            }
+            WeightSet set = weights == null ? null : WeightSets.read(weights);
+            Map<String, String> meta = set == null ? Map.of() : set.metadata();
+            Variant v = variant != null ? variant
+                    : meta.containsKey(META_VARIANT) ? Variant.fromId(meta.get(META_VARIANT)) : Variant.V1_5;
+            Preset p = preset != null ? preset
+                    : meta.containsKey(META_PRESET) ? Preset.fromName(meta.get(META_PRESET)) : Preset.TORCHVISION_V1;
+            int classes = set == null ? ResNet50Config.IMAGENET_CLASSES : WeightBinding.classesOf(set);
+            List<String> names = labels != null ? labels
+                    : meta.containsKey(META_CLASSES) ? List.of(meta.get(META_CLASSES).split("\n", -1))
+                    : Labels.defaultFor(classes);
+            if (names.size() != classes) {
+                throw new IncompatibleWeightsException((weights == null ? "labels" : weights.toString()) + ": "
+                        + names.size() + " class names for a classifier with " + classes + " outputs");
+            }
+            ResNet50Graph graph = new ResNet50Graph(new ResNet50Config(v, classes));
+            String description;
+            if (set == null) {
+                WeightBinding.initialise(graph, seed);
+                description = "seeded untrained (seed " + seed + ")";
+            } else {
+                WeightBinding.load(graph, set);
+                description = weights.toString();
+            }
+            return new ResNet50(graph, device, p, names, description, set != null);
+        }
+    }
+}

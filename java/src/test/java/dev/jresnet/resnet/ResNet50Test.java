@@ -1,0 +1,193 @@
+package dev.jresnet.resnet;
+
+import dev.jresnet.tensor.DataType;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.weights.WeightSet;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The graph's bookkeeping and the API's guarantees, without PyTorch. */
+class ResNet50Test {
+    static Tensor randomInput(int n, int size, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Tensor t = Tensor.zeros(n, 3, size, size);
+        for (int i = 0; i < t.size(); i++) {
+            t.data()[i] = (float) (r.nextDouble() * 4 - 2);
+        }
+        return t;
+    }
+
+    @Test
+    void parameterCountMatchesTorchvision() {
+        assertEquals(25_557_032L, new ResNet50Graph(ResNet50Config.imagenet()).parameterCount());
+        // A 10-class head: 2048*10 + 10 instead of 2048*1000 + 1000.
+        assertEquals(25_557_032L - 2_049_000 + 20_490,
+                new ResNet50Graph(ResNet50Config.imagenet().withClasses(10)).parameterCount());
+    }
+
+    @Test
+    void flopsMatchTorchvisionsPublishedCost() {
+        long f = new ResNet50Graph(ResNet50Config.imagenet()).flops(224, 224);
+        // torchvision lists 4.09 GMACs for ResNet50_Weights.IMAGENET1K_V1; a MAC is 2 FLOPs.
+        assertEquals(8.18e9, f, 0.01e9, "FLOPs " + f);
+        assertTrue(new ResNet50Graph(ResNet50Config.imagenet().withVariant(Variant.V1)).flops(224, 224) < f,
+                "v1 strides earlier, so it costs less");
+    }
+
+    @Test
+    void seededInitialisationIsDeterministic() {
+        Tensor x = randomInput(1, 64, 1);
+        try (ResNet50 a = ResNet50.untrained(7, Device.cpu()); ResNet50 b = ResNet50.untrained(7, Device.cpu());
+             ResNet50 c = ResNet50.untrained(8, Device.cpu())) {
+            assertFalse(a.isPretrained());
+            assertTrue(a.weightsDescription().contains("untrained"));
+            float[] la = a.forward(x).data();
+            assertArrayEquals(la, b.forward(x).data());
+            assertFalse(java.util.Arrays.equals(la, c.forward(x).data()));
+        }
+    }
+
+    @Test
+    void concurrentCallsGiveTheSameAnswersAsSequentialOnes() throws Exception {
+        try (ResNet50 m = ResNet50.untrained(3, Device.cpu())) {
+            List<Tensor> inputs = List.of(randomInput(1, 64, 11), randomInput(2, 64, 12), randomInput(1, 64, 13));
+            List<float[]> sequential = inputs.stream().map(t -> m.forward(t).data()).toList();
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            try {
+                List<Future<float[]>> futures = inputs.stream().map(t -> pool.submit(() -> m.forward(t).data())).toList();
+                for (int i = 0; i < inputs.size(); i++) {
+                    assertArrayEquals(sequential.get(i), futures.get(i).get(), "input " + i);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void useAfterCloseIsAnError() {
+        ResNet50 m = ResNet50.untrained(0, Device.cpu());
+        m.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.forward(randomInput(1, 64, 0)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void wrongInputShapeAndNaNAreRejected() {
+        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(Tensor.zeros(1, 4, 64, 64)));
+            assertTrue(e.getMessage().contains("[1, 4, 64, 64]"), e.getMessage());
+            Tensor x = randomInput(1, 64, 0);
+            x.data()[5] = Float.NaN;
+            e = assertThrows(IllegalArgumentException.class, () -> m.forward(x));
+            assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        }
+    }
+
+    @Test
+    void topKIsSortedAndProbabilitiesSumToOne() {
+        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+            Tensor logits = m.forward(randomInput(1, 64, 5));
+            List<Prediction> all = m.topK(logits, 1000).get(0);
+            double sum = 0;
+            for (int i = 0; i < all.size(); i++) {
+                sum += all.get(i).probability();
+                if (i > 0) {
+                    assertTrue(all.get(i - 1).logit() >= all.get(i).logit());
+                }
+                assertEquals(Labels.imagenet().get(all.get(i).index()), all.get(i).label());
+            }
+            assertEquals(1.0, sum, 1e-4);
+            assertThrows(IllegalArgumentException.class, () -> m.topK(logits, 0));
+            assertThrows(IllegalArgumentException.class, () -> m.topK(logits, 1001));
+        }
+    }
+
+    @Test
+    void cudaRequestOnAMachineWithoutAUsableGpuExplainsWhy() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.jresnet.cuda.CudaAvailability.status().usable(),
+                "a GPU is usable here");
+        DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class,
+                () -> ResNet50.builder().device(Device.cuda(0)).build());
+        assertTrue(e.getMessage().contains("--device cpu"), e.getMessage());
+        assertTrue(Device.auto().description().startsWith("cpu (auto: CUDA unavailable"), Device.auto().description());
+    }
+
+    // --- weight files that do not fit the network -------------------------------------------------
+
+    static Map<String, WeightSet.Entry> goodEntries() {
+        ResNet50Graph g = new ResNet50Graph(ResNet50Config.imagenet());
+        WeightBinding.initialise(g, 1);
+        return new LinkedHashMap<>(WeightBinding.export(g, Map.of()).entries());
+    }
+
+    static WeightSet set(Map<String, WeightSet.Entry> e) {
+        return new WeightSet(java.nio.file.Path.of("test.safetensors"), e, Map.of());
+    }
+
+    static IncompatibleWeightsException loadFails(Map<String, WeightSet.Entry> e) {
+        return assertThrows(IncompatibleWeightsException.class,
+                () -> WeightBinding.load(new ResNet50Graph(ResNet50Config.imagenet()), set(e)));
+    }
+
+    @Test
+    void missingAndUnexpectedKeysAreAllListed() {
+        Map<String, WeightSet.Entry> e = goodEntries();
+        e.remove("layer3.4.bn2.running_var");
+        e.remove("fc.bias");
+        Tensor t = Tensor.zeros(3);
+        e.put("head.weight", new WeightSet.Entry("head.weight", DataType.F32, t, null, new int[] {3}));
+        String msg = loadFails(e).getMessage();
+        assertTrue(msg.contains("test.safetensors"), msg);
+        assertTrue(msg.contains("missing keys (2)") && msg.contains("layer3.4.bn2.running_var [256]")
+                && msg.contains("fc.bias [1000]"), msg);
+        assertTrue(msg.contains("unexpected keys (1): head.weight"), msg);
+    }
+
+    @Test
+    void shapeMismatchNamesTensorExpectedAndFound() {
+        Map<String, WeightSet.Entry> e = goodEntries();
+        Tensor t = Tensor.zeros(64, 3, 3, 3);
+        e.put("conv1.weight", new WeightSet.Entry("conv1.weight", DataType.F32, t, null, new int[] {64, 3, 3, 3}));
+        String msg = loadFails(e).getMessage();
+        assertTrue(msg.contains("conv1.weight: expected shape [64, 3, 7, 7], found [64, 3, 3, 3]"), msg);
+    }
+
+    @Test
+    void nanOrInfiniteWeightIsAnError() {
+        Map<String, WeightSet.Entry> e = goodEntries();
+        e.get("layer2.0.conv2.weight").floats().data()[17] = Float.POSITIVE_INFINITY;
+        String msg = loadFails(e).getMessage();
+        assertTrue(msg.contains("layer2.0.conv2.weight") && msg.contains("Infinity") && msg.contains("17"), msg);
+    }
+
+    @Test
+    void integerTensorWhereAFloatBelongsIsAnError() {
+        Map<String, WeightSet.Entry> e = goodEntries();
+        e.put("bn1.running_mean", new WeightSet.Entry("bn1.running_mean", DataType.I64, null, new long[64], new int[] {64}));
+        String msg = loadFails(e).getMessage();
+        assertTrue(msg.contains("bn1.running_mean: expected a floating-point tensor, found I64"), msg);
+    }
+
+    @Test
+    void batchCountersAreAccepted() throws Exception {
+        Map<String, WeightSet.Entry> e = goodEntries();
+        e.put("bn1.num_batches_tracked", new WeightSet.Entry("bn1.num_batches_tracked", DataType.I64, null,
+                new long[] {5}, new int[0]));
+        WeightBinding.load(new ResNet50Graph(ResNet50Config.imagenet()), set(e));
+    }
+}
