@@ -121,7 +121,8 @@ def main():
         return path
 
     sd = m.state_dict()
-    assert int(sd['bn.num_batches_tracked']) == 1
+    if int(sd['bn.num_batches_tracked']) != 1:
+        raise SystemExit('num_batches_tracked did not move: %s' % sd['bn.num_batches_tracked'])
     save('a_f32', sd)
     save('b_f16', copy.deepcopy(m).half().state_dict())
     save('c_bf16', copy.deepcopy(m).bfloat16().state_dict())
@@ -132,7 +133,8 @@ def main():
              'i64': torch.arange(-2, 5)}
     p = save('d_views', views)
     recs = storage_records(p)
-    assert len(recs) == 4, recs  # the five views share one storage; param, f64, i64 have their own
+    if len(recs) != 4:  # the five views share one storage; param, f64, i64 have their own
+        raise SystemExit('views do not share one storage: %s' % recs)
 
     st = {k: v.clone() for k, v in sd.items()}
     st['half'] = torch.randn(2, 3).half()

@@ -352,13 +352,21 @@ final class PickleReader {
     }
 
     private static String describe(Object o) {
+        return describe(o, 0);
+    }
+
+    /** Depth-limited, since a hostile pickle can nest tuples deeply enough to overflow the Java stack. */
+    private static String describe(Object o, int depth) {
+        if (depth > 4) {
+            return "...";
+        }
         if (o == null) {
             return "None";
         }
         if (o instanceof Object[] t) {
             StringBuilder b = new StringBuilder("(");
             for (int i = 0; i < t.length && i < 8; i++) {
-                b.append(i > 0 ? ", " : "").append(describe(t[i]));
+                b.append(i > 0 ? ", " : "").append(describe(t[i], depth + 1));
             }
             return b.append(t.length > 8 ? ", ...)" : ")").toString();
         }

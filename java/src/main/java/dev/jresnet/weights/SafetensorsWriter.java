@@ -32,6 +32,13 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("floatType must be F32, F16 or BF16, not " + floatType);
         }
         Map<String, Object> header = new LinkedHashMap<>();
+        if (metadata != null) {
+            for (Map.Entry<String, String> m : metadata.entrySet()) {
+                if (m.getKey() == null || m.getValue() == null) {
+                    throw new IllegalArgumentException(dest + ": metadata " + m + " has a null key or value");
+                }
+            }
+        }
         if (metadata != null && !metadata.isEmpty()) {
             header.put("__metadata__", new LinkedHashMap<>(metadata));
         }

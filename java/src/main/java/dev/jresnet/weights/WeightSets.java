@@ -30,7 +30,9 @@ public final class WeightSets {
             hex.append(String.format("%02x ", b & 0xff));
         }
         throw new WeightFormatException(file + ": neither a torch.save zip (PK\\3\\4) nor safetensors (8-byte length, then '{'); "
-                + "first " + head.length + " bytes: " + hex.toString().strip());
+                + "first " + head.length + " bytes: " + hex.toString().strip()
+                + (head.length > 0 && (head[0] & 0xff) == 0x80 ? " (a bare pickle: the legacy format of"
+                        + " PyTorch < 1.6, not supported; re-save it with a newer torch.save)" : ""));
     }
 
     /** Throws naming the first tensor that holds a NaN or an infinity; returns the set otherwise. */
