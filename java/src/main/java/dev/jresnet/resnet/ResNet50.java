@@ -57,7 +57,7 @@ public final class ResNet50 implements AutoCloseable {
         return new Builder();
     }
 
-    /** Loads a {@code .pth} or {@code .safetensors} file onto {@code device}. */
+    /** Loads a {@code .pth}, {@code .safetensors} or {@code .onnx} file onto {@code device}. */
     public static ResNet50 load(Path weights, Device device) throws IOException {
         return builder().weights(weights).device(device).build();
     }
@@ -260,7 +260,9 @@ public final class ResNet50 implements AutoCloseable {
                         : "CUDA is unusable (" + s.reason() + "); install the NVIDIA driver, CUDA 13 and cuDNN 9 "
                         + "runtime libraries, or use --device cpu"));
             }
-            WeightSet set = weights == null ? null : WeightSets.read(weights);
+            WeightSet set = weights == null ? null
+                    : weights.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+                    ? dev.jresnet.onnx.OnnxImporter.read(weights) : WeightSets.read(weights);
             Map<String, String> meta = set == null ? Map.of() : set.metadata();
             Variant v = variant != null ? variant
                     : meta.containsKey(META_VARIANT) ? Variant.fromId(meta.get(META_VARIANT)) : Variant.V1_5;

@@ -3,7 +3,7 @@ package dev.jresnet.resnet;
 import dev.jresnet.cli.Main;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
-import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.testing.ReferenceFiles;
 import dev.jresnet.weights.PthReader;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,8 +30,7 @@ class ResNet50PyTorchTest {
 
     @BeforeAll
     static void makeReference() throws IOException {
-        dir = PyTorchReference.scratch("resnet50");
-        PyTorchReference.run("resnet_reference.py", dir.toString());
+        dir = ReferenceFiles.resnet50();
         weights = PthReader.read(dir.resolve("resnet50_seeded.pth"));
         input = Npy.read(dir.resolve("input.npy"));
     }

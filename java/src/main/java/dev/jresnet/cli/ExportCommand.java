@@ -1,0 +1,38 @@
+package dev.jresnet.cli;
+
+import dev.jresnet.onnx.OnnxExporter;
+import dev.jresnet.resnet.ResNet50;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code jresnet export --weights W --out model.onnx}: the model as ONNX for ONNX Runtime and other engines. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Write the model (any head, e.g. a fine-tuned one) as ONNX, opset 13, dynamic batch.")
+final class ExportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .onnx file to write.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        model.device = "cpu";
+        try (ResNet50 net = model.build(spec.commandLine().getErr())) {
+            OnnxExporter.write(net, out);
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: ResNet-50 %s, %d classes, opset 13, input [N,3,H,W]%n",
+                    out, net.config().variant().id(), net.config().numClasses());
+        }
+        return 0;
+    }
+}
