@@ -175,11 +175,15 @@ class ImageDecoderTest {
     @Test
     void harmlessJpegWarningsAreTolerated() throws IOException {
         byte[] jpeg = encode(pattern(32, 16, BufferedImage.TYPE_3BYTE_BGR), "jpeg");
-        // Stray bytes before EOI: libjpeg warns "extraneous bytes before marker", PIL decodes such files silently.
+        // Stray bytes between header segments: libjpeg warns "3 extraneous bytes before marker 0xdb" and
+        // decodes the image completely, as PIL does without complaint.
+        int at = 4 + (((jpeg[4] & 0xff) << 8) | (jpeg[5] & 0xff)); // just past the APP0 segment
         byte[] padded = new byte[jpeg.length + 3];
-        System.arraycopy(jpeg, 0, padded, 0, jpeg.length - 2);
-        padded[padded.length - 2] = (byte) 0xff;
-        padded[padded.length - 1] = (byte) 0xd9;
+        System.arraycopy(jpeg, 0, padded, 0, at);
+        padded[at] = 0x12;
+        padded[at + 1] = 0x34;
+        padded[at + 2] = 0x56;
+        System.arraycopy(jpeg, at, padded, at + 3, jpeg.length - at);
         RgbImage a = ImageDecoder.decode(jpeg, "clean");
         RgbImage b = ImageDecoder.decode(padded, "padded");
         assertTrue(Arrays.equals(a.pixels(), b.pixels()));
