@@ -1,0 +1,303 @@
+package dev.jresnet.image;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decodes PNG and JPEG files to 8-bit RGB with the JDK's ImageIO, giving the pixels that PIL's
+ * {@code Image.open(p).convert("RGB")} gives, since that is what torchvision users feed ResNet:
+ * <ul>
+ *   <li>grey (1, 2, 4, 8 bit) is scaled to 8 bits and copied to R, G and B;</li>
+ *   <li>alpha is dropped, not composited onto a background (PIL's convert drops it);</li>
+ *   <li>palette images are looked up in their palette; a tRNS chunk is ignored;</li>
+ *   <li>16-bit RGB, RGBA and grey+alpha keep the high byte of each sample (PIL unpacks them that way);</li>
+ *   <li>16-bit grey without alpha is clipped to 0..255, not scaled: PIL opens it as mode "I" and its
+ *       I to RGB conversion clips, so most 16-bit grey photos come out nearly white. That is lossy, but
+ *       it is what {@code convert("RGB")} does and so what a torchvision pipeline classifies.</li>
+ * </ul>
+ * Embedded ICC profiles and gamma chunks are ignored, as PIL ignores them. JPEG pixels come from the
+ * JDK's libjpeg 6b and matched PIL's libjpeg-turbo exactly on every file tested (4:2:0, 4:4:4,
+ * progressive, grey, with an ICC profile); both use the islow IDCT and fancy upsampling by default, but
+ * libjpeg-turbo also upsamples 4:4:0 (h1v2) smoothly where 6b replicates, so such files can differ.
+ * Other known differences: CMYK/YCCK JPEGs are rejected (PIL converts them); a JPEG on which the decoder
+ * reports anything but a known-harmless warning is rejected, where PIL accepts some damaged but
+ * decodable files; PNG chunk CRCs are not checked (ImageIO ignores them).
+ */
+public final class ImageDecoder {
+    /**
+     * The largest image accepted, in pixels: PIL's DecompressionBombError threshold (2 x MAX_IMAGE_PIXELS).
+     * Checked from the header before any pixel is decoded, so a forged header cannot exhaust the heap.
+     */
+    public static final long MAX_PIXELS = 2L * 89_478_485;
+
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    /**
+     * libjpeg warnings after which the pixels are still the whole image; any other warning (premature end
+     * of data, bad Huffman code, missing EOI...) means ImageIO filled part of the image with grey.
+     */
+    private static final List<String> HARMLESS_WARNINGS = List.of(
+            "extraneous bytes before marker",
+            "color profile",
+            "jfif markers not allowed in jfif jpeg thumbnail");
+
+    private ImageDecoder() {}
+
+    public static RgbImage decode(Path path) throws ImageDecodeException {
+        String name = path.toString();
+        byte[] bytes;
+        try {
+            if (Files.isDirectory(path)) {
+                throw new ImageDecodeException(name, "is a directory, not an image file");
+            }
+            long size = Files.size(path);
+            if (size > Integer.MAX_VALUE - 16) {
+                throw new ImageDecodeException(name, "file of " + size + " bytes is too large to be an image we decode");
+            }
+            bytes = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new ImageDecodeException(name, "no such file", e);
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new ImageDecodeException(name, "cannot read the file: " + e, e);
+        }
+        return decode(bytes, name);
+    }
+
+    /** Decodes an in-memory PNG or JPEG; {@code nameForErrors} is what exception messages call it. */
+    public static RgbImage decode(byte[] bytes, String nameForErrors) throws ImageDecodeException {
+        String name = nameForErrors == null ? "<image>" : nameForErrors;
+        if (bytes == null || bytes.length == 0) {
+            throw new ImageDecodeException(name, "empty file");
+        }
+        String format;
+        if (startsWith(bytes, PNG_SIGNATURE)) {
+            format = "png";
+        } else if (bytes.length >= 3 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8 && (bytes[2] & 0xff) == 0xff) {
+            format = "jpeg";
+        } else {
+            throw new ImageDecodeException(name, "not a PNG or JPEG file (starts with " + hexPrefix(bytes) + ")");
+        }
+        String what = format.toUpperCase(Locale.ROOT);
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
+        if (!readers.hasNext()) {
+            throw new ImageDecodeException(name, "this JDK has no ImageIO " + what + " reader");
+        }
+        ImageReader reader = readers.next();
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener(new IIOReadWarningListener() {
+            @Override
+            public void warningOccurred(ImageReader source, String warning) {
+                warnings.add(warning);
+            }
+        });
+        // Memory cache, not ImageIO's default file cache: no temp files, and nothing depends on ImageIO's global settings.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            reader.setInput(in, true, true);
+            int width = reader.getWidth(0);
+            int height = reader.getHeight(0);
+            if (width <= 0 || height <= 0) {
+                throw new ImageDecodeException(name, what + " header gives an empty image " + width + "x" + height);
+            }
+            if ((long) width * height > MAX_PIXELS) {
+                throw new ImageDecodeException(name, what + " image " + width + "x" + height + " has more than "
+                        + MAX_PIXELS + " pixels");
+            }
+            ImageReadParam param = reader.getDefaultReadParam();
+            ImageTypeSpecifier embedded = embeddedProfileType(reader);
+            if (embedded != null) {
+                param.setDestinationType(embedded);
+            }
+            BufferedImage image = reader.read(0, param);
+            for (String w : warnings) {
+                if (!isHarmless(w)) {
+                    throw new ImageDecodeException(name, "corrupt or truncated " + what + " (decoder warned: " + w + ")");
+                }
+            }
+            return toRgb(image, name, what);
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // ImageIO's decoders throw assorted unchecked exceptions on malformed input (index errors, bad zlib
+            // data, negative sizes); to the caller they all mean the same thing: this file is not a usable image.
+            throw new ImageDecodeException(name, "corrupt or truncated " + what + ": " + describe(e), e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    /**
+     * The image type that carries the file's embedded ICC profile, if the reader offers one. By default the
+     * JPEG reader converts from an embedded profile to sRGB (up to 55 levels on samples/rocket.jpg); PIL
+     * never colour-manages, so we ask for the profile's own colour space, which makes the reader skip the
+     * conversion and hand over libjpeg's RGB unchanged.
+     */
+    private static ImageTypeSpecifier embeddedProfileType(ImageReader reader) throws IOException {
+        Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+        if (types == null || !types.hasNext()) {
+            return null;
+        }
+        int components = types.next().getColorModel().getColorSpace().getNumComponents();
+        while (types.hasNext()) {
+            ImageTypeSpecifier t = types.next();
+            ColorSpace cs = t.getColorModel().getColorSpace();
+            if (cs instanceof ICC_ColorSpace && !isBuiltIn(cs) && cs.getNumComponents() == components) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isBuiltIn(ColorSpace cs) {
+        for (int id : new int[] {ColorSpace.CS_sRGB, ColorSpace.CS_GRAY, ColorSpace.CS_LINEAR_RGB, ColorSpace.CS_PYCC, ColorSpace.CS_CIEXYZ}) {
+            if (cs == ColorSpace.getInstance(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isHarmless(String warning) {
+        String w = warning.toLowerCase(Locale.ROOT);
+        for (String ok : HARMLESS_WARNINGS) {
+            if (w.contains(ok)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static RgbImage toRgb(BufferedImage image, String name, String what) throws ImageDecodeException {
+        if (image == null) {
+            throw new ImageDecodeException(name, what + " reader returned no image");
+        }
+        // Work on raw raster samples: BufferedImage.getRGB would run grey images through a linear-to-sRGB
+        // conversion and apply embedded ICC profiles, neither of which PIL does.
+        Raster raster = image.getRaster();
+        ColorModel cm = image.getColorModel();
+        int width = raster.getWidth();
+        int height = raster.getHeight();
+        int bands = raster.getNumBands();
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        int[] row = new int[width * bands];
+        if (cm instanceof IndexColorModel icm) {
+            int n = icm.getMapSize();
+            byte[] r = new byte[n];
+            byte[] g = new byte[n];
+            byte[] b = new byte[n];
+            icm.getReds(r);
+            icm.getGreens(g);
+            icm.getBlues(b);
+            for (int y = 0; y < height; y++) {
+                raster.getPixels(0, y, width, 1, row);
+                int o = y * width * 3;
+                for (int x = 0; x < width; x++) {
+                    int idx = row[x * bands];
+                    // PIL's palette is zero-filled past the PLTE entries, so a stray index reads as black.
+                    if (idx < n) {
+                        out[o] = r[idx];
+                        out[o + 1] = g[idx];
+                        out[o + 2] = b[idx];
+                    }
+                    o += 3;
+                }
+            }
+            return new RgbImage(width, height, out);
+        }
+        int csType = cm.getColorSpace().getType();
+        int colours = cm.getNumColorComponents();
+        int bits = raster.getSampleModel().getSampleSize(0);
+        boolean grey = csType == ColorSpace.TYPE_GRAY && colours == 1;
+        boolean rgb = csType == ColorSpace.TYPE_RGB && colours == 3;
+        if (!grey && !rgb) {
+            throw new ImageDecodeException(name, "unsupported " + what + " colour space (" + colours
+                    + " colour components, java.awt.color.ColorSpace type " + csType + "); only grey, RGB and palette are supported");
+        }
+        if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16) {
+            throw new ImageDecodeException(name, "unsupported " + what + " sample size of " + bits + " bits");
+        }
+        int maxValue = (1 << bits) - 1;
+        boolean clipInsteadOfScale = grey && bits == 16 && !cm.hasAlpha();
+        for (int y = 0; y < height; y++) {
+            raster.getPixels(0, y, width, 1, row);
+            int o = y * width * 3;
+            for (int x = 0; x < width; x++) {
+                int base = x * bands;
+                for (int c = 0; c < 3; c++) {
+                    int v = row[base + (grey ? 0 : c)];
+                    int v8;
+                    if (bits == 8) {
+                        v8 = v;
+                    } else if (bits == 16) {
+                        v8 = clipInsteadOfScale ? Math.min(v, 255) : v >>> 8;
+                    } else {
+                        v8 = v * 255 / maxValue; // exact for 1, 2 and 4 bits: 255 is a multiple of 1, 3 and 15
+                    }
+                    out[o++] = (byte) v8;
+                }
+            }
+        }
+        return new RgbImage(width, height, out);
+    }
+
+    private static boolean startsWith(byte[] bytes, byte[] prefix) {
+        if (bytes.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (bytes[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String hexPrefix(byte[] bytes) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(8, bytes.length); i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(String.format("%02x", bytes[i] & 0xff));
+        }
+        return sb.toString();
+    }
+
+    private static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 4; t = t.getCause(), depth++) {
+            String msg = t.getMessage();
+            boolean blank = msg == null || msg.isBlank();
+            // IIOException's own messages read well alone; an unchecked exception's type is part of the story.
+            String part = t instanceof RuntimeException || blank
+                    ? t.getClass().getSimpleName() + (blank ? "" : " " + msg)
+                    : msg;
+            if (sb.indexOf(part) < 0) {
+                sb.append(sb.length() > 0 ? ": " : "").append(part);
+            }
+        }
+        return sb.toString();
+    }
+}
