@@ -21,6 +21,9 @@ public final class Main {
     /** The configured command line, for callers that redirect its output. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        for (CliExtension ext : java.util.ServiceLoader.load(CliExtension.class)) {
+            cl.addSubcommand(ext.command());
+        }
         cl.setExecutionExceptionHandler((e, cmd, parse) -> {
             // A user error gets one line naming what is wrong; JRESNET_DEBUG=1 adds the stack trace.
             cmd.getErr().println("jresnet: error: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
