@@ -17,8 +17,12 @@ public final class Gemm {
     }
 
     private static GemmKernel choose() {
-        String wanted = System.getProperty("jresnet.cpu.kernel", "auto");
-        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        return choose(System.getProperty("jresnet.cpu.kernel", "auto"),
+                ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
+    }
+
+    /** The kernel for a value of jresnet.cpu.kernel (auto, vector or plain) and the module's presence. */
+    static GemmKernel choose(String wanted, boolean vectorModule) {
         switch (wanted) {
             case "plain":
                 return new PlainGemm();

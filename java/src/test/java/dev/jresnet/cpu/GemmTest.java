@@ -114,6 +114,16 @@ class GemmTest {
         assertTrue(Gemm.kernelName().startsWith(expected), Gemm.kernelName());
     }
 
+    @Test
+    void kernelSelection() {
+        assertEquals("plain", Gemm.choose("plain", true).name());
+        assertEquals("plain", Gemm.choose("auto", false).name());
+        assertTrue(Gemm.choose("auto", true).name().startsWith("vector"));
+        assertTrue(Gemm.choose("vector", true).name().startsWith("vector"));
+        assertThrows(IllegalStateException.class, () -> Gemm.choose("vector", false));
+        assertThrows(IllegalArgumentException.class, () -> Gemm.choose("fast", true));
+    }
+
     static void check(String what, float[] got, float[] want, int k) {
         Naive.Error e = Naive.error(got, want);
         // float32 accumulation over k products of values in [-1, 1]: error grows like sqrt(k) * 2^-24.
