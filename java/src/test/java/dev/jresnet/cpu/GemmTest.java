@@ -1,0 +1,133 @@
+package dev.jresnet.cpu;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GemmTest {
+    /** The Vector API kernel, loaded directly: tests always run with the incubator module. */
+    static GemmKernel vector() {
+        try {
+            return (GemmKernel) Class.forName("dev.jresnet.cpu.VectorGemm").getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static List<GemmKernel> kernels() {
+        return List.of(new PlainGemm(), vector());
+    }
+
+    /** Awkward sizes: 1, below and above the tile sizes (6 x 16), primes, and past the blocking (256, 512). */
+    static Stream<Arguments> sizes() {
+        int[][] mnk = {
+                {1, 1, 1}, {1, 7, 33}, {7, 1, 5}, {5, 17, 3}, {6, 16, 1}, {7, 33, 100}, {13, 100, 7},
+                {33, 33, 33}, {100, 49, 257}, {64, 300, 147}, {37, 530, 300}, {130, 1025, 20}, {2, 3, 600},
+        };
+        List<Arguments> args = new ArrayList<>();
+        for (GemmKernel k : kernels()) {
+            for (int[] s : mnk) {
+                args.add(Arguments.of(k, s[0], s[1], s[2]));
+            }
+        }
+        return args.stream();
+    }
+
+    @ParameterizedTest(name = "{0} m={1} n={2} k={3}")
+    @MethodSource("sizes")
+    void matchesDoublePrecisionGemm(GemmKernel kernel, int m, int n, int k) {
+        // Offsets and leading dimensions larger than the matrices catch indexing mistakes.
+        int lda = k + 3, ldb = n + 5, ldc = n + 2, aOff = 4, bOff = 1, cOff = 7;
+        float[] a = Naive.randomArray(1, aOff + m * lda);
+        float[] b = Naive.randomArray(2, bOff + k * ldb);
+        float[] c0 = Naive.randomArray(3, cOff + m * ldc);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            float[] want = c0.clone();
+            float[] got = c0.clone();
+            Naive.gemm(m, n, k, a, aOff, lda, b, bOff, ldb, want, cOff, ldc, accumulate);
+            kernel.gemm(m, n, k, a, aOff, lda, b, bOff, ldb, got, cOff, ldc, accumulate);
+            check(kernel.name() + " accumulate=" + accumulate, got, want, k);
+            float[] parallel = c0.clone();
+            Gemm.parallel(kernel, m, n, k, a, aOff, lda, b, bOff, ldb, parallel, cOff, ldc, accumulate);
+            check(kernel.name() + " parallel accumulate=" + accumulate, parallel, want, k);
+        }
+    }
+
+    @Test
+    void resnetShapeOnBothKernelsInParallel() {
+        int m = 64, n = 3136, k = 576; // layer1's 3x3 conv, one image
+        float[] a = Naive.randomArray(4, m * k), b = Naive.randomArray(5, k * n);
+        float[] want = new float[m * n];
+        Naive.gemm(m, n, k, a, 0, k, b, 0, n, want, 0, n, false);
+        for (GemmKernel kernel : kernels()) {
+            float[] got = new float[m * n];
+            Gemm.parallel(kernel, m, n, k, a, 0, k, b, 0, n, got, 0, n, false);
+            check(kernel.name(), got, want, k);
+        }
+    }
+
+    /** Outside the multiplied block, C must be untouched (a chunk of a conv output shares rows with others). */
+    @Test
+    void writesOnlyItsBlockOfC() {
+        int m = 7, n = 19, k = 9, ldc = 40;
+        float[] a = Naive.randomArray(6, m * k), b = Naive.randomArray(7, k * n);
+        for (GemmKernel kernel : kernels()) {
+            float[] c = new float[3 + m * ldc + 5];
+            java.util.Arrays.fill(c, 42f);
+            kernel.gemm(m, n, k, a, 0, k, b, 0, n, c, 3, ldc, false);
+            for (int i = 0; i < c.length; i++) {
+                int rel = i - 3;
+                boolean inside = rel >= 0 && rel / ldc < m && rel % ldc < n;
+                if (!inside) {
+                    assertEquals(42f, c[i], kernel.name() + " wrote outside C at " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rejectsOutOfBoundsOperands() {
+        for (GemmKernel kernel : kernels()) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> kernel.gemm(4, 4, 4, new float[16], 0, 4, new float[15], 0, 4, new float[16], 0, 4, false));
+            assertTrue(e.getMessage().contains("B 4x4"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> kernel.gemm(4, 4, 4, new float[16], 0, 3, new float[16], 0, 4, new float[16], 0, 4, false));
+        }
+        GemmKernel.PackedMatrix plainPacked = new PlainGemm().pack(2, 2, new float[4], 0, 2);
+        assertThrows(IllegalArgumentException.class,
+                () -> vector().gemm(plainPacked, 2, new float[4], 0, 2, new float[4], 0, 2, false));
+    }
+
+    @Test
+    void activeKernelIsTheVectorOneWhenTheModuleIsPresent() {
+        String expected = "plain".equals(System.getProperty("jresnet.cpu.kernel")) ? "plain" : "vector";
+        assertTrue(Gemm.kernelName().startsWith(expected), Gemm.kernelName());
+    }
+
+    @Test
+    void kernelSelection() {
+        assertEquals("plain", Gemm.choose("plain", true).name());
+        assertEquals("plain", Gemm.choose("auto", false).name());
+        assertTrue(Gemm.choose("auto", true).name().startsWith("vector"));
+        assertTrue(Gemm.choose("vector", true).name().startsWith("vector"));
+        assertThrows(IllegalStateException.class, () -> Gemm.choose("vector", false));
+        assertThrows(IllegalArgumentException.class, () -> Gemm.choose("fast", true));
+    }
+
+    static void check(String what, float[] got, float[] want, int k) {
+        Naive.Error e = Naive.error(got, want);
+        // float32 accumulation over k products of values in [-1, 1]: error grows like sqrt(k) * 2^-24.
+        double tol = 1e-6 * Math.sqrt(k) * 4 + 1e-6;
+        assertTrue(e.maxAbs() <= tol, what + ": " + e + " (tolerance " + tol + ")");
+    }
+}
