@@ -69,7 +69,13 @@ final class ClassifyCommand implements Callable<Integer> {
             } else {
                 printText(out, items, results);
             }
-            long failed = items.stream().filter(i -> i.error != null).count();
+            long failed = 0;
+            for (Item i : items) {
+                if (i.error != null) {
+                    err.println("jresnet: cannot classify " + i.name + ": " + i.error);
+                    failed++;
+                }
+            }
             if (failed > 0) {
                 err.println("jresnet: " + failed + " of " + items.size() + " inputs could not be classified");
             }
