@@ -1,0 +1,23 @@
+package dev.jresnet.train;
+
+/**
+ * One epoch's summary. Losses are mean cross-entropy per image; accuracies are fractions in [0, 1]; a value that
+ * was not measured (no validation set, say) is NaN, and charts leave it out.
+ */
+public record EpochMetrics(int epoch, double trainLoss, double valLoss, double trainTop1, double valTop1,
+                           double valTop5, double imagesPerSecond, double seconds) {
+    public EpochMetrics {
+        if (epoch < 0) {
+            throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
+        }
+        fraction("train top-1", trainTop1);
+        fraction("validation top-1", valTop1);
+        fraction("validation top-5", valTop5);
+    }
+
+    private static void fraction(String what, double v) {
+        if (!Double.isNaN(v) && !(v >= 0 && v <= 1)) {
+            throw new IllegalArgumentException(what + " must be a fraction in [0, 1] or NaN, got " + v);
+        }
+    }
+}
