@@ -65,7 +65,11 @@ public final class KernelCompiler {
         Path cached = cachePath(fileName, source, arch, Nvrtc.version());
         try {
             if (Files.isRegularFile(cached)) {
-                return Files.readAllBytes(cached);
+                byte[] bytes = Files.readAllBytes(cached);
+                if (looksLikeCubin(bytes)) {
+                    return bytes;
+                }
+                LOG.log(System.Logger.Level.WARNING, "cached kernel " + cached + " is not a CUBIN: compiling again");
             }
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot read cached kernel " + cached + ": " + e);
@@ -73,6 +77,14 @@ public final class KernelCompiler {
         byte[] cubin = compile(fileName, source, arch);
         store(cached, cubin);
         return cubin;
+    }
+
+    /**
+     * A CUBIN is an ELF file. Anything else must not reach cuModuleLoadData, which would take it for
+     * NUL-terminated PTX text and read past its end.
+     */
+    static boolean looksLikeCubin(byte[] bytes) {
+        return bytes.length > 64 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F';
     }
 
     /** Deletes the cache entry of this source (after the driver rejected it). */
@@ -167,6 +179,10 @@ public final class KernelCompiler {
                 }
                 byte[] cubin = new byte[Math.toIntExact(size.get())];
                 Nvrtc.check(nvrtcGetCUBIN(prog, cubin), "nvrtcGetCUBIN", context);
+                if (!looksLikeCubin(cubin)) {
+                    throw new CudaException(CudaException.Library.NVRTC, "nvrtcGetCUBIN", NVRTC_ERROR_INVALID_PROGRAM,
+                            "not an ELF CUBIN", context);
+                }
                 return cubin;
             }
         } finally {

@@ -93,7 +93,8 @@ public final class Kernels extends CudaResource {
             if (rc == CUDA_SUCCESS) {
                 return module;
             }
-            if (attempt == 0 && (rc == CUDA_ERROR_INVALID_IMAGE || rc == CUDA_ERROR_NO_BINARY_FOR_GPU)) {
+            if (attempt == 0 && (rc == CUDA_ERROR_INVALID_IMAGE || rc == CUDA_ERROR_NO_BINARY_FOR_GPU
+                    || rc == CUDA_ERROR_INVALID_PTX)) {
                 compiler.evict(file, source, arch); // a damaged cache entry: compile again once
                 continue;
             }
@@ -115,12 +116,14 @@ public final class Kernels extends CudaResource {
      */
     public void preprocessU8ToNchwF32(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w,
                                       float[] mean, float[] std) {
+        checkOpen();
         preprocess("preprocess_u8_hwc_to_nchw_f32", stream, in, out, n, h, w, mean, std, 4);
     }
 
     /** As {@link #preprocessU8ToNchwF32} but to NHWC fp16 ({@code out}, n*h*w*3 halves), rounded to nearest even. */
     public void preprocessU8ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w,
                                       float[] mean, float[] std) {
+        checkOpen();
         preprocess("preprocess_u8_hwc_to_nhwc_f16", stream, in, out, n, h, w, mean, std, 2);
     }
 
@@ -146,6 +149,7 @@ public final class Kernels extends CudaResource {
 
     /** NCHW fp32 ({@code in}) to NHWC fp16 ({@code out}); also filters KCRS to KRSC with n=K, h*w=R*S. */
     public void nchwF32ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w) {
+        checkOpen();
         String kernel = "nchw_f32_to_nhwc_f16";
         long elements = checkDims(n, c, h, w);
         requireBytes(in, elements * 4, "input", kernel);
@@ -163,6 +167,7 @@ public final class Kernels extends CudaResource {
 
     /** NHWC fp16 ({@code in}) to NCHW fp32 ({@code out}), exact. */
     public void nhwcF16ToNchwF32(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w) {
+        checkOpen();
         String kernel = "nhwc_f16_to_nchw_f32";
         long elements = checkDims(n, c, h, w);
         requireBytes(in, elements * 2, "input", kernel);
@@ -180,11 +185,13 @@ public final class Kernels extends CudaResource {
 
     /** {@code count} fp32 values to fp16, same order, rounded to nearest even. */
     public void f32ToF16(Stream stream, DeviceBuffer in, DeviceBuffer out, long count) {
+        checkOpen();
         elementwise("f32_to_f16", stream, in, 4, out, 2, count);
     }
 
     /** {@code count} fp16 values to fp32, exact. */
     public void f16ToF32(Stream stream, DeviceBuffer in, DeviceBuffer out, long count) {
+        checkOpen();
         elementwise("f16_to_f32", stream, in, 2, out, 4, count);
     }
 
@@ -206,6 +213,7 @@ public final class Kernels extends CudaResource {
 
     /** Global average pool of NHWC fp16 ({@code in}) to [N, C] fp32 ({@code out}). */
     public void globalAvgPoolNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w) {
+        checkOpen();
         String kernel = "global_avg_pool_nhwc_f16";
         long elements = checkDims(n, c, h, w);
         requireBytes(in, elements * 2, "input", kernel);
@@ -221,6 +229,7 @@ public final class Kernels extends CudaResource {
 
     /** Global average pool of NCHW fp32 ({@code in}) to [N, C] fp32 ({@code out}). */
     public void globalAvgPoolNchwF32(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w) {
+        checkOpen();
         String kernel = "global_avg_pool_nchw_f32";
         long elements = checkDims(n, c, h, w);
         requireBytes(in, elements * 4, "input", kernel);
@@ -239,6 +248,7 @@ public final class Kernels extends CudaResource {
 
     /** Softmax of each row of a [rows, cols] fp32 matrix; {@code in} and {@code out} may be the same buffer. */
     public void softmaxRowsF32(Stream stream, DeviceBuffer in, DeviceBuffer out, int rows, int cols) {
+        checkOpen();
         String kernel = "softmax_rows_f32";
         long elements = checkDims(rows, cols);
         requireBytes(in, elements * 4, "input", kernel);

@@ -121,6 +121,28 @@ class CudaBasicsTest {
     }
 
     @Test
+    void rawPointerViewsHostMemoryAsBytes() {
+        try (org.bytedeco.javacpp.BytePointer host = new org.bytedeco.javacpp.BytePointer(64)) {
+            java.nio.ByteBuffer view = new RawPointer(host.address() + 16, 32).asByteBuffer();
+            assertEquals(32, view.capacity());
+            view.put(0, (byte) 42);
+            assertEquals(42, host.get(16));
+        }
+    }
+
+    @Test
+    void onlyElfIsTakenForACubin() {
+        byte[] elf = new byte[100];
+        elf[0] = 0x7f;
+        elf[1] = 'E';
+        elf[2] = 'L';
+        elf[3] = 'F';
+        assertTrue(KernelCompiler.looksLikeCubin(elf));
+        assertFalse(KernelCompiler.looksLikeCubin(new byte[] {1, 2, 3, 4}));
+        assertFalse(KernelCompiler.looksLikeCubin(".version 8.0\n.target sm_90".getBytes()));
+    }
+
+    @Test
     void arenaArithmetic() {
         assertEquals(0, DeviceArena.align(0));
         assertEquals(256, DeviceArena.align(1));
