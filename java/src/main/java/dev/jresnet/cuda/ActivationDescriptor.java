@@ -5,6 +5,8 @@ import org.bytedeco.cuda.cudnn.cudnnActivationStruct;
 import static org.bytedeco.cuda.global.cudnn.*;
 
 /** A cuDNN activation descriptor ({@code cudnnSetActivationDescriptor}); ResNet needs {@link #relu()}. */
+// cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
+@SuppressWarnings("deprecation")
 public final class ActivationDescriptor extends CudaResource {
     private final cudnnActivationStruct desc;
     private final int mode;

@@ -8,6 +8,8 @@ import static org.bytedeco.cuda.global.cudnn.*;
  * A 2-D cuDNN convolution descriptor ({@code cudnnSetConvolution2dDescriptor}, cross-correlation as in
  * PyTorch), with its math type and group count.
  */
+// cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
+@SuppressWarnings("deprecation")
 public final class ConvolutionDescriptor extends CudaResource {
     /** cuDNN's {@code cudnnMathType_t}. */
     public enum MathType {

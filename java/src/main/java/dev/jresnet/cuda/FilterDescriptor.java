@@ -8,6 +8,8 @@ import static org.bytedeco.cuda.global.cudnn.*;
  * A 4-D cuDNN filter descriptor ({@code cudnnSetFilter4dDescriptor}): k output channels, c input channels
  * (per group), r x s window; layout NCHW means [K][C][R][S], NHWC means [K][R][S][C].
  */
+// cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
+@SuppressWarnings("deprecation")
 public final class FilterDescriptor extends CudaResource {
     private final cudnnFilterStruct desc;
     private final Layout layout;

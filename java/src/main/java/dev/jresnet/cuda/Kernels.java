@@ -205,7 +205,7 @@ public final class Kernels extends CudaResource {
         if (count == 0) {
             return;
         }
-        int grid = (int) Math.min(blocks(count, BLOCK), MAX_STRIDE_BLOCKS);
+        int grid = Math.min(blocks(count, BLOCK), MAX_STRIDE_BLOCKS);
         launch(kernel, stream, grid, 1, 1, BLOCK, 1, "count=" + count, in, out, count);
     }
 

@@ -5,6 +5,8 @@ import org.bytedeco.cuda.cudnn.cudnnPoolingStruct;
 import static org.bytedeco.cuda.global.cudnn.*;
 
 /** A 2-D cuDNN pooling descriptor ({@code cudnnSetPooling2dDescriptor}); ResNet's stem uses 3x3/2 max pooling. */
+// cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
+@SuppressWarnings("deprecation")
 public final class PoolingDescriptor extends CudaResource {
     private final cudnnPoolingStruct desc;
     private final String params;
