@@ -1,0 +1,176 @@
+package dev.jresnet.cuda;
+
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudnn;
+import org.bytedeco.cuda.global.nvrtc;
+import org.bytedeco.javacpp.Loader;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.bytedeco.cuda.global.cudart.CUDART_VERSION;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_VERSION;
+
+/**
+ * Reports whether this machine can run the GPU engine, and if not, why and what to install: Java, JavaCPP
+ * and preset versions; CUDA driver and runtime, cuDNN, cuBLAS and NVRTC versions; where each native library
+ * was loaded from; every GPU with its memory and compute capability; whether the kernels compile and load.
+ * Never throws: every failure becomes a line of the report.
+ */
+public final class Doctor {
+    private Doctor() {}
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        boolean usable = report(out);
+        out.flush();
+        System.exit(usable ? 0 : 1);
+    }
+
+    /** Prints the report; true when the GPU engine is usable here. */
+    public static boolean report(PrintWriter out) {
+        try {
+            return reportUnchecked(out);
+        } catch (RuntimeException | LinkageError e) {
+            out.println("  doctor failed unexpectedly: " + e);
+            out.println("usable: no");
+            return false;
+        } finally {
+            out.flush();
+        }
+    }
+
+    private static boolean reportUnchecked(PrintWriter out) {
+        out.println("jresnet doctor");
+        out.println("  Java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ", "
+                + System.getProperty("java.vm.name") + ") on " + System.getProperty("os.name") + " "
+                + System.getProperty("os.arch"));
+        out.println("  JavaCPP: " + version(null, null) + ", platform " + platform());
+        out.println("  CUDA presets: org.bytedeco:cuda " + version("org.bytedeco", "cuda") + " (built for CUDA "
+                + Cuda.versionString(CUDART_VERSION) + ", cuDNN " + Cudnn.versionString(CUDNN_VERSION) + ")");
+
+        List<String> problems = new ArrayList<>();
+        CudaAvailability.Status status = CudaAvailability.status();
+        if (!status.usable()) {
+            out.println("  CUDA: unusable: " + status.reason());
+            out.println("  fix: " + NativeLibs.installHint(status.reason()));
+            printLibraries(out);
+            out.println("usable: no (" + status.reason() + ")");
+            return false;
+        }
+
+        out.println("  CUDA driver: " + Cuda.versionString(Cuda.driverVersion()) + ", runtime: "
+                + Cuda.versionString(Cuda.runtimeVersion()));
+        if (Cuda.runtimeVersion() > Cuda.driverVersion()) {
+            out.println("    note: the runtime is newer than the driver (minor-version compatibility: no PTX JIT;"
+                    + " jresnet loads CUBINs, which is fine)");
+        }
+
+        String cudnnError = NativeLibs.loadError(cudnn.class);
+        if (cudnnError == null) {
+            out.println("  cuDNN: " + Cudnn.version() + " (built against CUDA runtime "
+                    + Cuda.versionString((int) cudnn.cudnnGetCudartVersion()) + ")");
+        } else {
+            out.println("  cuDNN: unusable: " + cudnnError);
+            problems.add(cudnnError);
+        }
+
+        String cublasError = NativeLibs.loadError(cublas.class);
+        if (cublasError == null) {
+            out.println("  cuBLAS: " + Cublas.version());
+        } else {
+            out.println("  cuBLAS: unusable: " + cublasError);
+            problems.add(cublasError);
+        }
+
+        String nvrtcError = NativeLibs.loadError(nvrtc.class);
+        int[] archs = {};
+        if (nvrtcError == null) {
+            archs = Nvrtc.supportedArchs();
+            out.println("  NVRTC: " + Nvrtc.version() + ", architectures: "
+                    + Arrays.stream(archs).mapToObj(a -> "sm_" + a).collect(Collectors.joining(" ")));
+        } else {
+            out.println("  NVRTC: unusable: " + nvrtcError);
+            problems.add(nvrtcError);
+        }
+
+        printLibraries(out);
+
+        List<CudaDevice> devices = CudaDevice.all();
+        for (CudaDevice d : devices) {
+            int cc = d.computeCapability();
+            boolean compilable = Arrays.stream(archs).anyMatch(a -> a == cc);
+            out.println("  " + d + (nvrtcError != null ? "" : compilable ? ", kernels: " + d.arch()
+                    : ", kernels: NVRTC cannot compile for " + d.arch()));
+            if (nvrtcError == null && !compilable && d.ordinal() == 0) {
+                problems.add("NVRTC " + Nvrtc.version() + " cannot compile for " + d.arch());
+            }
+        }
+
+        if (problems.isEmpty()) {
+            try (CudaContext ctx = CudaContext.open(0)) {
+                out.println("  device 0 memory: " + ctx.memoryInfo());
+                try (Kernels kernels = Kernels.load(ctx)) {
+                    out.println("  kernels: compiled and loaded for " + kernels.arch() + " (cache "
+                            + KernelCompiler.defaultCacheDir() + ")");
+                }
+                if (!convolutionSmokeTest(out, ctx)) {
+                    problems.add("the convolution smoke test failed");
+                }
+            } catch (RuntimeException e) {
+                out.println("  device 0: unusable: " + e.getMessage());
+                problems.add(String.valueOf(e.getMessage()));
+            }
+        }
+
+        if (!problems.isEmpty()) {
+            for (String p : problems) {
+                out.println("  fix: " + NativeLibs.installHint(p));
+            }
+            out.println("usable: no (" + String.join("; ", problems) + ")");
+            return false;
+        }
+        out.println("usable: yes");
+        return true;
+    }
+
+    /**
+     * HOOK: the one-convolution smoke test (one cuDNN convolution on device 0 against the CPU reference) goes
+     * here. It prints its own line and returns false on a mismatch. Until it is written it only says so.
+     */
+    static boolean convolutionSmokeTest(PrintWriter out, CudaContext context) {
+        out.println("  convolution smoke test: not implemented yet (Doctor.convolutionSmokeTest)");
+        return true;
+    }
+
+    private static void printLibraries(PrintWriter out) {
+        Map<String, String> libs = NativeLibs.loadedLibraries();
+        if (libs.isEmpty()) {
+            out.println("  native libraries: none of libcuda, libcudart, libcudnn, libcublas, libnvrtc loaded");
+        } else {
+            out.println("  native libraries:");
+            libs.forEach((name, path) -> out.println("    " + name + ": " + path));
+        }
+    }
+
+    private static String version(String group, String artifact) {
+        try {
+            String v = group == null ? Loader.getVersion() : Loader.getVersion(group, artifact);
+            return v == null ? "unknown" : v;
+        } catch (Exception | LinkageError e) {
+            return "unknown (" + e + ")";
+        }
+    }
+
+    private static String platform() {
+        try {
+            return Loader.getPlatform();
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown";
+        }
+    }
+}
