@@ -1,5 +1,7 @@
 package dev.jresnet.cli;
 
+import dev.jresnet.io.AtomicFile;
+
 import dev.jresnet.train.EpochMetrics;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -27,8 +29,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
+
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 
@@ -162,13 +163,6 @@ final class Charts {
         writePng(png, chart, width, height);
     }
 
-    /** Temporary files start private (0600); a plot is for anyone who can see the folder, like any other file. */
-    private static void readableByAll(Path file) throws IOException {
-        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        }
-    }
-
     private static int checkSquare(Path png, int[][] counts) {
         if (counts == null || counts.length == 0) {
             throw new IllegalArgumentException(png + ": empty confusion matrix");
@@ -247,21 +241,10 @@ final class Charts {
         if (width < 100 || height < 100 || width > 10_000 || height > 10_000) {
             throw new IllegalArgumentException(png + ": image size " + width + "x" + height + " outside 100..10000 pixels");
         }
-        Path dir = png.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + png.getFileName() + ".", ".tmp");
-        try {
-            readableByAll(tmp);
+        AtomicFile.write(png, tmp -> {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 ChartUtils.writeChartAsPNG(out, chart, width, height);
             }
-            Files.move(tmp, png, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (Throwable t) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                t.addSuppressed(suppressed);
-            }
-            throw t;
-        }
+        });
     }
 }

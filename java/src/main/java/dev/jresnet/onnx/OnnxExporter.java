@@ -1,5 +1,7 @@
 package dev.jresnet.onnx;
 
+import dev.jresnet.io.AtomicFile;
+
 import dev.jresnet.nn.BatchNorm2d;
 import dev.jresnet.nn.Bottleneck;
 import dev.jresnet.nn.Conv2d;
@@ -12,7 +14,7 @@ import dev.jresnet.weights.WeightSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+
 import java.util.List;
 import java.util.Map;
 
@@ -44,15 +46,8 @@ public final class OnnxExporter {
             throw new IllegalStateException("a model's own weights must fit its graph", e);
         }
         byte[] bytes = new OnnxExporter().model(g, weights.metadata());
-        Path dir = out.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, out.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        AtomicFile.write(out, tmp -> Files.write(tmp, bytes));
     }
 
     private byte[] model(ResNet50Graph g, Map<String, String> metadata) {

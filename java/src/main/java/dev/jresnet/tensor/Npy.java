@@ -1,12 +1,14 @@
 package dev.jresnet.tensor;
 
+import dev.jresnet.io.AtomicFile;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -115,14 +117,7 @@ public final class Npy {
         buf.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
         buf.put(header.getBytes(StandardCharsets.ISO_8859_1));
         buf.asFloatBuffer().put(t.data());
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, buf.array());
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(file, tmp -> Files.write(tmp, buf.array()));
     }
 
     private static String group(Pattern p, String header, Path file, String key) throws IOException {

@@ -1,5 +1,7 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.AtomicFile;
+
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Half;
 
@@ -8,9 +10,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -62,9 +64,7 @@ public final class SafetensorsWriter {
         }
         head.flip();
 
-        Path dir = dest.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + dest.getFileName() + ".", ".tmp");
-        try {
+        AtomicFile.write(dest, tmp -> {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
                 ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
@@ -92,15 +92,7 @@ public final class SafetensorsWriter {
                 flush(ch, buf);
                 ch.force(true);
             }
-            Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (Throwable t) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                t.addSuppressed(suppressed);
-            }
-            throw t;
-        }
+        });
     }
 
     /** Validates an entry before anything is written, so bad input never even creates the temporary file. */
