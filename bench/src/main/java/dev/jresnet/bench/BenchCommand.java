@@ -342,7 +342,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (json) {
                 out.println(Output.json(run));
             } else {
-                for (String l : Output.header(info, List.of())) {
+                for (String l : Output.labHeader(info)) {
                     out.println(l);
                 }
                 out.println("batch:    " + b);

@@ -17,8 +17,17 @@ final class Output {
         return String.format(Locale.ROOT, fmt, args);
     }
 
-    /** Lines describing the run: what, where, when, with which settings. */
+    /** Lines describing a whole-model run: what, where, when, with which settings. */
     static List<String> header(Results.RunInfo i, List<Results.PeerStatus> peers) {
+        return header(i, peers, true);
+    }
+
+    /** The kernel lab's header: no weights, no peers; kernels rather than engines take turns. */
+    static List<String> labHeader(Results.RunInfo i) {
+        return header(i, List.of(), false);
+    }
+
+    private static List<String> header(Results.RunInfo i, List<Results.PeerStatus> peers, boolean model) {
         List<String> l = new ArrayList<>();
         MachineInfo m = i.machine();
         l.add(f("date:     %s", m.date()));
@@ -26,11 +35,18 @@ final class Output {
         l.add(f("machine:  %s, %d cores, %s, Java %s, load average %s (1/5/15 min, at start)", m.cpuModel(),
                 m.cores(), m.os(), m.java(), m.loadAverage()));
         l.add(f("jresnet:  %s, %s, %d threads", i.deviceDetail(), i.precision(), i.jresnetThreads()));
-        l.add(f("weights:  %s%s", i.weights(), i.pretrained() ? "" : " (untrained: speed is the same, logits are noise)"));
-        l.add(f("work:     %dx%d images, %.3f GFLOP per image (a multiply-add counts 2)", i.imageSize(),
-                i.imageSize(), i.flopsPerImage() / 1e9));
-        l.add(f("timing:   %.1f s warm-up, then %.1f s of turns (one batch per engine per turn), at least %d turns",
-                i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
+        if (model) {
+            l.add(f("weights:  %s%s", i.weights(), i.pretrained() ? "" : " (untrained: as fast, logits are noise)"));
+            l.add(f("work:     %dx%d images, %.3f GFLOP per image (a multiply-add counts 2)", i.imageSize(),
+                    i.imageSize(), i.flopsPerImage() / 1e9));
+            l.add(f("timing:   %.1f s warm-up, then %.1f s of turns (one batch per engine per turn), at least %d turns",
+                    i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
+        } else {
+            l.add(f("work:     seeded random inputs and weights at the shapes of %dx%d images", i.imageSize(),
+                    i.imageSize()));
+            l.add(f("timing:   per shape, %.1f s warm-up, then %.1f s of turns (one run per kernel per turn), "
+                    + "at least %d turns", i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
+        }
         for (Results.PeerStatus p : peers) {
             l.add(f("peer:     %s: %s", p.name(), p.available() ? p.detail() : "UNAVAILABLE, skipped: " + p.detail()));
         }

@@ -74,7 +74,7 @@ final class Report {
         List<Path> files = new ArrayList<>();
         files.add(layerChart(dir.resolve(LAYERS), run));
         StringBuilder md = new StringBuilder("# jresnet bench --layers: ResNet-50's convolutions\n\n");
-        for (String l : Output.header(run.info(), List.of())) {
+        for (String l : Output.labHeader(run.info())) {
             md.append("- ").append(markdownLine(l)).append('\n');
         }
         md.append("- batch: ").append(run.batch()).append("\n\n");
