@@ -18,6 +18,18 @@ public final class CpuOps {
      * padding, P = (H + 2*padding - R) / stride + 1 and likewise Q. Computed as GEMM, see {@link Conv2d}.
      */
     public static void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, int stride, int padding) {
+        conv2d(Gemm.kernel(), out, in, weight, bias, stride, padding);
+    }
+
+    /**
+     * {@link #conv2d(Tensor, Tensor, Tensor, Tensor, int, int)} on a given GEMM kernel rather than the active
+     * one, so that both kernels can be checked and timed against each other in one JVM (the bench's kernel lab).
+     */
+    public static void conv2d(GemmKernel kernel, Tensor out, Tensor in, Tensor weight, Tensor bias, int stride,
+                              int padding) {
+        if (kernel == null) {
+            throw new IllegalArgumentException("conv2d: kernel must not be null");
+        }
         requireRank("conv2d input", in, 4, "[N,C,H,W]");
         requireRank("conv2d weight", weight, 4, "[K,C,R,S]");
         int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
@@ -43,7 +55,7 @@ public final class CpuOps {
         if (out.data() == in.data()) {
             throw new IllegalArgumentException("conv2d: output must not share storage with the input");
         }
-        Conv2d.run(Gemm.kernel(), out.data(), in.data(), weight.data(), bias == null ? null : bias.data(),
+        Conv2d.run(kernel, out.data(), in.data(), weight.data(), bias == null ? null : bias.data(),
                 n, c, h, w, k, r, s, p, q, stride, padding);
     }
 

@@ -1,0 +1,363 @@
+package dev.jresnet.bench;
+
+import dev.jresnet.cpu.Gemm;
+import dev.jresnet.cpu.Parallel;
+import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet50Config;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code jresnet bench}: ResNet-50 speed, alone or against peers on the same weights and input; or the kernel lab. */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Time ResNet-50 inference: latency percentiles, images/s and GFLOP/s per batch size, "
+                + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
+                + "interleaved with jresnet (one batch per engine per turn).",
+                "With --layers: every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
+                        + "checked against the plain kernel, then timed."})
+public final class BenchCommand implements Callable<Integer> {
+    static final String DEFAULT_BATCHES = "1,8,32,256";
+    static final String DEFAULT_LAYER_BATCH = "8";
+    static final double DEFAULT_SECONDS = 10, DEFAULT_WARMUP = 3;
+    static final double DEFAULT_LAYER_SECONDS = 1, DEFAULT_LAYER_WARMUP = 0.5;
+    static final int IMAGE_SIZE = 224;
+    static final List<String> PEERS = List.of("onnxruntime", "pytorch");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "cpu",
+            description = "cpu, cuda or cuda:N. Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--batch", paramLabel = "N[,N...]",
+            description = "Batch sizes, comma-separated. Default: " + DEFAULT_BATCHES + " (--layers: "
+                    + DEFAULT_LAYER_BATCH + ").")
+    String batch;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
+            description = "fp32, tf32 or fp16 (tf32 and fp16 need --device cuda). Default: ${DEFAULT-VALUE}.")
+    String precision;
+
+    @Option(names = "--seconds", paramLabel = "S",
+            description = "Timed wall time per batch size, shared by the engines in turns. Default: "
+                    + "10 (--layers: 1 per shape).")
+    Double seconds;
+
+    @Option(names = "--warmup", paramLabel = "S",
+            description = "Untimed wall time before timing (at least one turn). Default: 3 (--layers: 0.5 per shape).")
+    Double warmup;
+
+    @Option(names = "--compare", paramLabel = "PEER[,PEER...]",
+            description = "Peers to run on the same weights and input: onnxruntime, pytorch.")
+    String compare;
+
+    @Option(names = "--json", description = "Print one JSON document with every number instead of tables.")
+    boolean json;
+
+    @Option(names = "--report", paramLabel = "DIR", description = "Also write DIR/summary.md and PNG charts.")
+    Path report;
+
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "Weights (.pth, .safetensors, .onnx). Default: $JRESNET_WEIGHTS, else "
+                    + "weights/resnet50.safetensors if present, else seeded untrained ones (as fast, logits noise).")
+    Path weights;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads for jresnet and every peer. Default: the available processors.")
+    Integer threads;
+
+    @Option(names = "--layers", description = "Kernel lab: time ResNet-50's convolution shapes on each CPU GEMM kernel.")
+    boolean layers;
+
+    @Option(names = "--pytorch-mode", paramLabel = "M", defaultValue = "eager",
+            description = "How the PyTorch peer runs the model: eager or compile (torch.compile, PyTorch 2.x). "
+                    + "With --precision fp16 it runs half precision in channels_last. Default: ${DEFAULT-VALUE}.")
+    String pytorchMode;
+
+    /** The options, checked and parsed. */
+    record Settings(Device device, int[] batches, String precision, double seconds, double warmup, List<String> peers,
+                    int threads) {}
+
+    /** Checks every option before anything slow happens, so a typo costs nothing. */
+    Settings validate() {
+        Device d = parseDevice(device);
+        if (layers && compare != null) {
+            throw new IllegalArgumentException("--compare applies to the whole-model benchmark, not to --layers");
+        }
+        if (layers && weights != null) {
+            throw new IllegalArgumentException("--weights has no effect with --layers, which times random tensors");
+        }
+        String p = precision.toLowerCase(Locale.ROOT);
+        if (!List.of("fp32", "tf32", "fp16").contains(p)) {
+            throw new IllegalArgumentException("--precision must be fp32, tf32 or fp16, got \"" + precision + "\"");
+        }
+        if (d.kind() == Device.Kind.CPU && !p.equals("fp32")) {
+            throw new IllegalArgumentException("--precision " + p + " needs --device cuda: the CPU path computes in fp32");
+        }
+        int[] b = parseBatches(batch != null ? batch : layers ? DEFAULT_LAYER_BATCH : DEFAULT_BATCHES);
+        double s = seconds != null ? seconds : layers ? DEFAULT_LAYER_SECONDS : DEFAULT_SECONDS;
+        double w = warmup != null ? warmup : layers ? DEFAULT_LAYER_WARMUP : DEFAULT_WARMUP;
+        if (!(s > 0) || Double.isInfinite(s)) {
+            throw new IllegalArgumentException("--seconds must be a positive number of seconds, got " + s);
+        }
+        if (!(w >= 0) || Double.isInfinite(w)) {
+            throw new IllegalArgumentException("--warmup must be zero or a positive number of seconds, got " + w);
+        }
+        List<String> peers = parsePeers(compare);
+        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (t < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + t);
+        }
+        if (!List.of("eager", "compile").contains(pytorchMode)) {
+            throw new IllegalArgumentException("--pytorch-mode must be eager or compile, got \"" + pytorchMode + "\"");
+        }
+        if (pytorchMode.equals("compile") && !peers.contains("pytorch")) {
+            throw new IllegalArgumentException("--pytorch-mode applies to the pytorch peer: add --compare pytorch");
+        }
+        if (report != null && Files.exists(report) && !Files.isDirectory(report)) {
+            throw new IllegalArgumentException("--report " + report + " exists and is not a folder");
+        }
+        if (weights != null && !Files.isRegularFile(weights)) {
+            throw new IllegalArgumentException("--weights " + weights + ": no such file");
+        }
+        return new Settings(d, b, p, s, w, peers, t);
+    }
+
+    static Device parseDevice(String s) {
+        String d = s.toLowerCase(Locale.ROOT);
+        // "auto" is not offered: a benchmark must say exactly what it measured, never pick silently.
+        if (!(d.equals("cpu") || d.equals("cuda") || d.matches("cuda:\\d+"))) {
+            throw new IllegalArgumentException("--device must be cpu, cuda or cuda:N, got \"" + s + "\"");
+        }
+        return Device.parse(d);
+    }
+
+    static int[] parseBatches(String s) {
+        Set<Integer> seen = new LinkedHashSet<>();
+        for (String part : s.split(",", -1)) {
+            int n;
+            try {
+                n = Integer.parseInt(part.strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--batch takes positive integers separated by commas (e.g. 1,8,32), "
+                        + "got \"" + s + "\"");
+            }
+            if (n < 1) {
+                throw new IllegalArgumentException("--batch sizes must be at least 1, got " + n);
+            }
+            if (!seen.add(n)) {
+                throw new IllegalArgumentException("--batch lists " + n + " twice");
+            }
+        }
+        return seen.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static List<String> parsePeers(String s) {
+        if (s == null) {
+            return List.of();
+        }
+        Set<String> peers = new LinkedHashSet<>();
+        for (String part : s.split(",", -1)) {
+            String p = part.strip().toLowerCase(Locale.ROOT);
+            if (!PEERS.contains(p)) {
+                throw new IllegalArgumentException("--compare takes " + String.join(", ", PEERS)
+                        + " (comma-separated), got \"" + part.strip() + "\"");
+            }
+            peers.add(p);
+        }
+        return List.copyOf(peers);
+    }
+
+    /**
+     * jresnet's CPU pool is sized once per JVM (system property jresnet.cpu.threads, read when first used); set
+     * it before anything computes, and fail rather than report a thread count that did not apply.
+     */
+    static void applyThreads(int threads) {
+        System.setProperty("jresnet.cpu.threads", String.valueOf(threads));
+        if (Parallel.threads() != threads) {
+            throw new IllegalArgumentException("--threads " + threads + ": jresnet's CPU pool already runs with "
+                    + Parallel.threads() + " threads in this JVM (it is sized once); start a new JVM, or set "
+                    + "-Djresnet.cpu.threads=" + threads);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Settings s = validate();
+        if (threads != null) {
+            applyThreads(s.threads());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        RoundRobin.Progress progress = m -> {
+            err.println("bench: " + m);
+            err.flush();
+        };
+        return layers ? runLayers(s, out, progress) : runModel(s, out, err, progress);
+    }
+
+    private String commandLine() {
+        List<String> args = new ArrayList<>();
+        args.add("jresnet");
+        args.add("bench");
+        List<String> original = spec.commandLine().getParseResult().originalArgs();
+        // The parse result is the whole command line's, which starts with this subcommand's name.
+        int from = original.indexOf(spec.name()) + 1;
+        for (String a : original.subList(from, original.size())) {
+            args.add(a.isEmpty() || a.matches(".*[\\s\"'$].*") ? "'" + a.replace("'", "'\\''") + "'" : a);
+        }
+        return String.join(" ", args);
+    }
+
+    private Path resolveWeights() {
+        if (weights != null) {
+            return weights;
+        }
+        String env = System.getenv("JRESNET_WEIGHTS");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String home = System.getenv("JRESNET_HOME");
+        Path p = (home != null ? Path.of(home) : Path.of("")).resolve("weights/resnet50.safetensors");
+        return Files.isRegularFile(p) ? p : null;
+    }
+
+    private ResNet50 buildModel(Device d) throws java.io.IOException {
+        ResNet50.Builder b = ResNet50.builder().device(d); // CUDA fails here, with the engine's reason
+        Path w = resolveWeights();
+        if (w != null) {
+            b.weights(w);
+        }
+        return b.build();
+    }
+
+    private int runModel(Settings s, PrintWriter out, PrintWriter err, RoundRobin.Progress progress) throws Exception {
+        try (ResNet50 model = buildModel(s.device())) {
+            progress.say("jresnet on " + model.device().description() + ", weights " + model.weightsDescription());
+            long flops = model.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
+            List<Engine> engines = new ArrayList<>();
+            List<Results.PeerStatus> peers = new ArrayList<>();
+            engines.add(new JResNetEngine(model));
+            try {
+                for (String name : s.peers()) {
+                    progress.say("starting peer " + name + "...");
+                    try {
+                        Engine e = startPeer(name, model, s);
+                        engines.add(e);
+                        peers.add(new Results.PeerStatus(name, true, e.detail(), e.threads()));
+                        progress.say(name + ": " + e.detail());
+                    } catch (PeerUnavailableException e) {
+                        peers.add(new Results.PeerStatus(name, false, e.getMessage(), 0));
+                        progress.say(name + " is UNAVAILABLE, continuing without it: " + e.getMessage());
+                    }
+                }
+                Results.RunInfo info = info(s, model, flops);
+                OptionalDouble peak = PeakFlops.gflops(s.device().kind() == Device.Kind.CPU ? "cpu"
+                        : s.device().toString(), s.precision());
+                List<Results.BatchResult> batches = ModelBench.run(engines, s.batches(), IMAGE_SIZE, flops,
+                        s.warmup(), s.seconds(), peak, progress);
+                Results.ModelRun run = new Results.ModelRun(info, peers, batches);
+                if (json) {
+                    out.println(Output.json(run));
+                } else {
+                    for (String l : Output.header(info, peers)) {
+                        out.println(l);
+                    }
+                    out.println();
+                    out.print(Output.modelTable(batches).text());
+                    out.println("latency per batch in ms; percentiles: " + Statistics.PERCENTILE_METHOD
+                            + "; images/s = batch / mean latency; jresnet/peer > 1: jresnet faster; "
+                            + "rel L2 = ||jresnet - peer|| / ||peer|| on the logits");
+                }
+                out.flush();
+                if (report != null) {
+                    for (Path p : Report.write(report, run)) {
+                        progress.say("wrote " + p);
+                    }
+                }
+            } finally {
+                for (Engine e : engines) {
+                    e.close();
+                }
+            }
+        }
+        return 0;
+    }
+
+    private Engine startPeer(String name, ResNet50 model, Settings s) throws PeerUnavailableException {
+        return switch (name) {
+            case "onnxruntime" -> {
+                if (s.device().kind() != Device.Kind.CPU) {
+                    throw new PeerUnavailableException("ONNX Runtime runs on the CPU here (its CUDA provider needs "
+                            + "the onnxruntime_gpu artifact), so it cannot be compared on " + s.device());
+                }
+                yield OnnxRuntimePeer.open(model, s.threads());
+            }
+            case "pytorch" -> PyTorchPeer.start(model, s.device().kind() == Device.Kind.CPU ? "cpu" : "cuda",
+                    s.precision(), pytorchMode, s.threads());
+            default -> throw new IllegalStateException("unknown peer " + name);
+        };
+    }
+
+    private Results.RunInfo info(Settings s, ResNet50 model, long flops) {
+        return new Results.RunInfo(commandLine(), MachineInfo.current(), model.device().toString(),
+                model.device().description(), s.precision(), Gemm.kernelName(), Parallel.threads(),
+                model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+    }
+
+    private int runLayers(Settings s, PrintWriter out, RoundRobin.Progress progress) throws Exception {
+        if (s.device().kind() != Device.Kind.CPU) {
+            // The GPU section (every cuDNN forward algorithm) comes with the cuDNN backend; until then the engine
+            // says why it cannot run there.
+            buildModel(s.device()).close();
+        }
+        List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
+        ConvBackend backend = new CpuConvBackend();
+        long flops;
+        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+            flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
+        }
+        Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), "cpu",
+                Device.cpu().description(), "fp32", Gemm.kernelName(), Parallel.threads(), "random tensors", false,
+                s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+        for (int b : s.batches()) {
+            progress.say(String.format(Locale.ROOT, "kernel lab: %d shapes, batch %d, %.1f s warm-up and %.1f s "
+                    + "timed per shape", shapes.size(), b, s.warmup(), s.seconds()));
+            List<Results.LayerResult> rows = LayerLab.run(backend, shapes, b, s.warmup(), s.seconds(), progress);
+            Results.LayerRun run = new Results.LayerRun(info, b, rows);
+            if (json) {
+                out.println(Output.json(run));
+            } else {
+                for (String l : Output.labHeader(info)) {
+                    out.println(l);
+                }
+                out.println("batch:    " + b);
+                out.println();
+                out.print(Output.layerTable(rows).text());
+                out.println("* = the kernel the engine uses; max rel err = max |out - plain| / max |plain|");
+            }
+            out.flush();
+            if (report != null) {
+                Path dir = s.batches().length == 1 ? report : report.resolve("batch" + b);
+                for (Path p : Report.write(dir, run)) {
+                    progress.say("wrote " + p);
+                }
+            }
+        }
+        return 0;
+    }
+}
