@@ -23,6 +23,8 @@ class CpuGradsTest {
             "2, 2, 6, 6, 3, 3, 2, 0",
             "1, 3, 13, 13, 8, 7, 2, 3",
             "4, 16, 5, 5, 12, 3, 1, 1",
+            "2, 64, 2, 2, 48, 3, 1, 1",
+            "2, 256, 2, 2, 64, 3, 1, 1",
     })
     void convBackwardMatchesNaiveLoops(int n, int c, int h, int w, int k, int r, int stride, int pad) {
         Tensor x = Naive.random(1, n, c, h, w);
