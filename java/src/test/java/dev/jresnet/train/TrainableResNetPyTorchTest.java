@@ -1,0 +1,171 @@
+package dev.jresnet.train;
+
+import dev.jresnet.cpu.CpuGrads;
+import dev.jresnet.resnet.ResNet50Config;
+import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.resnet.Variant;
+import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.tensor.Npy;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.weights.PthReader;
+import dev.jresnet.weights.WeightSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * One training step of TrainableResNet against torch 1.13 autograd (weights/reference/grad_reference.py):
+ * torchvision's resnet50 with a 5-class fc on a [2,3,64,64] input, layer4 unfrozen with BatchNorm in train or
+ * eval mode, and everything unfrozen in train mode. Loss, logits, the gradient of every trainable parameter and
+ * the updated running statistics agree to a relative L2 error of at most 1e-3 per tensor (see TOLERANCE).
+ * The reference keeps every ReLU input far from 0 (see the script), so float32 rounding never flips a mask.
+ */
+class TrainableResNetPyTorchTest {
+    /**
+     * Typically ~1e-6; up to ~6e-4 for a convolution feeding a training-mode BatchNorm, whose weight gradient is
+     * ~200x smaller than with frozen BatchNorm (the batch statistics cancel most of it), so the same absolute
+     * float32 rounding (max ~3e-6 everywhere) is a larger fraction of it.
+     */
+    private static final double TOLERANCE = 1e-3;
+    /**
+     * A gradient whose largest torch value is below this is zero up to rounding: with every ReLU of the reference
+     * all-pass or dead, the shift of a BatchNorm followed (through a convolution) by a training-mode BatchNorm
+     * has gradient exactly 0 (the next batch mean absorbs it). Relative error means nothing there, so those are
+     * judged by absolute error against this bound.
+     */
+    private static final double VANISHING = 1e-5;
+    private static Path dir;
+    private static Map<String, String[]> variants;
+
+    @BeforeAll
+    static void reference() throws Exception {
+        PyTorchReference.assumeAvailable();
+        dir = PyTorchReference.scratch("grad");
+        PyTorchReference.run("grad_reference.py", dir.toString());
+        variants = new HashMap<>();
+        for (String line : Files.readAllLines(dir.resolve("variants.txt"))) {
+            String[] f = line.strip().split(" ");
+            variants.put(f[0], f);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"layer4_trainbn", "layer4_frozenbn", "all_trainbn"})
+    void gradientsMatchTorch(String variant) throws Exception {
+        String[] v = variants.get(variant);
+        TrainableResNet.Unfreeze unfreeze = TrainableResNet.Unfreeze.parse(v[1]);
+        boolean trainBn = Boolean.parseBoolean(v[2].toLowerCase(Locale.ROOT));
+        float smoothing = Float.parseFloat(v[3]);
+        double torchLoss = Double.parseDouble(v[4]);
+
+        ResNet50Graph graph = new ResNet50Graph(new ResNet50Config(Variant.V1_5, 5));
+        WeightSet weights = PthReader.read(dir.resolve("model.pth"));
+        WeightBinding.load(graph, weights);
+        TrainableResNet net = TrainableResNet.of(graph, unfreeze, trainBn);
+        Tensor x = Npy.read(dir.resolve("input.npy"));
+        float[] t = Npy.read(dir.resolve("targets.npy")).data();
+        int[] targets = new int[t.length];
+        for (int i = 0; i < t.length; i++) {
+            targets[i] = Math.round(t[i]);
+        }
+
+        long start = System.nanoTime();
+        Tensor logits = net.forwardTrain(x);
+        Tensor dLogits = Tensor.zeros(logits.shape());
+        float loss = CpuGrads.softmaxCrossEntropy(dLogits, logits, targets, smoothing);
+        net.backward(dLogits);
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        List<String> report = new ArrayList<>();
+        double worst = relL2(Npy.read(dir.resolve(variant + ".logits.npy")).data(), logits.data());
+        report.add(String.format(Locale.ROOT, "logits rel L2 %.2e", worst));
+        double lossErr = Math.abs(loss - torchLoss) / Math.abs(torchLoss);
+        report.add(String.format(Locale.ROOT, "loss %.7f vs torch %.7f (rel %.1e)", loss, torchLoss, lossErr));
+        worst = Math.max(worst, lossErr);
+
+        Set<String> expectedNames = new TreeSet<>();
+        String prefix = variant + ".grad.";
+        try (var files = Files.list(dir)) {
+            files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix))
+                    .forEach(n -> expectedNames.add(n.substring(prefix.length(), n.length() - 4)));
+        }
+        Set<String> actualNames = new TreeSet<>();
+        double worstGrad = 0, maxAbs = 0, worstVanishing = 0;
+        int vanishing = 0;
+        String worstName = "";
+        for (Parameter p : net.parameters()) {
+            actualNames.add(p.name());
+            float[] expected = Npy.read(dir.resolve(prefix + p.name() + ".npy")).data();
+            double largest = 0, abs = 0;
+            for (int i = 0; i < expected.length; i++) {
+                largest = Math.max(largest, Math.abs(expected[i]));
+                abs = Math.max(abs, Math.abs(expected[i] - p.grad().data()[i]));
+            }
+            maxAbs = Math.max(maxAbs, abs);
+            if (largest < VANISHING) {
+                vanishing++;
+                worstVanishing = Math.max(worstVanishing, abs);
+                continue;
+            }
+            double e = relL2(expected, p.grad().data());
+            if (System.getenv("JRESNET_DEBUG_GRADS") != null) {
+                System.out.printf("  %s %s rel L2 %.2e%n", variant, p.name(), e);
+            }
+            if (e > worstGrad) {
+                worstGrad = e;
+                worstName = p.name();
+            }
+        }
+        assertEquals(expectedNames, actualNames, "the trainable parameters are exactly those torch gives a gradient");
+        report.add(String.format(Locale.ROOT, "%d parameter gradients: worst rel L2 %.2e (%s), max abs %.2e; "
+                        + "%d vanishing (max |torch| < %.0e) within %.2e absolute",
+                actualNames.size(), worstGrad, worstName, maxAbs, vanishing, VANISHING, worstVanishing));
+        worst = Math.max(worst, worstGrad);
+        assertTrue(worstVanishing <= VANISHING, variant + ": " + report);
+
+        Map<String, Tensor> buffers = new HashMap<>();
+        graph.visitTensors((name, tensor, kind) -> buffers.put(name, tensor));
+        String after = variant + ".after.";
+        double worstStat = 0;
+        int stats = 0;
+        try (var files = Files.list(dir)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().startsWith(after)).toList()) {
+                String name = p.getFileName().toString();
+                name = name.substring(after.length(), name.length() - 4);
+                worstStat = Math.max(worstStat, relL2(Npy.read(p).data(), buffers.get(name).data()));
+                stats++;
+            }
+        }
+        report.add(String.format(Locale.ROOT, "%d running statistics after the step: worst rel L2 %.2e", stats, worstStat));
+        worst = Math.max(worst, worstStat);
+        System.out.printf(Locale.ROOT, "%s vs torch (forward+backward %.2f s): %s%n", variant, seconds,
+                String.join("; ", report));
+        assertTrue(worst <= TOLERANCE, variant + ": " + report);
+    }
+
+    /** ||a - e|| / ||e||, in double (0 when both are zero). */
+    static double relL2(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            num += d * d;
+            den += (double) expected[i] * expected[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+}
