@@ -68,6 +68,7 @@ public final class ExecutionContext extends CudaResource {
     private final Map<Integer, BucketPlan> plans = new HashMap<>();
     private final Map<Integer, CudaGraph> graphs = new HashMap<>();
     private final Set<Integer> warmed = new HashSet<>();
+    private final Map<Integer, String> captureFailures = new HashMap<>();
     private boolean useGraphs;
 
     ExecutionContext(CudaResNet50 model) {
@@ -181,6 +182,11 @@ public final class ExecutionContext extends CudaResource {
     /** Buckets whose forward pass has been captured. */
     public synchronized Set<Integer> capturedBuckets() {
         return Set.copyOf(graphs.keySet());
+    }
+
+    /** Buckets whose graph capture failed (they run eagerly), with the error. */
+    public synchronized Map<Integer, String> captureFailures() {
+        return Map.copyOf(captureFailures);
     }
 
     /** Bytes of convolution workspace held. */
@@ -340,10 +346,19 @@ public final class ExecutionContext extends CudaResource {
             input.slice(m * imageBytes, (b - m) * imageBytes).fill(stream, 0);
         }
         BucketPlan p = plans.get(b);
-        if (useGraphs && warmed.contains(b)) {
+        if (useGraphs && warmed.contains(b) && !captureFailures.containsKey(b)) {
             CudaGraph graph = graphs.get(b);
             if (graph == null) {
-                graph = CudaGraph.capture(stream, precision + " forward, batch " + b, p::run);
+                try {
+                    graph = CudaGraph.capture(stream, precision + " forward, batch " + b, p::run);
+                } catch (CudaException e) {
+                    // Never silently: logged, and listed by captureFailures(); this bucket stays eager.
+                    captureFailures.put(b, e.getMessage());
+                    System.getLogger(ExecutionContext.class.getName()).log(System.Logger.Level.WARNING,
+                            "CUDA graph capture of bucket " + b + " failed, running it eagerly: " + e.getMessage());
+                    p.run();
+                    return;
+                }
                 graphs.put(b, graph);
                 owned.push(graph);
             }

@@ -96,7 +96,8 @@ class CudaResNet50GpuTest {
             float[] exact2 = m.logits(input.data(), 4);  // captured, replayed
             float[] exact3 = m.logits(input.data(), 4);  // replayed
             m.withContext(c -> {
-                assertTrue(c.capturedBuckets().contains(4), "bucket 4 captured: " + c.capturedBuckets());
+                assertTrue(c.capturedBuckets().contains(4), "bucket 4 captured: " + c.capturedBuckets()
+                        + ", capture failures " + c.captureFailures());
                 return null;
             });
             assertArrayEquals(exact1, exact2, p + ": first graph replay equals the eager run");
