@@ -188,8 +188,9 @@ public final class CudaResNet50 implements AutoCloseable {
 
     /**
      * Runs {@code body} with a context from the pool (created when none is idle and fewer than maxContexts
-     * exist; otherwise waits), with the device current on this thread. A context whose call failed is closed
-     * rather than returned (its stream may be in an unknown state).
+     * exist; otherwise waits), with the device current on this thread. A context whose call failed with
+     * anything but an IllegalArgumentException (argument checks come before any GPU work) is closed rather
+     * than returned: its stream may be in an unknown state.
      */
     public <T> T withContext(Function<ExecutionContext, T> body) {
         try (Guard g = enter()) {
@@ -208,7 +209,13 @@ public final class CudaResNet50 implements AutoCloseable {
                 if (ctx == null) {
                     ctx = createContext();
                 }
-                T result = body.apply(ctx);
+                T result;
+                try {
+                    result = body.apply(ctx);
+                } catch (IllegalArgumentException e) {
+                    ok = true; // a rejected argument is found before any GPU work: the context is intact
+                    throw e;
+                }
                 ok = true;
                 return result;
             } finally {
