@@ -45,8 +45,15 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    /** One thing to classify: a name and its preprocessed [3,H,W] tensor, or the reason it could not be read. */
-    private record Item(String name, Tensor chw, String error) {}
+    /**
+     * One thing to classify: a name and its decoded image (preprocessed by the model: on CUDA on the GPU) or its
+     * preprocessed [3,H,W] tensor (from .npy), or the reason it could not be read.
+     */
+    private record Item(String name, Tensor chw, dev.jresnet.image.RgbImage image, String error) {
+        Item(String name, Tensor chw, String error) {
+            this(name, chw, null, error);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -106,7 +113,7 @@ final class ClassifyCommand implements Callable<Integer> {
                 }
                 return list;
             }
-            return List.of(new Item(p.toString(), net.preprocess(ImageDecoder.decode(p)), null));
+            return List.of(new Item(p.toString(), null, ImageDecoder.decode(p), null));
         } catch (Exception e) {
             return List.of(new Item(p.toString(), null, e.getMessage() != null ? e.getMessage() : e.toString()));
         }
@@ -117,10 +124,16 @@ final class ClassifyCommand implements Callable<Integer> {
         List<List<Prediction>> results = new ArrayList<>();
         for (int start = 0; start < ok.size(); start += batch) {
             int n = Math.min(batch, ok.size() - start);
-            int per = ok.get(start).chw.size();
-            Tensor b = Tensor.zeros(n, 3, ok.get(start).chw.dim(1), ok.get(start).chw.dim(2));
+            List<Item> chunk = ok.subList(start, start + n);
+            if (chunk.stream().allMatch(i -> i.image != null)) {
+                results.addAll(net.classify(chunk.stream().map(i -> i.image).toList(), top));
+                continue;
+            }
+            List<Tensor> tensors = chunk.stream().map(i -> i.chw != null ? i.chw : net.preprocess(i.image)).toList();
+            int per = tensors.get(0).size();
+            Tensor b = Tensor.zeros(n, 3, tensors.get(0).dim(1), tensors.get(0).dim(2));
             for (int i = 0; i < n; i++) {
-                System.arraycopy(ok.get(start + i).chw.data(), 0, b.data(), i * per, per);
+                System.arraycopy(tensors.get(i).data(), 0, b.data(), i * per, per);
             }
             results.addAll(net.topK(net.forward(b), top));
         }
@@ -152,7 +165,8 @@ final class ClassifyCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
         root.put("device", net.device().toString());
-        root.put("device_detail", net.device().description());
+        root.put("device_detail", net.deviceDescription());
+        root.put("precision", net.precision().id());
         root.put("weights", net.weightsDescription());
         root.put("pretrained", net.isPretrained());
         ArrayNode arr = root.putArray("results");

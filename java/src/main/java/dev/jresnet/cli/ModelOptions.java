@@ -2,6 +2,7 @@ package dev.jresnet.cli;
 
 import dev.jresnet.image.Preset;
 import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.Precision;
 import dev.jresnet.resnet.ResNet50;
 import dev.jresnet.resnet.Variant;
 import picocli.CommandLine.Option;
@@ -32,6 +33,11 @@ final class ModelOptions {
             description = "auto (CUDA if usable, else CPU), cpu, cuda or cuda:N. Default: ${DEFAULT-VALUE}.")
     String device;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
+            description = "CUDA arithmetic: fp32 (exact), tf32 (tensor cores, fp32 data) or fp16 (NHWC, tensor cores). "
+                    + "The CPU always computes in fp32. Default: ${DEFAULT-VALUE}.")
+    String precision = "fp32";
+
     @Option(names = "--untrained", description = "Use the seeded untrained weights even when a default weights file exists.")
     boolean untrained;
 
@@ -61,7 +67,7 @@ final class ModelOptions {
     /** Builds the model and tells (on {@code err}) which device and weights it runs with. */
     ResNet50 build(PrintWriter err) throws IOException {
         Device d = Device.parse(device);
-        ResNet50.Builder b = ResNet50.builder().device(d).seed(seed);
+        ResNet50.Builder b = ResNet50.builder().device(d).seed(seed).precision(Precision.parse(precision == null ? "fp32" : precision));
         Path w = resolveWeights();
         if (w != null) {
             b.weights(w);
@@ -73,7 +79,7 @@ final class ModelOptions {
             b.variant(Variant.fromId(variant));
         }
         ResNet50 model = b.build();
-        err.println("device:  " + d.description());
+        err.println("device:  " + model.deviceDescription());
         if (model.isPretrained()) {
             err.println("weights: " + model.weightsDescription());
         } else {

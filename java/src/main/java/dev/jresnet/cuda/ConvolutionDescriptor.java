@@ -31,6 +31,16 @@ public final class ConvolutionDescriptor extends CudaResource {
         public int cudnnValue() {
             return cudnnValue;
         }
+
+        /** The constant for a {@code cudnnMathType_t} value (as a cudnnConvolutionFwdAlgoPerf_t reports it). */
+        public static MathType of(int cudnnValue) {
+            for (MathType m : values()) {
+                if (m.cudnnValue == cudnnValue) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("unknown cudnnMathType_t " + cudnnValue);
+        }
     }
 
     private final cudnnConvolutionStruct desc;

@@ -51,6 +51,16 @@ public final class CublasHandle extends CudaResource {
         Cublas.check(cublasSetStream_v2(handle, stream.handle()), "cublasSetStream");
     }
 
+    /**
+     * Gives cuBLAS its workspace ({@code cublasSetWorkspace}), so that it never allocates on its own: needed
+     * for CUDA graph capture. The buffer must outlive the handle's use.
+     */
+    public void setWorkspace(DeviceBuffer workspace) {
+        checkOpen();
+        Cublas.check(cublasSetWorkspace_v2(handle, workspace.pointer(), workspace.bytes()), "cublasSetWorkspace",
+                workspace);
+    }
+
     public void setMathMode(MathMode mode) {
         checkOpen();
         Cublas.check(cublasSetMathMode(handle, mode.cublasValue()), "cublasSetMathMode", mode);

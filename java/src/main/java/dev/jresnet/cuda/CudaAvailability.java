@@ -16,6 +16,7 @@ public final class CudaAvailability {
 
     private static final Pattern MISSING_LIB = Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file");
     private static volatile Status status;
+    private static volatile Status backendStatus;
 
     private CudaAvailability() {}
 
@@ -31,6 +32,46 @@ public final class CudaAvailability {
             }
         }
         return s;
+    }
+
+    /**
+     * What the GPU engine needs: {@link #status()} usable, and cuDNN, cuBLAS and NVRTC load. The reason of an
+     * unusable status names the first missing piece, e.g. "cuDNN unusable: libcudnn.so.9 not found".
+     */
+    public static Status backendStatus() {
+        Status s = backendStatus;
+        if (s == null) {
+            synchronized (CudaAvailability.class) {
+                s = backendStatus;
+                if (s == null) {
+                    s = probeBackend();
+                    backendStatus = s;
+                }
+            }
+        }
+        return s;
+    }
+
+    private static Status probeBackend() {
+        Status s = status();
+        if (!s.usable()) {
+            return s;
+        }
+        String[] names = {"cuDNN", "cuBLAS", "NVRTC"};
+        Class<?>[] presets = {org.bytedeco.cuda.global.cudnn.class, org.bytedeco.cuda.global.cublas.class,
+                org.bytedeco.cuda.global.nvrtc.class};
+        for (int i = 0; i < names.length; i++) {
+            String error = NativeLibs.loadError(presets[i]);
+            if (error != null) {
+                return new Status(false, s.deviceCount(), names[i] + " unusable: " + error);
+            }
+        }
+        return s;
+    }
+
+    /** What to install for an unusable status's reason, in one line. */
+    public static String installHint(String reason) {
+        return NativeLibs.installHint(reason);
     }
 
     private static Status probe() {

@@ -6,6 +6,8 @@ import static org.bytedeco.cuda.global.cudart.*;
 
 /** One {@code cudaMalloc}'d block of device memory, freed by {@link #close()}. */
 public final class DeviceMemory extends CudaResource {
+    private static final java.util.concurrent.atomic.AtomicLong ALLOCATIONS = new java.util.concurrent.atomic.AtomicLong();
+
     private final Pointer block;
     private final long bytes;
     private final String purpose;
@@ -33,7 +35,16 @@ public final class DeviceMemory extends CudaResource {
             throw new CudaException(CudaException.Library.CUDA_RUNTIME, "cudaMalloc", status, Cuda.errorString(status),
                     "requested " + Checks.bytes(bytes) + " for " + purpose + freeMemoryNote());
         }
+        ALLOCATIONS.incrementAndGet();
         return new DeviceMemory(p, bytes, purpose);
+    }
+
+    /**
+     * How many successful {@code cudaMalloc}s this process made through this class (every device allocation
+     * of jresnet: arenas, workspaces, device tensors). Tests read it before and after a forward pass.
+     */
+    public static long allocationCount() {
+        return ALLOCATIONS.get();
     }
 
     static String freeMemoryNote() {

@@ -139,12 +139,54 @@ public final class Doctor {
     }
 
     /**
-     * HOOK: the one-convolution smoke test (one cuDNN convolution on device 0 against the CPU reference) goes
-     * here. It prints its own line and returns false on a mismatch. Until it is written it only says so.
+     * One fused cuDNN convolution (conv + bias + ReLU, fp32 with FMA math, the exact path) on device 0 against
+     * the CPU reference on seeded random data: prints one line and returns false on a mismatch (relative L2
+     * error above 1e-5) or a failure.
      */
     static boolean convolutionSmokeTest(PrintWriter out, CudaContext context) {
-        out.println("  convolution smoke test: not implemented yet (Doctor.convolutionSmokeTest)");
-        return true;
+        try {
+            java.util.Random rnd = new java.util.Random(42);
+            dev.jresnet.tensor.Tensor x = randomTensor(rnd, 2, 8, 16, 16);
+            dev.jresnet.tensor.Tensor w = randomTensor(rnd, 16, 8, 3, 3);
+            dev.jresnet.tensor.Tensor b = randomTensor(rnd, 16);
+            dev.jresnet.tensor.Tensor expected = dev.jresnet.tensor.Tensor.zeros(2, 16, 16, 16);
+            dev.jresnet.cpu.CpuOps.conv2d(expected, x, w, b, 1, 1);
+            dev.jresnet.cpu.CpuOps.relu(expected, expected);
+            dev.jresnet.tensor.Tensor actual;
+            try (GpuOps ops = new GpuOps(context, InferencePrecision.FP32)) {
+                actual = ops.conv(x, w, b, null, 1, 1);
+            }
+            double err = relativeL2(actual.data(), expected.data());
+            boolean ok = err <= 1e-5;
+            out.printf(java.util.Locale.ROOT, "  convolution smoke test: %s (fused conv+bias+ReLU fp32 [2,8,16,16] * "
+                    + "[16,8,3,3] vs the CPU reference, relative L2 error %.2e)%n", ok ? "ok" : "MISMATCH", err);
+            return ok;
+        } catch (RuntimeException | LinkageError e) {
+            out.println("  convolution smoke test: failed: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static dev.jresnet.tensor.Tensor randomTensor(java.util.Random rnd, int... dims) {
+        dev.jresnet.tensor.Tensor t = dev.jresnet.tensor.Tensor.zeros(dims);
+        for (int i = 0; i < t.size(); i++) {
+            t.data()[i] = (float) rnd.nextGaussian();
+        }
+        return t;
+    }
+
+    /** ||a - b|| / ||b|| in double (0 when both are zero). */
+    public static double relativeL2(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("lengths differ: " + a.length + " vs " + b.length);
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            num += d * d;
+            den += (double) b[i] * b[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     private static void printLibraries(PrintWriter out) {

@@ -14,6 +14,8 @@ import static org.bytedeco.cuda.global.cudart.*;
  * direct buffer in native byte order. The buffers stay valid only until {@link #close()}: do not keep them.
  */
 public final class PinnedBuffer extends CudaResource {
+    private static final java.util.concurrent.atomic.AtomicLong ALLOCATIONS = new java.util.concurrent.atomic.AtomicLong();
+
     private final Pointer block;
     private final long bytes;
     private final String purpose;
@@ -36,7 +38,13 @@ public final class PinnedBuffer extends CudaResource {
             throw new CudaException(CudaException.Library.CUDA_RUNTIME, "cudaMallocHost", status,
                     Cuda.errorString(status), "requested " + Checks.bytes(bytes) + " of pinned host memory for " + purpose);
         }
+        ALLOCATIONS.incrementAndGet();
         return new PinnedBuffer(p, bytes, purpose);
+    }
+
+    /** How many successful {@code cudaMallocHost}s this process made through this class. */
+    public static long allocationCount() {
+        return ALLOCATIONS.get();
     }
 
     public long bytes() {

@@ -31,12 +31,14 @@ public final class Device {
         return new Device(Kind.CUDA, index, "requested");
     }
 
-    /** CUDA device 0 when CUDA is usable, else the CPU with the reason CUDA is not. */
+    /**
+     * CUDA device 0 when the GPU engine can run (driver, a device, cuDNN, cuBLAS and NVRTC), else the CPU with
+     * the reason it cannot.
+     */
     public static Device auto() {
-        CudaAvailability.Status s = CudaAvailability.status();
+        CudaAvailability.Status s = CudaAvailability.backendStatus();
         if (s.usable()) {
-            // Until the cuDNN backend lands, a usable GPU is reported but the CPU runs.
-            return new Device(Kind.CPU, 0, "auto: " + s.reason() + " found, but this build has no cuDNN backend");
+            return new Device(Kind.CUDA, 0, "auto: " + s.reason());
         }
         return new Device(Kind.CPU, 0, "auto: CUDA unavailable: " + s.reason());
     }

@@ -1,7 +1,12 @@
 package dev.jresnet.resnet;
 
 import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.cuda.ConvAlgorithms;
 import dev.jresnet.cuda.CudaAvailability;
+import dev.jresnet.cuda.CudaException;
+import dev.jresnet.cuda.CudaResNet50;
+import dev.jresnet.cuda.DeviceTensor;
+import dev.jresnet.cuda.NetworkPlan;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
 import dev.jresnet.tensor.Tensor;
@@ -9,17 +14,24 @@ import dev.jresnet.weights.WeightSet;
 import dev.jresnet.weights.WeightSets;
 
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * ResNet-50 ready for inference: weights, labels, preprocessing preset and the device it runs on.
- * A model is immutable after {@link Builder#build()} and safe to call from several threads at once:
- * each call allocates its own activations. Close it when done (it owns device memory on the GPU).
+ * A model is immutable after {@link Builder#build()} and safe to call from several threads at once: on the
+ * CPU each call allocates its own activations; on CUDA each call borrows an execution context (stream,
+ * handles, activation buffers, CUDA graphs) from the model's pool, see {@link CudaResNet50}. Close it when
+ * done: it owns device memory on the GPU; any call after {@link #close()} throws IllegalStateException.
  *
  * <pre>{@code
  * try (ResNet50 model = ResNet50.load(Path.of("resnet50.pth"), Device.cpu())) {
@@ -41,16 +53,24 @@ public final class ResNet50 implements AutoCloseable {
     private final List<String> labels;
     private final String weightsDescription;
     private final boolean pretrained;
+    private final Precision precision;
+    private final CudaResNet50 cuda;
+    private final int asyncThreads;
+    private ExecutorService asyncExecutor;
     private volatile boolean closed;
 
     private ResNet50(ResNet50Graph graph, Device device, Preset preset, List<String> labels,
-                     String weightsDescription, boolean pretrained) {
+                     String weightsDescription, boolean pretrained, Precision precision, CudaResNet50 cuda,
+                     int asyncThreads) {
         this.graph = graph;
         this.device = device;
         this.preset = preset;
         this.labels = labels;
         this.weightsDescription = weightsDescription;
         this.pretrained = pretrained;
+        this.precision = precision;
+        this.cuda = cuda;
+        this.asyncThreads = asyncThreads;
     }
 
     public static Builder builder() {
@@ -78,7 +98,104 @@ public final class ResNet50 implements AutoCloseable {
             throw new IllegalArgumentException("input batch must be [N, 3, H, W], found " + batch.shape());
         }
         batch.requireFinite("input batch");
-        return graph.forward(batch);
+        if (cuda == null) {
+            return graph.forward(batch);
+        }
+        requireCudaInput(batch.dim(2), batch.dim(3), batch.shape().toString());
+        int n = batch.dim(0);
+        return new Tensor(dev.jresnet.tensor.Shape.of(n, graph.config.numClasses()), cuda.logits(batch.data(), n));
+    }
+
+    private void requireCudaInput(int h, int w, String shape) {
+        NetworkPlan.Dims in = cuda.plan().input();
+        if (h != in.h() || w != in.w()) {
+            throw new IllegalArgumentException("the CUDA engine is planned for [N, 3, " + in.h() + ", " + in.w()
+                    + "] inputs (the preset's crop), found " + shape);
+        }
+    }
+
+    /**
+     * Logits of {@code n} preprocessed images read from {@code in} ([n][3][H][W] NCHW fp32, from its position)
+     * written to {@code out} ([n][classes], at its position); positions are left unchanged. Use direct
+     * buffers: on CUDA they are copied once to pinned memory and back.
+     */
+    public void logits(FloatBuffer in, int n, FloatBuffer out) {
+        requireOpen();
+        if (cuda != null) {
+            cuda.logits(in, n, out);
+            return;
+        }
+        int size = preset.cropSize();
+        int per = 3 * size * size, classes = graph.config.numClasses();
+        if (n < 1 || in.remaining() < (long) n * per || out.remaining() < (long) n * classes) {
+            throw new IllegalArgumentException("logits: " + n + " images need " + (long) n * per + " input floats ("
+                    + in.remaining() + " remaining) and " + (long) n * classes + " output floats (" + out.remaining()
+                    + " remaining)");
+        }
+        Tensor batch = Tensor.zeros(n, 3, size, size);
+        in.duplicate().get(batch.data());
+        out.duplicate().put(forward(batch).data());
+    }
+
+    /** A device tensor [n, 3, H, W] fp32 for {@link #logits(DeviceTensor, DeviceTensor)} (CUDA models only). */
+    public DeviceTensor allocateInput(int n) {
+        return requireCuda("device tensors").allocateInput(n);
+    }
+
+    /** A device tensor [n, classes] fp32 for the logits (CUDA models only). */
+    public DeviceTensor allocateOutput(int n) {
+        return requireCuda("device tensors").allocateOutput(n);
+    }
+
+    /** Logits of a device-resident batch into a device-resident tensor, without host copies (CUDA only). */
+    public void logits(DeviceTensor in, DeviceTensor out) {
+        requireCuda("device tensors").logits(in, out);
+    }
+
+    /** {@link #logits(Tensor)} on the model's worker threads. */
+    public CompletableFuture<float[][]> logitsAsync(Tensor batch) {
+        requireOpen();
+        return CompletableFuture.supplyAsync(() -> logits(batch), executor());
+    }
+
+    private synchronized ExecutorService executor() {
+        requireOpen();
+        if (asyncExecutor == null) {
+            asyncExecutor = Executors.newFixedThreadPool(asyncThreads, r -> {
+                Thread t = new Thread(r, "jresnet-async");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return asyncExecutor;
+    }
+
+    private CudaResNet50 requireCuda(String what) {
+        requireOpen();
+        if (cuda == null) {
+            throw new IllegalStateException(what + " need a CUDA model; this one runs on " + device);
+        }
+        return cuda;
+    }
+
+    /** The CUDA engine of this model, for contexts and device-level calls; empty on the CPU. */
+    public Optional<CudaResNet50> cudaEngine() {
+        requireOpen();
+        return Optional.ofNullable(cuda);
+    }
+
+    /** The precision the model computes in (always FP32 on the CPU). */
+    public Precision precision() {
+        return cuda == null ? Precision.FP32 : precision;
+    }
+
+    /** The device's description plus, on CUDA, the GPU, precision and graph buckets. */
+    public String deviceDescription() {
+        if (cuda == null) {
+            return device.description() + (precision != Precision.FP32 ? " (precision " + precision.id()
+                    + " requested; the CPU engine computes in fp32)" : "");
+        }
+        return device.description() + ": " + cuda.describe();
     }
 
     /** Logits as one row per image. */
@@ -106,6 +223,15 @@ public final class ResNet50 implements AutoCloseable {
     public List<List<Prediction>> classify(List<RgbImage> images, int k) {
         if (images.isEmpty()) {
             return List.of();
+        }
+        requireOpen();
+        if (cuda != null) {
+            List<RgbImage> crops = new ArrayList<>(images.size());
+            for (RgbImage image : images) {
+                crops.add(preset.resizeAndCrop(image));
+            }
+            float[] l = cuda.logitsOfCrops(crops, preset.mean(), preset.std());
+            return topK(new Tensor(dev.jresnet.tensor.Shape.of(images.size(), graph.config.numClasses()), l), k);
         }
         int size = preset.cropSize();
         Tensor batch = Tensor.zeros(images.size(), 3, size, size);
@@ -196,9 +322,23 @@ public final class ResNet50 implements AutoCloseable {
         return WeightBinding.export(graph, meta);
     }
 
+    /** Frees the GPU engine (contexts, graphs, buffers, weights) and the async workers; idempotent. */
     @Override
     public void close() {
-        closed = true;
+        ExecutorService ex;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            ex = asyncExecutor;
+        }
+        if (ex != null) {
+            ex.shutdown();
+        }
+        if (cuda != null) {
+            cuda.close();
+        }
     }
 
     private void requireOpen() {
@@ -215,8 +355,57 @@ public final class ResNet50 implements AutoCloseable {
         private Variant variant;
         private Preset preset;
         private List<String> labels;
+        private Precision precision = Precision.FP32;
+        private CudaResNet50.Options cudaOptions = CudaResNet50.Options.defaults();
+        private int asyncThreads = 2;
 
         private Builder() {}
+
+        /** Arithmetic of the CUDA engine (default FP32); the CPU engine always computes in fp32. */
+        public Builder precision(Precision p) {
+            if (p == null) {
+                throw new IllegalArgumentException("precision must not be null");
+            }
+            this.precision = p;
+            return this;
+        }
+
+        /** Batch sizes the CUDA engine plans and captures graphs for (default 1, 8, 32, 256). */
+        public Builder batchBuckets(int... sizes) {
+            List<Integer> list = new ArrayList<>();
+            for (int b : sizes) {
+                list.add(b);
+            }
+            this.cudaOptions = cudaOptions.withBuckets(list);
+            return this;
+        }
+
+        /** CUDA graphs on (default) or off. */
+        public Builder cudaGraphs(boolean on) {
+            this.cudaOptions = cudaOptions.withCudaGraphs(on);
+            return this;
+        }
+
+        /** Execution contexts the CUDA engine keeps at most (concurrent calls; default 4). */
+        public Builder maxContexts(int n) {
+            this.cudaOptions = cudaOptions.withMaxContexts(n);
+            return this;
+        }
+
+        /** cuDNN algorithm choice: heuristics (default) or timing every algorithm once per shape. */
+        public Builder algorithmSearch(ConvAlgorithms.Search search) {
+            this.cudaOptions = cudaOptions.withSearch(search);
+            return this;
+        }
+
+        /** Threads behind {@link ResNet50#logitsAsync} (default 2). */
+        public Builder asyncThreads(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("asyncThreads must be >= 1, got " + n);
+            }
+            this.asyncThreads = n;
+            return this;
+        }
 
         /** A {@code .pth} or {@code .safetensors} file; without one, the seeded untrained weights are used. */
         public Builder weights(Path p) {
@@ -254,11 +443,12 @@ public final class ResNet50 implements AutoCloseable {
 
         public ResNet50 build() throws IOException {
             if (device.kind() == Device.Kind.CUDA) {
-                CudaAvailability.Status s = CudaAvailability.status();
-                throw new DeviceUnavailableException("cannot run on " + device + ": "
-                        + (s.usable() ? "this build of jresnet has no cuDNN backend yet"
-                        : "CUDA is unusable (" + s.reason() + "); install the NVIDIA driver, CUDA 13 and cuDNN 9 "
-                        + "runtime libraries, or use --device cpu"));
+                CudaAvailability.Status s = CudaAvailability.backendStatus();
+                if (!s.usable()) {
+                    throw new DeviceUnavailableException("cannot run on " + device + ": CUDA is unusable ("
+                            + s.reason() + "); " + CudaAvailability.installHint(s.reason())
+                            + " (NVIDIA driver, CUDA 13 and cuDNN 9 runtime libraries), or use --device cpu");
+                }
             }
             WeightSet set = weights == null ? null
                     : weights.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
@@ -285,7 +475,21 @@ public final class ResNet50 implements AutoCloseable {
                 WeightBinding.load(graph, set);
                 description = weights.toString();
             }
-            return new ResNet50(graph, device, p, names, description, set != null);
+            CudaResNet50 engine = null;
+            if (device.kind() == Device.Kind.CUDA) {
+                engine = startCuda(graph, p);
+            }
+            return new ResNet50(graph, device, p, names, description, set != null, precision, engine, asyncThreads);
+        }
+
+        private CudaResNet50 startCuda(ResNet50Graph graph, Preset p) {
+            CudaResNet50.Options o = cudaOptions.withDevice(device.index()).withPrecision(precision.cuda());
+            try {
+                return CudaResNet50.create(NetworkPlan.of(graph, p.cropSize(), p.cropSize()), o);
+            } catch (CudaException | IllegalArgumentException | LinkageError e) {
+                throw new DeviceUnavailableException("cannot run on " + device + ": " + e.getMessage()
+                        + "; run `jresnet doctor` for details, or use --device cpu");
+            }
         }
     }
 }

@@ -1,0 +1,549 @@
+package dev.jresnet.cuda;
+
+import dev.jresnet.image.RgbImage;
+import org.bytedeco.javacpp.FloatPointer;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.bytedeco.cuda.global.cublas.*;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
+import static org.bytedeco.cuda.global.cudnn.cudnnPoolingForward;
+
+/**
+ * Everything one caller (thread) needs to run a shared {@link CudaResNet50}: its own stream, a cuDNN and a
+ * cuBLAS handle bound to that stream, the activation buffers, input/output staging (device and pinned host),
+ * the convolution workspace, and the CUDA graphs it captured. All device memory except the grow-only
+ * workspace is one arena allocated at creation, so that after the first forward pass of each batch bucket
+ * nothing is allocated.
+ *
+ * <p>Batches run in buckets: a batch of n images runs in the smallest configured bucket b >= n (the other
+ * b - n images are zeros and their logits are dropped); larger batches are split into chunks of the largest
+ * bucket. A bucket's first run is eager; with graphs enabled its second run captures the whole forward pass
+ * (input buffer to logits buffer) into a CUDA graph, and later runs replay it.
+ *
+ * <p>A context is used by one thread at a time (its methods are synchronized). Get one with
+ * {@link CudaResNet50#withContext} (from the model's pool) or {@link CudaResNet50#createContext()}.
+ */
+// cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
+@SuppressWarnings("deprecation")
+public final class ExecutionContext extends CudaResource {
+    /** cuBLAS workspace (NVIDIA recommends 32 MiB on Hopper); also what makes cuBLAS graph-capturable. */
+    static final long CUBLAS_WORKSPACE = 32L << 20;
+
+    private final CudaResNet50 model;
+    private final NetworkPlan plan;
+    private final InferencePrecision precision;
+    private final int[] buckets;
+    private final int maxBatch;
+    private final int inH, inW, classes;
+    private final long perImageInput;  // elements of one input image
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+
+    private final Stream stream;
+    private final CudnnHandle cudnn;
+    private final CublasHandle cublas;
+    private final ConvExec.Scalars scalars;
+    private final DeviceArena arena;
+    private final DeviceBuffer[] activations;
+    private final DeviceBuffer input;
+    private final DeviceBuffer inputF32;
+    private final DeviceBuffer inputU8;
+    private final DeviceBuffer pooled;
+    private final DeviceBuffer logits;
+    private final DeviceBuffer ones;
+    private final Workspace workspace;
+    private DeviceBuffer workspaceBuffer;
+    private final PinnedBuffer pinnedIn;
+    private final PinnedBuffer pinnedU8;
+    private final PinnedBuffer pinnedOut;
+    private final Map<Integer, BucketPlan> plans = new HashMap<>();
+    private final Map<Integer, CudaGraph> graphs = new HashMap<>();
+    private final Set<Integer> warmed = new HashSet<>();
+    private final Map<Integer, String> captureFailures = new HashMap<>();
+    private boolean useGraphs;
+
+    ExecutionContext(CudaResNet50 model) {
+        this.model = model;
+        this.plan = model.plan();
+        this.precision = model.precision();
+        this.buckets = model.options().bucketArray();
+        this.maxBatch = buckets[buckets.length - 1];
+        this.inH = plan.input().h();
+        this.inW = plan.input().w();
+        this.classes = plan.classes();
+        this.perImageInput = plan.input().elements();
+        this.useGraphs = model.options().cudaGraphs();
+        try {
+            stream = own(Stream.create());
+            cudnn = own(CudnnHandle.create(stream));
+            cublas = own(CublasHandle.create(stream));
+            cublas.setMathMode(precision.cublasMath());
+            FloatPointer one = own(new FloatPointer(1).put(1f));
+            FloatPointer zero = own(new FloatPointer(1).put(0f));
+            scalars = new ConvExec.Scalars(one, zero, own(ActivationDescriptor.relu()));
+
+            int e = precision.element().bytes();
+            long act = maxBatch * plan.maxActivationElements() * e;
+            long in = maxBatch * perImageInput * e;
+            long inF32 = precision.element() == Precision.FP16 ? maxBatch * perImageInput * 4 : 0;
+            long inU8 = maxBatch * perImageInput;
+            long pool = (long) maxBatch * plan.features() * 4;
+            long out = (long) maxBatch * classes * 4;
+            long[] sizes = new long[plan.bufferCount() + 7];
+            Arrays.fill(sizes, 0, plan.bufferCount(), act);
+            int i = plan.bufferCount();
+            sizes[i] = in;
+            sizes[i + 1] = Math.max(inF32, 1);
+            sizes[i + 2] = inU8;
+            sizes[i + 3] = pool;
+            sizes[i + 4] = out;
+            sizes[i + 5] = 4L * maxBatch;
+            sizes[i + 6] = CUBLAS_WORKSPACE;
+            arena = own(DeviceArena.create(DeviceArena.sizeFor(sizes), "activations of a "
+                    + precision + " context (buckets " + Arrays.toString(buckets) + ")"));
+            activations = new DeviceBuffer[plan.bufferCount()];
+            for (int b = 0; b < activations.length; b++) {
+                activations[b] = arena.slice(act, "activation buffer " + b);
+            }
+            input = arena.slice(in, "network input");
+            DeviceBuffer f32 = arena.slice(sizes[i + 1], "fp32 input staging");
+            inputF32 = precision.element() == Precision.FP16 ? f32 : input;
+            inputU8 = arena.slice(inU8, "8-bit image staging");
+            pooled = arena.slice(pool, "pooled features");
+            logits = arena.slice(out, "logits");
+            ones = arena.slice(4L * maxBatch, "ones");
+            DeviceBuffer cublasWs = arena.slice(CUBLAS_WORKSPACE, "cuBLAS workspace");
+            cublas.setWorkspace(cublasWs);
+            arena.buffer().fill(stream, 0); // every buffer starts as finite zeros
+            float[] oneValues = new float[maxBatch];
+            Arrays.fill(oneValues, 1f);
+            ones.upload(stream, oneValues);
+
+            pinnedIn = own(PinnedBuffer.allocate(4 * maxBatch * perImageInput, "input staging"));
+            pinnedU8 = own(PinnedBuffer.allocate(maxBatch * perImageInput, "8-bit image staging"));
+            pinnedOut = own(PinnedBuffer.allocate(4L * maxBatch * classes, "logits staging"));
+            workspace = own(new Workspace(stream, "convolutions of a " + precision + " context"));
+
+            long need = 0;
+            for (int b : buckets) {
+                BucketPlan p = own(new BucketPlan(b));
+                plans.put(b, p);
+                need = Math.max(need, p.workspaceBytes());
+            }
+            workspaceBuffer = workspace.ensure(need);
+            stream.synchronize();
+        } catch (RuntimeException | Error ex) {
+            releaseOwned();
+            throw ex;
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
+    // ------------------------------------------------------------------ public API
+
+    public InferencePrecision precision() {
+        return precision;
+    }
+
+    /** The configured batch buckets, ascending. */
+    public int[] buckets() {
+        return buckets.clone();
+    }
+
+    /** The smallest bucket that holds {@code n} images (n <= the largest bucket). */
+    public int bucketFor(int n) {
+        for (int b : buckets) {
+            if (b >= n) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("batch of " + n + " is larger than the largest bucket " + maxBatch);
+    }
+
+    /** CUDA graphs on (the default from the model's options) or off (every run eager). */
+    public synchronized void setUseGraphs(boolean on) {
+        checkOpen();
+        this.useGraphs = on;
+    }
+
+    /** Buckets whose forward pass has been captured. */
+    public synchronized Set<Integer> capturedBuckets() {
+        return Set.copyOf(graphs.keySet());
+    }
+
+    /** Buckets whose graph capture failed (they run eagerly), with the error. */
+    public synchronized Map<Integer, String> captureFailures() {
+        return Map.copyOf(captureFailures);
+    }
+
+    /** Bytes of convolution workspace held. */
+    public synchronized long workspaceBytes() {
+        return workspace.bytes();
+    }
+
+    /** Bytes of the activation arena (activations, staging, logits, cuBLAS workspace). */
+    public long arenaBytes() {
+        return arena.capacity();
+    }
+
+    /** Convolutions that fell back from the fused cuDNN call to convolution + add + ReLU. */
+    public synchronized List<String> unfusedLayers() {
+        List<String> names = new java.util.ArrayList<>();
+        for (BucketPlan p : plans.values()) {
+            for (ConvExec c : p.convs) {
+                if (c != null && !c.fused() && !names.contains(c.name())) {
+                    names.add(c.name());
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Logits [n][classes] (row-major) of n preprocessed images [n][3][H][W] (NCHW fp32). */
+    public float[] logits(float[] nchw, int n) {
+        float[] out = new float[Math.multiplyExact(n, classes)];
+        if (nchw.length != (long) n * perImageInput) {
+            throw new IllegalArgumentException("input of " + nchw.length + " floats is not [" + n + ", 3, " + inH
+                    + ", " + inW + "] (" + (long) n * perImageInput + " floats)");
+        }
+        logits(FloatBuffer.wrap(nchw), n, FloatBuffer.wrap(out));
+        return out;
+    }
+
+    /**
+     * Reads n images [n][3][H][W] (NCHW fp32) from {@code in} at its position and writes their logits
+     * [n][classes] to {@code out} at its position; both positions are left unchanged. Direct buffers are
+     * copied once into pinned memory; heap buffers work too.
+     */
+    public synchronized void logits(FloatBuffer in, int n, FloatBuffer out) {
+        try (CudaResNet50.Guard g = model.enter()) {
+            checkOpen();
+            requireBatch(n);
+            long needIn = (long) n * perImageInput, needOut = (long) n * classes;
+            if (in.remaining() < needIn) {
+                throw new IllegalArgumentException("input has " + in.remaining() + " floats remaining; [" + n + ", 3, "
+                        + inH + ", " + inW + "] needs " + needIn);
+            }
+            if (out.remaining() < needOut) {
+                throw new IllegalArgumentException("output has " + out.remaining() + " floats remaining; [" + n + ", "
+                        + classes + "] needs " + needOut);
+            }
+            FloatBuffer src = in.duplicate();
+            FloatBuffer dst = out.duplicate();
+            for (int start = 0; start < n; start += maxBatch) {
+                int m = Math.min(maxBatch, n - start);
+                int count = Math.toIntExact(m * perImageInput);
+                FloatBuffer staging = pinnedIn.asFloatBuffer();
+                FloatBuffer chunk = src.slice();
+                chunk.limit(count);
+                staging.put(chunk);
+                src.position(src.position() + count);
+                inputF32.copyFrom(stream, pinnedIn, 0, 0, 4L * count);
+                if (inputF32 != input) {
+                    model.kernels().nchwF32ToNhwcF16(stream, inputF32, input, m, 3, inH, inW);
+                }
+                forwardChunk(m);
+                downloadLogits(m, dst);
+            }
+        }
+    }
+
+    /** Logits of a device-resident batch [n, 3, H, W] into a device tensor [n, classes]; no host copies. */
+    public synchronized void logits(DeviceTensor in, DeviceTensor out) {
+        try (CudaResNet50.Guard g = model.enter()) {
+            checkOpen();
+            int[] d = in.dims();
+            if (d.length != 4 || d[1] != 3 || d[2] != inH || d[3] != inW) {
+                throw new IllegalArgumentException("device input must be [N, 3, " + inH + ", " + inW + "], found "
+                        + Arrays.toString(d));
+            }
+            int n = d[0];
+            requireBatch(n);
+            int[] o = out.dims();
+            if (o.length != 2 || o[0] != n || o[1] != classes) {
+                throw new IllegalArgumentException("device output must be [" + n + ", " + classes + "], found "
+                        + Arrays.toString(o));
+            }
+            long imageBytes = 4 * perImageInput;
+            for (int start = 0; start < n; start += maxBatch) {
+                int m = Math.min(maxBatch, n - start);
+                DeviceBuffer src = in.buffer().slice(start * imageBytes, m * imageBytes);
+                if (inputF32 == input) {
+                    input.copyFrom(stream, src);
+                } else {
+                    model.kernels().nchwF32ToNhwcF16(stream, src, input, m, 3, inH, inW);
+                }
+                forwardChunk(m);
+                out.buffer().slice(4L * start * classes, 4L * m * classes)
+                        .copyFrom(stream, logits.slice(0, 4L * m * classes));
+            }
+            stream.synchronize();
+        }
+    }
+
+    /**
+     * Logits of already resized and cropped 8-bit RGB images (each H x W): the bytes are uploaded and
+     * normalised on the GPU ({@code preprocess.cu}) with {@code mean} and {@code std}.
+     */
+    public synchronized float[] logitsOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
+        try (CudaResNet50.Guard g = model.enter()) {
+            checkOpen();
+            int n = crops.size();
+            requireBatch(n);
+            for (RgbImage c : crops) {
+                if (c.width() != inW || c.height() != inH) {
+                    throw new IllegalArgumentException("crop of " + c.width() + "x" + c.height() + " does not match the "
+                            + "network input " + inW + "x" + inH);
+                }
+            }
+            float[] result = new float[Math.multiplyExact(n, classes)];
+            FloatBuffer dst = FloatBuffer.wrap(result);
+            for (int start = 0; start < n; start += maxBatch) {
+                int m = Math.min(maxBatch, n - start);
+                ByteBuffer staging = pinnedU8.asByteBuffer();
+                for (int i = 0; i < m; i++) {
+                    staging.put(crops.get(start + i).pixels());
+                }
+                inputU8.copyFrom(stream, pinnedU8, 0, 0, m * perImageInput);
+                if (precision.element() == Precision.FP16) {
+                    model.kernels().preprocessU8ToNhwcF16(stream, inputU8, input, m, inH, inW, mean, std);
+                } else {
+                    model.kernels().preprocessU8ToNchwF32(stream, inputU8, input, m, inH, inW, mean, std);
+                }
+                forwardChunk(m);
+                downloadLogits(m, dst);
+            }
+            return result;
+        }
+    }
+
+    // ------------------------------------------------------------------ running
+
+    private void requireBatch(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+        }
+    }
+
+    /** The network input buffer holds m images: run the bucket that holds them (graph or eager). */
+    private void forwardChunk(int m) {
+        int b = bucketFor(m);
+        if (b > m) {
+            long imageBytes = perImageInput * precision.element().bytes();
+            input.slice(m * imageBytes, (b - m) * imageBytes).fill(stream, 0);
+        }
+        BucketPlan p = plans.get(b);
+        if (useGraphs && warmed.contains(b) && !captureFailures.containsKey(b)) {
+            CudaGraph graph = graphs.get(b);
+            if (graph == null) {
+                try {
+                    graph = CudaGraph.capture(stream, precision + " forward, batch " + b, p::run);
+                } catch (CudaException e) {
+                    // Never silently: logged, and listed by captureFailures(); this bucket stays eager.
+                    captureFailures.put(b, e.getMessage());
+                    System.getLogger(ExecutionContext.class.getName()).log(System.Logger.Level.WARNING,
+                            "CUDA graph capture of bucket " + b + " failed, running it eagerly: " + e.getMessage());
+                    p.run();
+                    return;
+                }
+                graphs.put(b, graph);
+                owned.push(graph);
+            }
+            graph.launch(stream);
+        } else {
+            p.run();
+            warmed.add(b);
+        }
+    }
+
+    private void downloadLogits(int m, FloatBuffer dst) {
+        long bytes = 4L * m * classes;
+        logits.copyTo(stream, pinnedOut, 0, 0, bytes);
+        stream.synchronize();
+        FloatBuffer staged = pinnedOut.asFloatBuffer();
+        staged.limit(m * classes);
+        dst.put(staged);
+    }
+
+    private DeviceBuffer buffer(int value) {
+        int b = plan.bufferOf(value);
+        return b < 0 ? input : activations[b];
+    }
+
+    /** Descriptors and algorithms of every step for one batch size. */
+    private final class BucketPlan implements AutoCloseable {
+        final int n;
+        final ConvExec[] convs;
+        final PoolingDescriptor[] pools;
+        final TensorDescriptor[] poolIn;
+        final TensorDescriptor[] poolOut;
+
+        BucketPlan(int n) {
+            this.n = n;
+            List<NetworkPlan.Step> steps = plan.steps();
+            convs = new ConvExec[steps.size()];
+            pools = new PoolingDescriptor[steps.size()];
+            poolIn = new TensorDescriptor[steps.size()];
+            poolOut = new TensorDescriptor[steps.size()];
+            try {
+                for (int i = 0; i < steps.size(); i++) {
+                    NetworkPlan.Step s = steps.get(i);
+                    NetworkPlan.Dims in = plan.values().get(s.inputs()[0]);
+                    if (s instanceof NetworkPlan.Conv c) {
+                        LayerWeights w = model.layerWeights().get(c.layer());
+                        ConvAlgorithms.FindBuffers find = model.algorithms().search() == ConvAlgorithms.Search.EXHAUSTIVE
+                                ? findBuffers(c) : null;
+                        convs[i] = ConvExec.create(cudnn, model.algorithms(), precision, w, n, in.h(), in.w(), find);
+                    } else if (s instanceof NetworkPlan.MaxPool p) {
+                        NetworkPlan.Dims out = plan.values().get(p.out());
+                        pools[i] = PoolingDescriptor.max(p.window(), p.pad(), p.stride());
+                        poolIn[i] = TensorDescriptor.create(precision.layout(), precision.element(), n, in.c(), in.h(), in.w());
+                        poolOut[i] = TensorDescriptor.create(precision.layout(), precision.element(), n, out.c(), out.h(), out.w());
+                        int[] dims = pools[i].outputDim(poolIn[i]);
+                        if (!Arrays.equals(dims, new int[] {n, out.c(), out.h(), out.w()})) {
+                            throw new IllegalStateException("max pool output " + Arrays.toString(dims) + " != planned "
+                                    + out + " for " + poolIn[i].shape());
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Buffers for an exhaustive algorithm search: the real weights, scratch activations, a large workspace. */
+        private ConvAlgorithms.FindBuffers findBuffers(NetworkPlan.Conv c) {
+            DeviceBuffer ws = workspace.ensure(model.algorithms().workspaceLimit());
+            return new ConvAlgorithms.FindBuffers(buffer(c.in()), model.layerWeights().get(c.layer()).filter,
+                    activations[(plan.bufferOf(c.in()) + 1) % activations.length], ws);
+        }
+
+        long workspaceBytes() {
+            long m = 0;
+            for (ConvExec c : convs) {
+                if (c != null) {
+                    m = Math.max(m, c.workspaceBytes);
+                }
+            }
+            return m;
+        }
+
+        /** Queues the whole forward pass (input buffer to logits buffer) on the stream; never synchronises. */
+        void run() {
+            List<NetworkPlan.Step> steps = plan.steps();
+            for (int i = 0; i < steps.size(); i++) {
+                NetworkPlan.Step s = steps.get(i);
+                if (s instanceof NetworkPlan.Conv c) {
+                    convs[i].run(cudnn, scalars, buffer(c.in()), c.residual() < 0 ? null : buffer(c.residual()),
+                            buffer(c.out()), workspaceBuffer);
+                } else if (s instanceof NetworkPlan.MaxPool p) {
+                    Cudnn.check(cudnnPoolingForward(cudnn.handle(), pools[i].handle(), scalars.one(), poolIn[i].handle(),
+                            buffer(p.in()).pointer(), scalars.zero(), poolOut[i].handle(), buffer(p.out()).pointer()),
+                            "cudnnPoolingForward", poolIn[i].shape(), poolOut[i].shape());
+                }
+            }
+            head();
+        }
+
+        /** Global average pool to [n, features] fp32, then logits = pooled · W^T + b with cuBLAS. */
+        private void head() {
+            int f = plan.featureValue();
+            NetworkPlan.Dims d = plan.values().get(f);
+            if (precision.element() == Precision.FP16) {
+                model.kernels().globalAvgPoolNhwcF16(stream, buffer(f), pooled, n, d.c(), d.h(), d.w());
+            } else {
+                model.kernels().globalAvgPoolNchwF32(stream, buffer(f), pooled, n, d.c(), d.h(), d.w());
+            }
+            classifier(cublas, scalars, model.fcWeight(), model.fcBias(), ones, pooled, logits, n, plan.features(),
+                    classes, precision);
+        }
+
+        @Override
+        public void close() {
+            for (int i = convs.length - 1; i >= 0; i--) {
+                closeQuietly(convs[i]);
+                closeQuietly(poolOut[i]);
+                closeQuietly(poolIn[i]);
+                closeQuietly(pools[i]);
+            }
+        }
+    }
+
+    /**
+     * {@code logits[n][k] = sum_f pooled[n][f] * weight[k][f] + bias[k]}, column-major for cuBLAS:
+     * logits^T (K x n, ld K) = bias (K x 1) · ones (1 x n), then += W^T-as-stored (op T of the F x K
+     * column-major view of weight) · pooled^T (F x n, ld F). The broadcast GEMM is pedantic fp32 (exact).
+     */
+    static void classifier(CublasHandle cublas, ConvExec.Scalars s, DeviceBuffer weight, DeviceBuffer bias,
+                           DeviceBuffer ones, DeviceBuffer pooled, DeviceBuffer logits, int n, int features,
+                           int classes, InferencePrecision precision) {
+        String shape = "pooled [" + n + ", " + features + "], weight [" + classes + ", " + features + "]";
+        Cublas.check(cublasGemmEx(cublas.handle(), CUBLAS_OP_N, CUBLAS_OP_N, classes, n, 1, s.one(), bias.pointer(),
+                CUDA_R_32F, classes, ones.pointer(), CUDA_R_32F, 1, s.zero(), logits.pointer(), CUDA_R_32F, classes,
+                CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_GEMM_DEFAULT), "cublasGemmEx", "fc bias broadcast", shape);
+        Cublas.check(cublasGemmEx(cublas.handle(), CUBLAS_OP_T, CUBLAS_OP_N, classes, n, features, s.one(),
+                weight.pointer(), CUDA_R_32F, features, pooled.pointer(), CUDA_R_32F, features, s.one(),
+                logits.pointer(), CUDA_R_32F, classes, precision.cublasCompute(), CUBLAS_GEMM_DEFAULT),
+                "cublasGemmEx", "fc", shape, precision);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Override
+    protected String describe() {
+        return "ExecutionContext(" + precision + ", buckets " + Arrays.toString(buckets) + ")";
+    }
+
+    @Override
+    protected void release() {
+        try {
+            if (!stream.isClosed()) {
+                stream.synchronize();
+            }
+        } finally {
+            releaseOwned();
+            model.forget(this);
+        }
+    }
+
+    /** Closes everything created, newest first (graphs, plans, workspace, pinned, arena, handles, stream). */
+    private void releaseOwned() {
+        RuntimeException first = null;
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // best effort while closing
+            }
+        }
+    }
+}

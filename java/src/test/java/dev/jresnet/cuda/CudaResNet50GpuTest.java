@@ -1,0 +1,290 @@
+package dev.jresnet.cuda;
+
+import dev.jresnet.image.ImageDecoder;
+import dev.jresnet.image.Preset;
+import dev.jresnet.image.RgbImage;
+import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.Precision;
+import dev.jresnet.resnet.Prediction;
+import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.PyTorchReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The whole GPU network against the CPU reference, and the engine's guarantees (graphs, buckets, threads). */
+@Tag("gpu")
+class CudaResNet50GpuTest {
+    private static ResNet50Graph graph;
+    private static Tensor input;      // [4, 3, 224, 224]
+    private static float[] reference; // CPU logits of input
+
+    @BeforeEach
+    void setUp() {
+        GpuTests.assumeCudnn();
+        GpuTests.assumeCublas();
+        GpuTests.assumeNvrtc();
+        if (graph == null) {
+            graph = TestNets.randomBnGraph(2024);
+            input = TestNets.randomInput(4, 224, 9);
+            reference = graph.forward(input).data();
+        }
+    }
+
+    @AfterAll
+    static void forget() {
+        graph = null;
+    }
+
+    private static CudaResNet50 model(InferencePrecision p, boolean graphs, Integer... buckets) {
+        return CudaResNet50.create(NetworkPlan.of(graph, 224, 224), CudaResNet50.Options.defaults().withPrecision(p)
+                .withCudaGraphs(graphs).withBuckets(List.of(buckets)));
+    }
+
+    private static double tolerance(InferencePrecision p) {
+        return switch (p) {
+            case FP32 -> 1e-5;
+            case TF32 -> 2e-3;
+            case FP16 -> 1e-2;
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(InferencePrecision.class)
+    void wholeNetworkMatchesCpu(InferencePrecision p) {
+        try (CudaResNet50 m = model(p, false, 4)) {
+            float[] gpu = m.logits(input.data(), 4);
+            double err = TestNets.relL2(gpu, reference);
+            System.out.printf("%s whole network: relative L2 error %.3e (%s)%n", p, err, m.describe());
+            m.withContext(c -> {
+                System.out.println("  unfused layers: " + c.unfusedLayers() + ", workspace " + c.workspaceBytes());
+                return null;
+            });
+            assertTrue(err <= tolerance(p), p + ": relative L2 error " + err);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(InferencePrecision.class)
+    void graphReplayEqualsEagerAndBucketsPad(InferencePrecision p) {
+        float[] eager;
+        try (CudaResNet50 m = model(p, false, 8)) {
+            eager = m.logits(input.data(), 4); // bucket 8, padded
+        }
+        try (CudaResNet50 m = model(p, true, 4, 8)) {
+            float[] exact1 = m.logits(input.data(), 4);  // bucket 4: eager (warm-up)
+            float[] exact2 = m.logits(input.data(), 4);  // captured, replayed
+            float[] exact3 = m.logits(input.data(), 4);  // replayed
+            m.withContext(c -> {
+                assertTrue(c.capturedBuckets().contains(4), "bucket 4 captured: " + c.capturedBuckets()
+                        + ", capture failures " + c.captureFailures());
+                return null;
+            });
+            assertArrayEquals(exact1, exact2, p + ": first graph replay equals the eager run");
+            assertArrayEquals(exact1, exact3, p + ": replays are deterministic");
+            float[] three = m.logits(Arrays.copyOf(input.data(), 3 * 3 * 224 * 224), 3); // bucket 4 padded
+            assertArrayEquals(Arrays.copyOf(exact1, 3 * 1000), three, p + ": padding does not change real rows");
+            double err = TestNets.relL2(exact1, eager);
+            assertTrue(err <= (p == InferencePrecision.FP32 ? 1e-5 : tolerance(p)), p + ": bucket 4 vs padded bucket 8: " + err);
+        }
+    }
+
+    @Test
+    void largerBatchesAreSplitAndOddSizesPadded() {
+        Tensor x = TestNets.randomInput(5, 224, 21);
+        float[] cpu = graph.forward(x).data();
+        try (CudaResNet50 m = model(InferencePrecision.FP32, true, 1, 2)) {
+            for (int i = 0; i < 3; i++) {
+                double err = TestNets.relL2(m.logits(x.data(), 5), cpu);
+                assertTrue(err <= 1e-5, "run " + i + ": " + err);
+            }
+        }
+    }
+
+    @Test
+    void noAllocationAfterWarmUp() {
+        try (CudaResNet50 m = model(InferencePrecision.FP16, true, 1, 4)) {
+            FloatBuffer in = direct(input.data());
+            FloatBuffer out = ByteBuffer.allocateDirect(4 * 4 * 1000).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            FloatBuffer in1 = direct(Arrays.copyOf(input.data(), 3 * 224 * 224));
+            for (int i = 0; i < 3; i++) { // eager, capture, replay for both buckets
+                m.logits(in, 4, out);
+                m.logits(in1, 1, out);
+            }
+            long device = DeviceMemory.allocationCount(), pinned = PinnedBuffer.allocationCount();
+            for (int i = 0; i < 20; i++) {
+                m.logits(in, 4, out);
+                m.logits(in1, 1, out);
+            }
+            assertEquals(device, DeviceMemory.allocationCount(), "device allocations after warm-up");
+            assertEquals(pinned, PinnedBuffer.allocationCount(), "pinned allocations after warm-up");
+        }
+    }
+
+    @Test
+    void threadsShareOneModelWithTheirOwnContexts() throws Exception {
+        try (CudaResNet50 m = CudaResNet50.create(NetworkPlan.of(graph, 224, 224), CudaResNet50.Options.defaults()
+                .withBuckets(List.of(1, 4)).withMaxContexts(3))) {
+            float[] expected = m.logits(input.data(), 4);
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            try {
+                List<Future<float[]>> results = new ArrayList<>();
+                for (int i = 0; i < 24; i++) {
+                    results.add(pool.submit((Callable<float[]>) () -> m.logits(input.data(), 4)));
+                }
+                for (Future<float[]> f : results) {
+                    assertArrayEquals(expected, f.get(), "same logits from every thread and context");
+                }
+            } finally {
+                pool.shutdown();
+            }
+            // a caller-owned context per thread
+            Thread[] threads = new Thread[2];
+            Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < threads.length; t++) {
+                threads[t] = new Thread(() -> {
+                    try (ExecutionContext c = m.createContext()) {
+                        for (int i = 0; i < 3; i++) {
+                            assertArrayEquals(expected, c.logits(input.data(), 4));
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                });
+                threads[t].start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertNull(failure[0], () -> String.valueOf(failure[0]));
+        }
+    }
+
+    @Test
+    void deviceTensorsStayOnTheGpu() {
+        try (CudaResNet50 m = model(InferencePrecision.FP32, true, 4)) {
+            float[] expected = m.logits(input.data(), 4);
+            try (DeviceTensor in = m.allocateInput(4); DeviceTensor out = m.allocateOutput(4)) {
+                in.upload(FloatBuffer.wrap(input.data()));
+                for (int i = 0; i < 3; i++) {
+                    m.logits(in, out);
+                    assertArrayEquals(expected, out.toArray(), "run " + i);
+                }
+                DeviceTensor wrong = m.allocateOutput(3);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.logits(in, wrong));
+                assertTrue(e.getMessage().contains("[4, 1000]") && e.getMessage().contains("[3, 1000]"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void errorsNameShapesAndCloseIsFinal() {
+        CudaResNet50 m = model(InferencePrecision.FP32, true, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> m.logits(new float[100], 1));
+        assertTrue(e.getMessage().contains("[1, 3, 224, 224]"), e.getMessage());
+        FloatBuffer small = FloatBuffer.allocate(10);
+        e = assertThrows(IllegalArgumentException.class, () -> m.logits(direct(input.data()), 4, small));
+        assertTrue(e.getMessage().contains("[4, 1000]"), e.getMessage());
+        ExecutionContext own = m.createContext();
+        DeviceTensor t = m.allocateInput(1);
+        m.close();
+        m.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> m.logits(input.data(), 4));
+        assertThrows(IllegalStateException.class, () -> own.logits(input.data(), 4));
+        assertThrows(IllegalStateException.class, t::address);
+        assertThrows(IllegalStateException.class, m::createContext);
+    }
+
+    @Test
+    void publicApiOnCuda() throws Exception {
+        try (ResNet50 cpu = ResNet50.untrained(3, Device.cpu());
+             ResNet50 gpu = ResNet50.builder().seed(3).device(Device.cuda(0)).precision(Precision.FP32)
+                     .batchBuckets(1, 2).build()) {
+            assertEquals(Device.Kind.CUDA, gpu.device().kind());
+            System.out.println(gpu.deviceDescription());
+            Tensor x = TestNets.randomInput(2, 224, 4);
+            float[] c = cpu.forward(x).data();
+            assertTrue(TestNets.relL2(gpu.forward(x).data(), c) <= 1e-5);
+            float[][] async = gpu.logitsAsync(x).get();
+            assertTrue(TestNets.relL2(async[1], Arrays.copyOfRange(c, 1000, 2000)) <= 1e-5);
+            FloatBuffer out = ByteBuffer.allocateDirect(2 * 1000 * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            gpu.logits(direct(x.data()), 2, out);
+            float[] o = new float[2000];
+            out.get(o);
+            assertTrue(TestNets.relL2(o, c) <= 1e-5);
+            assertThrows(IllegalArgumentException.class, () -> gpu.forward(TestNets.randomInput(1, 64, 1)));
+        }
+    }
+
+    /** fp16 and the GPU preprocessing on the sample photos: same top-1 as the CPU (where the CPU is sure). */
+    @Test
+    void samplePhotosSameTop1InFp16() throws Exception {
+        Path samples = PyTorchReference.projectRoot().resolve("samples");
+        List<RgbImage> images = new ArrayList<>();
+        try (var files = Files.list(samples)) {
+            for (Path p : files.filter(f -> f.toString().matches(".*\\.(png|jpg)$")).sorted().toList()) {
+                images.add(ImageDecoder.decode(p));
+            }
+        }
+        Path pretrained = PyTorchReference.projectRoot().resolve("weights/resnet50.safetensors");
+        ResNet50.Builder cpuB = ResNet50.builder().device(Device.cpu()).seed(5);
+        ResNet50.Builder gpuB = ResNet50.builder().device(Device.cuda(0)).seed(5).precision(Precision.FP16);
+        if (Files.isRegularFile(pretrained)) {
+            cpuB.weights(pretrained);
+            gpuB.weights(pretrained);
+        }
+        try (ResNet50 cpu = cpuB.build(); ResNet50 gpu = gpuB.build()) {
+            Tensor batch = Tensor.zeros(images.size(), 3, 224, 224);
+            for (int i = 0; i < images.size(); i++) {
+                System.arraycopy(cpu.preprocess(images.get(i)).data(), 0, batch.data(), i * 3 * 224 * 224, 3 * 224 * 224);
+            }
+            float[] c = cpu.forward(batch).data();
+            float[] g = gpu.forward(batch).data();
+            double err = TestNets.relL2(g, c);
+            System.out.printf("fp16 sample photos: relative L2 error %.3e%n", err);
+            assertTrue(err <= 1e-2, "fp16 relative L2 " + err);
+            List<List<Prediction>> viaGpuPreprocessing = gpu.classify(images, 2);
+            for (int i = 0; i < images.size(); i++) {
+                int top = TestNets.argmax(c, i * 1000, 1000);
+                float[] row = Arrays.copyOfRange(c, i * 1000, (i + 1) * 1000);
+                float[] sorted = row.clone();
+                Arrays.sort(sorted);
+                float margin = sorted[999] - sorted[998], range = sorted[999] - sorted[0];
+                boolean sure = margin > 0.02f * range;
+                System.out.printf("image %d: cpu top-1 %d (margin %.3g), gpu %d, gpu-preprocessed %d%n", i, top, margin,
+                        TestNets.argmax(g, i * 1000, 1000), viaGpuPreprocessing.get(i).get(0).index());
+                if (sure) {
+                    assertEquals(top, TestNets.argmax(g, i * 1000, 1000), "fp16 top-1 of image " + i);
+                    assertEquals(top, viaGpuPreprocessing.get(i).get(0).index(), "GPU-preprocessed top-1 of image " + i);
+                }
+            }
+        }
+    }
+
+    private static FloatBuffer direct(float[] data) {
+        FloatBuffer b = ByteBuffer.allocateDirect(4 * data.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        b.put(data).flip();
+        return b;
+    }
+}

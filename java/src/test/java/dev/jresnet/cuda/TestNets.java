@@ -1,0 +1,70 @@
+package dev.jresnet.cuda;
+
+import dev.jresnet.nn.TensorVisitor;
+import dev.jresnet.resnet.ResNet50Config;
+import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.tensor.Tensor;
+
+import java.util.SplittableRandom;
+
+/** Seeded networks and inputs shared by the GPU-engine tests. */
+public final class TestNets {
+    private TestNets() {}
+
+    /**
+     * torchvision's seeded initialisation with random BatchNorm statistics and affine parameters (as the PyTorch
+     * reference test does), so that folding is exercised with non-trivial values.
+     */
+    public static ResNet50Graph randomBnGraph(long seed) {
+        ResNet50Graph g = new ResNet50Graph(ResNet50Config.imagenet());
+        WeightBinding.initialise(g, seed);
+        SplittableRandom r = new SplittableRandom(seed ^ 0x5eed);
+        g.visitTensors((name, t, kind) -> {
+            float[] d = t.data();
+            if (name.endsWith("running_mean") || (name.endsWith(".bias") && !name.startsWith("fc"))) {
+                for (int i = 0; i < d.length; i++) {
+                    d[i] = (float) (r.nextDouble() * 0.2 - 0.1);
+                }
+            } else if (name.endsWith("running_var") || (kind == TensorVisitor.Kind.PARAMETER && t.rank() == 1
+                    && name.endsWith(".weight"))) {
+                for (int i = 0; i < d.length; i++) {
+                    d[i] = (float) (0.5 + r.nextDouble());
+                }
+            }
+        });
+        return g;
+    }
+
+    public static Tensor randomInput(int n, int size, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Tensor t = Tensor.zeros(n, 3, size, size);
+        for (int i = 0; i < t.size(); i++) {
+            t.data()[i] = (float) (r.nextDouble() * 4 - 2);
+        }
+        return t;
+    }
+
+    public static Tensor random(SplittableRandom r, double scale, int... dims) {
+        Tensor t = Tensor.zeros(dims);
+        for (int i = 0; i < t.size(); i++) {
+            t.data()[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
+        }
+        return t;
+    }
+
+    /** ||a - b|| / ||b||. */
+    public static double relL2(float[] a, float[] b) {
+        return Doctor.relativeL2(a, b);
+    }
+
+    public static int argmax(float[] v, int from, int len) {
+        int best = 0;
+        for (int i = 1; i < len; i++) {
+            if (v[from + i] > v[from + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
