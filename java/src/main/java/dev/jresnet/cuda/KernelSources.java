@@ -15,7 +15,7 @@ public final class KernelSources {
     public static final String RESOURCE_DIR = "/dev/jresnet/native/";
 
     /** Every kernel file, one topic each. */
-    public static final List<String> FILES = List.of("preprocess.cu", "convert.cu", "pool.cu", "softmax.cu");
+    public static final List<String> FILES = List.of("preprocess.cu", "convert.cu", "pool.cu", "softmax.cu", "train.cu");
 
     /**
      * One kernel: the file defining it, its extern "C" name, and its parameters as letters: P a device
@@ -32,7 +32,23 @@ public final class KernelSources {
             new KernelSpec("convert.cu", "f16_to_f32", "PPL"),
             new KernelSpec("pool.cu", "global_avg_pool_nhwc_f16", "PPII"),
             new KernelSpec("pool.cu", "global_avg_pool_nchw_f32", "PPII"),
-            new KernelSpec("softmax.cu", "softmax_rows_f32", "PPI"));
+            new KernelSpec("softmax.cu", "softmax_rows_f32", "PPI"),
+            // train.cu: launched through dev.jresnet.cuda.train.TrainKernels
+            new KernelSpec("train.cu", "relu_backward_f32", "PPPL"),
+            new KernelSpec("train.cu", "add_relu_f32", "PPPL"),
+            new KernelSpec("train.cu", "add_inplace_f32", "PPL"),
+            new KernelSpec("train.cu", "global_avg_pool_backward_nchw_f32", "PPLI"),
+            new KernelSpec("train.cu", "bn_eval_forward_nchw_f32", "PPPPPPFIILI"),
+            new KernelSpec("train.cu", "bn_eval_backward_params_nchw_f32", "PPPPPPFIII"),
+            new KernelSpec("train.cu", "bn_eval_backward_data_nchw_f32", "PPPPFIIL"),
+            new KernelSpec("train.cu", "bias_grad_rows_f32", "PPII"),
+            new KernelSpec("train.cu", "softmax_xent_rows_f32", "PPPPIIF"),
+            new KernelSpec("train.cu", "mean_rows_f64", "PPI"),
+            new KernelSpec("train.cu", "grad_sumsq_f64", "PPLI"),
+            new KernelSpec("train.cu", "clip_coef_f32", "PPIF"),
+            new KernelSpec("train.cu", "scale_by_device_f32", "PPL"),
+            new KernelSpec("train.cu", "sgd_step_f32", "PPPLFFFI"),
+            new KernelSpec("train.cu", "adamw_step_f32", "PPPPLFFFFFFFF"));
 
     private KernelSources() {}
 

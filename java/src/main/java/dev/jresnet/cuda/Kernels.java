@@ -261,6 +261,15 @@ public final class Kernels extends CudaResource {
 
     // ---------------------------------------------------------------- launching
 
+    /**
+     * Launches kernel {@code name} (one of {@link KernelSources#KERNELS}) with arguments matching its parameter
+     * letters, for typed launchers outside this package (dev.jresnet.cuda.train.TrainKernels); no dynamic shared
+     * memory. The caller checks sizes and computes the launch shape.
+     */
+    public void launchKernel(String name, Stream stream, int gx, int gy, int gz, int bx, int by, Object... args) {
+        launch(name, stream, gx, gy, gz, bx, by, name, args);
+    }
+
     /** ceil(work / per), as a grid dimension. */
     static int blocks(long work, int per) {
         long b = (work + per - 1) / per;
