@@ -8,7 +8,9 @@
 #      fp32, tf32 and fp16; both are compared (relative L2, top-1)
 #   3. timing: jresnet fp32/tf32/fp16 with CUDA graphs (and fp16 eager) vs PyTorch eager fp32, tf32,
 #      fp16 channels_last, torch.compile fp16 channels_last, at batch 1, 32, 256
-#   4. a compact table last, with the two targets.
+#   4. fine-tuning speed (own 60 s): jresnet (dev.jresnet.cuda.train.GpuTrainCheck) vs PyTorch (torch_peer.py
+#      train), layer4 + fc trainable at batch 64, fp32 / tf32 / AMP, and head-only epochs from cached features
+#   5. a compact table last, with the two targets.
 # Each step has its own time limit; a failed step is reported and the next one still runs.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +60,7 @@ timeout "$(limit 120)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.c
   || { echo "gpu-check: jresnet timing failed:"; tail -n 20 "$out/jresnet-bench.txt"; status=1; }
 timeout "$(limit 90)" "$py" bench/peers/torch_peer.py bench "$out/ref" "$csv" "$batches" "$seconds" eager >"$out/torch-bench.txt" 2>&1 \
   || { echo "gpu-check: PyTorch eager timing failed:"; tail -n 10 "$out/torch-bench.txt"; status=1; }
-left=$((440 - (SECONDS - start)))
+left=$((380 - (SECONDS - start)))  # 60 s stay for step 4
 if ((left > 60)); then
   timeout "$left" "$py" bench/peers/torch_peer.py bench "$out/ref" "$csv" "$batches" "$seconds" compile \
     >"$out/torch-compile.txt" 2>&1 || echo "gpu-check: torch.compile timing incomplete (limit ${left}s): see $out/torch-compile.txt"
@@ -66,8 +68,20 @@ else
   echo "gpu-check: no time left for torch.compile"
 fi
 
-step "4. summary"
+step "4. fine-tuning speed (batch 64, layer4 + fc trainable; head-only from cached features)"
+tcsv=$out/train.csv
+rm -f "$tcsv"
+timeout "$(limit 35)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.cuda.train.GpuTrainCheck \
+  "$out/ref/resnet50_seeded.pth" "$tcsv" 64 1.5 >"$out/jresnet-train.txt" 2>&1 \
+  || { echo "gpu-check: jresnet training timing failed:"; tail -n 20 "$out/jresnet-train.txt"; status=1; }
+grep -v "^WARNING" "$out/jresnet-train.txt" | grep -E "cuda|loss|epochs" | head -n 6
+timeout "$(limit 25)" "$py" bench/peers/torch_peer.py train "$out/ref" "$tcsv" 64 1.5 >"$out/torch-train.txt" 2>&1 \
+  || { echo "gpu-check: PyTorch training timing failed or incomplete:"; tail -n 5 "$out/torch-train.txt"; }
+
+step "5. summary"
 [[ -f $out/compare.txt ]] && cat "$out/compare.txt"
 [[ -f $csv ]] && "$py" bench/peers/torch_peer.py table "$csv" | tee "$out/table.txt"
+[[ -f $tcsv ]] && { echo "fine-tuning (images/s; head rows: batch = cached images, ms = one epoch):";
+  "$py" bench/peers/torch_peer.py table "$tcsv" | tee -a "$out/table.txt"; }
 echo "gpu-check: $( ((status == 0)) && echo ok || echo FAILED ) in $((SECONDS - start)) s; files in $out"
 exit $status

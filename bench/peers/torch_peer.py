@@ -10,6 +10,13 @@
                                        compile: torch.compile fp16 channels_last; appends CSV rows
                                        impl,precision,batch,ms_per_batch,images_per_s,tflops
   torch_peer.py table CSV              the compact comparison table, with the two targets
+  torch_peer.py train OUTDIR CSV BATCH SECONDS
+                                       fine-tuning speed, as GpuTrainCheck measures jresnet: new 10-class head,
+                                       layer4 + fc trainable, BatchNorm in eval mode, SGD momentum 0.9, a host batch
+                                       copied in each step; fp32 (TF32 off) and AMP (fp16 autocast + GradScaler,
+                                       channels_last); then head-only steps on cached [1024, 2048] features
+                                       (one epoch = 16 steps of 64). Appends rows to CSV (images_per_s; for the
+                                       head, batch = 1024 and images_per_s = cached images/s, ms = one epoch)
 """
 import os
 import sys
@@ -138,6 +145,81 @@ def bench(out, csv, batches, seconds, mode):
             record("torch.compile channels_last", "fp16", n, timeit(c16, fp16_input(n)))
 
 
+def train(out, csv, batch, seconds):
+    import torch
+    m, _ = model_and_input(out)
+    m.fc = torch.nn.Linear(2048, 10)
+    for name, p in m.named_parameters():
+        p.requires_grad = name.startswith("layer4.") or name.startswith("fc.")
+    m = m.cuda().eval()  # BatchNorm on running statistics, like jresnet without --train-bn
+    params = [p for p in m.parameters() if p.requires_grad]
+    x_host = torch.randn(batch, 3, 224, 224)
+    y = (torch.arange(batch) % 10).cuda()
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    torch.backends.cudnn.benchmark = True
+
+    def run(step, warm=3):
+        for _ in range(warm):
+            step()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        step()
+        torch.cuda.synchronize()
+        once = time.perf_counter() - t0
+        iters = int(max(3, min(2000, seconds / max(once, 1e-6))))
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            step()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t0) * 1000 / iters
+
+    def record(impl, prec, n, ms, per):
+        row = "%s,%s,%d,%.4f,%.1f,0" % (impl, prec, n, ms, per * 1000 / ms)
+        print(row, flush=True)
+        write(csv, [row])
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+
+    def step32():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(m(x_host.cuda()), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    record("torch train layer4", "fp32", batch, run(step32), batch)
+    mcl = m.to(memory_format=torch.channels_last)
+    scaler = torch.cuda.amp.GradScaler()
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+
+    def step_amp():
+        opt.zero_grad(set_to_none=False)
+        with torch.autocast("cuda", dtype=torch.float16):
+            loss = loss_fn(mcl(x_host.cuda().to(memory_format=torch.channels_last)), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss.item()
+
+    record("torch train layer4 AMP", "fp16", batch, run(step_amp), batch)
+    head = torch.nn.Linear(2048, 10).cuda()
+    feats = torch.randn(1024, 2048)
+    labels = (torch.arange(1024) % 10).cuda()
+    hopt = torch.optim.SGD(head.parameters(), lr=0.01, momentum=0.9)
+
+    def epoch():
+        for i in range(0, 1024, 64):
+            hopt.zero_grad(set_to_none=False)
+            loss = loss_fn(head(feats[i:i + 64].cuda()), labels[i:i + 64])
+            loss.backward()
+            hopt.step()
+            loss.item()
+
+    record("torch head epoch (cached)", "fp32", 1024, run(epoch, 1), 1024)
+
+
 def write(csv, rows):
     new = not os.path.exists(csv)
     with open(csv, "a") as f:
@@ -186,6 +268,8 @@ if __name__ == "__main__":
     elif cmd == "bench":
         bench(sys.argv[2], sys.argv[3], [int(b) for b in sys.argv[4].split(",")], float(sys.argv[5]),
               sys.argv[6] if len(sys.argv) > 6 else "eager")
+    elif cmd == "train":
+        train(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     elif cmd == "table":
         table(sys.argv[2])
     else:
