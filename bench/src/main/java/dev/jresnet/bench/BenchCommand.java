@@ -433,8 +433,7 @@ public final class BenchCommand implements Callable<Integer> {
         CudaAvailability.Status status = CudaAvailability.backendStatus();
         if (!status.usable()) {
             throw new DeviceUnavailableException("cannot run the kernel lab on " + s.device() + ": CUDA is unusable ("
-                    + status.reason() + "); " + CudaAvailability.installHint(status.reason())
-                    + " (NVIDIA driver, CUDA 13 and cuDNN 9 runtime libraries), or use --device cpu");
+                    + status.reason() + "); " + CudaAvailability.installHint(status.reason()));
         }
         List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
         long flops;
