@@ -8,6 +8,8 @@
 #      fp32, tf32 and fp16; both are compared (relative L2, top-1)
 #   3. timing: jresnet fp32/tf32/fp16 with CUDA graphs (and fp16 eager) vs PyTorch eager fp32, tf32,
 #      fp16 channels_last, torch.compile fp16 channels_last, at batch 1, 32, 256
+#   3b. the GPU kernel lab: every cuDNN forward algorithm on ResNet-50's 23 convolution shapes, fp16 and fp32,
+#      batch 32, checked against the CPU and timed (at most 60 s; JSON and Markdown in $OUT/gpu-lab)
 #   4. fine-tuning speed (own 60 s): jresnet (dev.jresnet.cuda.train.GpuTrainCheck) vs PyTorch (torch_peer.py
 #      train), layer4 + fc trainable at batch 64, fp32 / tf32 / AMP, and head-only epochs from cached features
 #   5. a compact table last, with the two targets.
@@ -21,6 +23,8 @@ mkdir -p "$out"
 py=${PYTHON:-python3}
 batches=${GPU_CHECK_BATCHES:-1,32,256}
 seconds=${GPU_CHECK_SECONDS:-1.5}
+lab_s=60   # kept back for step 3b: torch.compile (step 3) stops that much earlier
+train_s=60 # kept back for step 4 (fine-tuning speed), likewise
 java_opts=(-Djresnet.kernelCache="$out/kernel-cache" -Djresnet.requireGpu=true --add-modules jdk.incubator.vector)
 status=0
 start=$SECONDS
@@ -60,12 +64,30 @@ timeout "$(limit 120)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.c
   || { echo "gpu-check: jresnet timing failed:"; tail -n 20 "$out/jresnet-bench.txt"; status=1; }
 timeout "$(limit 90)" "$py" bench/peers/torch_peer.py bench "$out/ref" "$csv" "$batches" "$seconds" eager >"$out/torch-bench.txt" 2>&1 \
   || { echo "gpu-check: PyTorch eager timing failed:"; tail -n 10 "$out/torch-bench.txt"; status=1; }
-left=$((380 - (SECONDS - start)))  # 60 s stay for step 4
+left=$((440 - lab_s - train_s - (SECONDS - start)))  # steps 3b and 4 keep their time
 if ((left > 60)); then
   timeout "$left" "$py" bench/peers/torch_peer.py bench "$out/ref" "$csv" "$batches" "$seconds" compile \
     >"$out/torch-compile.txt" 2>&1 || echo "gpu-check: torch.compile timing incomplete (limit ${left}s): see $out/torch-compile.txt"
 else
   echo "gpu-check: no time left for torch.compile"
+fi
+
+step "3b. GPU kernel lab: cuDNN forward algorithms per convolution shape, fp16 and fp32, batch 32"
+lab=$out/gpu-lab
+rm -rf "$lab"
+timeout "$(limit "$lab_s")" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.cli.Main bench --layers --device cuda \
+  --precision fp16,fp32 --batch 32 --runs 15 --seconds 0.03 --warmup 0.005 --json --report "$lab" \
+  >"$out/gpu-lab.json" 2>"$out/gpu-lab.log"
+rc=$?
+if ((rc == 0)) && [[ -f $lab/summary.md ]]; then
+  # The summary block of the report: per precision, valid algorithms, the engine's pick vs the fastest valid one
+  # per shape, and the totals over a forward pass.
+  awk '/^## Summary/{f=1; next} /^## /{f=0} f && !/^```/ && NF' "$lab/summary.md"
+  echo "(table: $lab/summary.md, JSON: $out/gpu-lab.json, log: $out/gpu-lab.log)"
+else
+  echo "gpu-check: GPU kernel lab failed (exit status $rc$( ((rc == 124)) && echo ", time limit" )):"
+  grep -v "^WARNING" "$out/gpu-lab.log" | tail -n 15
+  status=1
 fi
 
 step "4. fine-tuning speed (batch 64, layer4 + fc trainable; head-only from cached features)"

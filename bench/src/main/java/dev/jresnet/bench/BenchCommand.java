@@ -2,7 +2,12 @@ package dev.jresnet.bench;
 
 import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
+import dev.jresnet.cuda.ConvForwardLab;
+import dev.jresnet.cuda.CudaAvailability;
+import dev.jresnet.cuda.InferencePrecision;
 import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.DeviceUnavailableException;
+import dev.jresnet.resnet.Precision;
 import dev.jresnet.resnet.ResNet50;
 import dev.jresnet.resnet.ResNet50Config;
 import picocli.CommandLine.Command;
@@ -27,12 +32,16 @@ import java.util.concurrent.Callable;
                 + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
                 + "interleaved with jresnet (one batch per engine per turn).",
                 "With --layers: every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
-                        + "checked against the plain kernel, then timed."})
+                        + "checked against the plain kernel, then timed; with --layers --device cuda, on every cuDNN "
+                        + "forward algorithm, checked against the CPU, then timed with CUDA events."})
 public final class BenchCommand implements Callable<Integer> {
     static final String DEFAULT_BATCHES = "1,8,32,256";
     static final String DEFAULT_LAYER_BATCH = "8";
     static final double DEFAULT_SECONDS = 10, DEFAULT_WARMUP = 3;
     static final double DEFAULT_LAYER_SECONDS = 1, DEFAULT_LAYER_WARMUP = 0.5;
+    static final String DEFAULT_GPU_LAYER_BATCH = "32";
+    static final double DEFAULT_GPU_LAYER_SECONDS = 0.1, DEFAULT_GPU_LAYER_WARMUP = 0.02;
+    static final int DEFAULT_GPU_LAYER_RUNS = 50;
     static final int IMAGE_SIZE = 224;
     static final List<String> PEERS = List.of("onnxruntime", "pytorch");
 
@@ -49,7 +58,8 @@ public final class BenchCommand implements Callable<Integer> {
     String batch;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
-            description = "fp32, tf32 or fp16 (tf32 and fp16 need --device cuda). Default: ${DEFAULT-VALUE}.")
+            description = "fp32, tf32 or fp16 (tf32 and fp16 need --device cuda); with --layers --device cuda also a "
+                    + "list (fp16,fp32) or all. Default: ${DEFAULT-VALUE}.")
     String precision;
 
     @Option(names = "--seconds", paramLabel = "S",
@@ -80,17 +90,26 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Threads for jresnet and every peer. Default: the available processors.")
     Integer threads;
 
-    @Option(names = "--layers", description = "Kernel lab: time ResNet-50's convolution shapes on each CPU GEMM kernel.")
+    @Option(names = "--layers", description = "Kernel lab: time ResNet-50's convolution shapes on each CPU GEMM kernel "
+            + "(--device cuda: on each cuDNN forward algorithm).")
     boolean layers;
+
+    @Option(names = "--runs", paramLabel = "N",
+            description = "GPU kernel lab: at most N timed runs per algorithm (the median is reported). Default: "
+                    + DEFAULT_GPU_LAYER_RUNS + ".")
+    Integer runs;
 
     @Option(names = "--pytorch-mode", paramLabel = "M", defaultValue = "eager",
             description = "How the PyTorch peer runs the model: eager or compile (torch.compile, PyTorch 2.x). "
                     + "With --precision fp16 it runs half precision in channels_last. Default: ${DEFAULT-VALUE}.")
     String pytorchMode;
 
-    /** The options, checked and parsed. */
+    /**
+     * The options, checked and parsed. {@code precision} is the run's precision ("fp16,fp32" for a GPU lab of
+     * several), {@code precisions} the list; {@code runs} the GPU lab's maximum of timed runs per algorithm.
+     */
     record Settings(Device device, int[] batches, String precision, double seconds, double warmup, List<String> peers,
-                    int threads) {}
+                    int threads, List<String> precisions, int runs) {}
 
     /** Checks every option before anything slow happens, so a typo costs nothing. */
     Settings validate() {
@@ -101,16 +120,31 @@ public final class BenchCommand implements Callable<Integer> {
         if (layers && weights != null) {
             throw new IllegalArgumentException("--weights has no effect with --layers, which times random tensors");
         }
-        String p = precision.toLowerCase(Locale.ROOT);
-        if (!List.of("fp32", "tf32", "fp16").contains(p)) {
-            throw new IllegalArgumentException("--precision must be fp32, tf32 or fp16, got \"" + precision + "\"");
+        boolean gpuLab = layers && d.kind() == Device.Kind.CUDA;
+        List<String> ps = parsePrecisions(precision);
+        for (String x : ps) {
+            if (d.kind() == Device.Kind.CPU && !x.equals("fp32")) {
+                throw new IllegalArgumentException("--precision " + x + " needs --device cuda: the CPU path computes in fp32");
+            }
         }
-        if (d.kind() == Device.Kind.CPU && !p.equals("fp32")) {
-            throw new IllegalArgumentException("--precision " + p + " needs --device cuda: the CPU path computes in fp32");
+        if (ps.size() > 1 && !gpuLab) {
+            throw new IllegalArgumentException("--precision takes several precisions (or all) only with --layers "
+                    + "--device cuda, got \"" + precision + "\"");
         }
-        int[] b = parseBatches(batch != null ? batch : layers ? DEFAULT_LAYER_BATCH : DEFAULT_BATCHES);
-        double s = seconds != null ? seconds : layers ? DEFAULT_LAYER_SECONDS : DEFAULT_SECONDS;
-        double w = warmup != null ? warmup : layers ? DEFAULT_LAYER_WARMUP : DEFAULT_WARMUP;
+        String p = String.join(",", ps);
+        if (runs != null && !gpuLab) {
+            throw new IllegalArgumentException("--runs applies to the GPU kernel lab (--layers --device cuda)");
+        }
+        int r = runs != null ? runs : DEFAULT_GPU_LAYER_RUNS;
+        if (r < 1) {
+            throw new IllegalArgumentException("--runs must be at least 1, got " + r);
+        }
+        int[] b = parseBatches(batch != null ? batch
+                : gpuLab ? DEFAULT_GPU_LAYER_BATCH : layers ? DEFAULT_LAYER_BATCH : DEFAULT_BATCHES);
+        double s = seconds != null ? seconds
+                : gpuLab ? DEFAULT_GPU_LAYER_SECONDS : layers ? DEFAULT_LAYER_SECONDS : DEFAULT_SECONDS;
+        double w = warmup != null ? warmup
+                : gpuLab ? DEFAULT_GPU_LAYER_WARMUP : layers ? DEFAULT_LAYER_WARMUP : DEFAULT_WARMUP;
         if (!(s > 0) || Double.isInfinite(s)) {
             throw new IllegalArgumentException("--seconds must be a positive number of seconds, got " + s);
         }
@@ -134,7 +168,24 @@ public final class BenchCommand implements Callable<Integer> {
         if (weights != null && !Files.isRegularFile(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
-        return new Settings(d, b, p, s, w, peers, t);
+        return new Settings(d, b, p, s, w, peers, t, ps, r);
+    }
+
+    /** "fp32", "fp16,fp32" or "all" (fp32, tf32, fp16), in the order given, without repeats. */
+    static List<String> parsePrecisions(String s) {
+        String all = s.strip().toLowerCase(Locale.ROOT);
+        if (all.equals("all")) {
+            return List.of("fp32", "tf32", "fp16");
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (String part : all.split(",", -1)) {
+            String x = part.strip();
+            if (!List.of("fp32", "tf32", "fp16").contains(x)) {
+                throw new IllegalArgumentException("--precision must be fp32, tf32 or fp16, got \"" + s + "\"");
+            }
+            out.add(x);
+        }
+        return List.copyOf(out);
     }
 
     static Device parseDevice(String s) {
@@ -236,8 +287,16 @@ public final class BenchCommand implements Callable<Integer> {
         return Files.isRegularFile(p) ? p : null;
     }
 
-    private ResNet50 buildModel(Device d) throws java.io.IOException {
+    /**
+     * The model to time. On CUDA: the run's precision, CUDA graphs on, one graph bucket per batch size (so that no
+     * batch is padded to a larger bucket) and one execution context.
+     */
+    private ResNet50 buildModel(Settings s) throws java.io.IOException {
+        Device d = s.device();
         ResNet50.Builder b = ResNet50.builder().device(d); // CUDA fails here, with the engine's reason
+        if (d.kind() == Device.Kind.CUDA) {
+            b.precision(Precision.parse(s.precision())).cudaGraphs(true).batchBuckets(s.batches()).maxContexts(1);
+        }
         Path w = resolveWeights();
         if (w != null) {
             b.weights(w);
@@ -246,8 +305,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int runModel(Settings s, PrintWriter out, PrintWriter err, RoundRobin.Progress progress) throws Exception {
-        try (ResNet50 model = buildModel(s.device())) {
-            progress.say("jresnet on " + model.device().description() + ", weights " + model.weightsDescription());
+        try (ResNet50 model = buildModel(s)) {
+            progress.say("jresnet on " + model.deviceDescription() + ", weights " + model.weightsDescription());
             long flops = model.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
             List<Engine> engines = new ArrayList<>();
             List<Results.PeerStatus> peers = new ArrayList<>();
@@ -266,8 +325,10 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 Results.RunInfo info = info(s, model, flops);
-                OptionalDouble peak = PeakFlops.gflops(s.device().kind() == Device.Kind.CPU ? "cpu"
-                        : s.device().toString(), s.precision());
+                // The GPU's name as the driver reports it ("NVIDIA H200"), which PeakFlops matches.
+                OptionalDouble peak = PeakFlops.gflops(gpuName(model), s.precision());
+                peak.ifPresent(g -> progress.say(String.format(Locale.ROOT, "peak of %s at %s: %.1f TFLOP/s (%s)",
+                        gpuName(model), s.precision(), g / 1e3, PeakFlops.SOURCE)));
                 List<Results.BatchResult> batches = ModelBench.run(engines, s.batches(), IMAGE_SIZE, flops,
                         s.warmup(), s.seconds(), peak, progress);
                 Results.ModelRun run = new Results.ModelRun(info, peers, batches);
@@ -313,17 +374,20 @@ public final class BenchCommand implements Callable<Integer> {
         };
     }
 
+    /** "cpu", or the CUDA device's name ("NVIDIA H200"). */
+    static String gpuName(ResNet50 model) {
+        return model.cudaEngine().map(e -> e.device().name()).orElse("cpu");
+    }
+
     private Results.RunInfo info(Settings s, ResNet50 model, long flops) {
         return new Results.RunInfo(commandLine(), MachineInfo.current(), model.device().toString(),
-                model.device().description(), s.precision(), Gemm.kernelName(), Parallel.threads(),
+                model.deviceDescription(), s.precision(), Gemm.kernelName(), Parallel.threads(),
                 model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops);
     }
 
     private int runLayers(Settings s, PrintWriter out, RoundRobin.Progress progress) throws Exception {
         if (s.device().kind() != Device.Kind.CPU) {
-            // The GPU section (every cuDNN forward algorithm) comes with the cuDNN backend; until then the engine
-            // says why it cannot run there.
-            buildModel(s.device()).close();
+            return runGpuLayers(s, out, progress);
         }
         List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
         ConvBackend backend = new CpuConvBackend();
@@ -342,7 +406,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (json) {
                 out.println(Output.json(run));
             } else {
-                for (String l : Output.labHeader(info)) {
+                for (String l : Output.labHeader(run)) {
                     out.println(l);
                 }
                 out.println("batch:    " + b);
@@ -355,6 +419,76 @@ public final class BenchCommand implements Callable<Integer> {
                 Path dir = s.batches().length == 1 ? report : report.resolve("batch" + b);
                 for (Path p : Report.write(dir, run)) {
                     progress.say("wrote " + p);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The GPU kernel lab: every cuDNN forward algorithm on every shape, in each asked precision, checked against the
+     * CPU and timed with CUDA events. Without a usable GPU it fails at once with the engine's reason.
+     */
+    private int runGpuLayers(Settings s, PrintWriter out, RoundRobin.Progress progress) throws Exception {
+        CudaAvailability.Status status = CudaAvailability.backendStatus();
+        if (!status.usable()) {
+            throw new DeviceUnavailableException("cannot run the kernel lab on " + s.device() + ": CUDA is unusable ("
+                    + status.reason() + "); " + CudaAvailability.installHint(status.reason()));
+        }
+        List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
+        long flops;
+        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+            flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
+        }
+        try (ConvForwardLab lab = ConvForwardLab.open(s.device().index())) {
+            String detail = s.device() + " (" + lab.device().name() + ", compute capability " + lab.device().major()
+                    + "." + lab.device().minor() + ", cuDNN " + dev.jresnet.cuda.Cudnn.version()
+                    + "), engine's pick: heuristics, workspace limit "
+                    + (lab.engineWorkspaceLimit() >> 20) + " MiB; CPU reference kernel " + Gemm.kernelName();
+            progress.say("kernel lab on " + detail);
+            Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), s.device().toString(),
+                    detail, s.precision(), Gemm.kernelName(), Parallel.threads(), "random tensors", false,
+                    s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+            List<CudaConvBackend> backends = new ArrayList<>();
+            try {
+                for (String p : s.precisions()) {
+                    backends.add(new CudaConvBackend(lab, InferencePrecision.parse(p)));
+                }
+                for (int b : s.batches()) {
+                    progress.say(String.format(Locale.ROOT, "GPU kernel lab: %d shapes x %d algorithms x %s, batch %d; "
+                            + "per valid algorithm about %.3f s warm-up, %.3f s timed, at most %d runs", shapes.size(),
+                            ConvForwardLab.ALGORITHMS, s.precision(), b, s.warmup(), s.seconds(), s.runs()));
+                    List<Results.LayerResult> rows = LayerLab.runAlone(new ArrayList<>(backends), shapes, b,
+                            s.warmup(), s.seconds(), s.runs(), progress);
+                    Results.LayerRun run = new Results.LayerRun(info, b, rows, true, s.runs());
+                    if (json) {
+                        out.println(Output.json(run));
+                    } else {
+                        for (String l : Output.labHeader(run)) {
+                            out.println(l);
+                        }
+                        out.println("batch:    " + b);
+                        out.println();
+                        out.print(Output.gpuLayerTable(rows).text());
+                        out.println("* = the engine's pick; median/p90 of CUDA-event times; TFLOP/s from the median; "
+                                + "untimed: unsupported, or failed the check against the CPU");
+                        out.println();
+                        out.println("summary:");
+                        for (String l : Output.gpuSummary(rows)) {
+                            out.println(l);
+                        }
+                    }
+                    out.flush();
+                    if (report != null) {
+                        Path dir = s.batches().length == 1 ? report : report.resolve("batch" + b);
+                        for (Path p : Report.write(dir, run)) {
+                            progress.say("wrote " + p);
+                        }
+                    }
+                }
+            } finally {
+                for (CudaConvBackend b : backends) {
+                    b.close();
                 }
             }
         }

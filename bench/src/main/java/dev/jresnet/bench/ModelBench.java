@@ -37,9 +37,9 @@ final class ModelBench {
             for (int i = 0; i < engines.size(); i++) {
                 Statistics st = Statistics.of(times.get(i));
                 double ips = batch / st.mean();
-                double gflops = ips * flopsPerImage / 1e9;
+                double gflops = PeakFlops.gflops(ips, flopsPerImage);
                 OptionalDouble share = peakGflops.isPresent()
-                        ? OptionalDouble.of(gflops / peakGflops.getAsDouble()) : OptionalDouble.empty();
+                        ? OptionalDouble.of(PeakFlops.share(gflops, peakGflops.getAsDouble())) : OptionalDouble.empty();
                 results.add(new Results.EngineResult(engines.get(i).name(), batch, st, ips, gflops, share));
             }
             List<Results.Comparison> comparisons = new ArrayList<>();

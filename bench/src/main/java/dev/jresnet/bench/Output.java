@@ -27,6 +27,25 @@ final class Output {
         return header(i, List.of(), false);
     }
 
+    /** The header of a lab run, CPU or GPU. */
+    static List<String> labHeader(Results.LayerRun run) {
+        if (!run.gpu()) {
+            return labHeader(run.info());
+        }
+        Results.RunInfo i = run.info();
+        List<String> l = new ArrayList<>(header(i, List.of(), false));
+        l.set(l.size() - 1, f("timing:   per valid algorithm, warm-up runs for about %.3f s, then timed runs for about "
+                + "%.3f s (at least %d, at most %d), each between two CUDA events on one stream, queued back to back; "
+                + "the median is reported", i.warmup(), i.seconds(), LayerLab.MIN_RUNS, run.maxRuns()));
+        l.add("checks:   every output against CpuOps.conv2d on the same input and weights (fp32 data; fp16 inputs are "
+                + "rounded on the way in): max rel err = max |out - cpu| / max |cpu|, valid if <= 1e-5 (fp32), "
+                + "1e-2 (tf32, fp16); invalid algorithms are not timed");
+        l.add("timed:    cudnnConvolutionForward alone (the engine fuses bias and ReLU into "
+                + "cudnnConvolutionBiasActivationForward with the same algorithm); * = the engine's pick "
+                + "(ConvAlgorithms, heuristics, for this shape, precision and batch)");
+        return l;
+    }
+
     private static List<String> header(Results.RunInfo i, List<Results.PeerStatus> peers, boolean model) {
         List<String> l = new ArrayList<>();
         MachineInfo m = i.machine();
@@ -53,11 +72,14 @@ final class Output {
         return l;
     }
 
-    /** Latencies in ms per batch; images/s = batch / mean latency; the last columns compare peers with jresnet. */
+    /**
+     * Latencies in ms per batch; images/s = batch / mean latency; the last columns compare peers with jresnet.
+     * Where a device peak is known (a GPU), throughput is in TFLOP/s and the share of the peak follows it.
+     */
     static Table modelTable(List<Results.BatchResult> batches) {
         boolean peak = batches.stream().flatMap(b -> b.engines().stream()).anyMatch(e -> e.peakShare().isPresent());
         List<String> head = new ArrayList<>(List.of("batch", "engine", "runs", "median ms", "p90 ms", "p99 ms",
-                "mean ms", "stddev ms", "images/s", "GFLOP/s"));
+                "mean ms", "stddev ms", "images/s", peak ? "TFLOP/s" : "GFLOP/s"));
         if (peak) {
             head.add("% of peak");
         }
@@ -69,7 +91,8 @@ final class Output {
                 Statistics s = e.latency();
                 List<String> row = new ArrayList<>(List.of(String.valueOf(b.batch()), e.engine(),
                         String.valueOf(s.count()), ms(s.median()), ms(s.percentile(90)), ms(s.percentile(99)),
-                        ms(s.mean()), ms(s.stddev()), f("%.2f", e.imagesPerSecond()), f("%.1f", e.gflops())));
+                        ms(s.mean()), ms(s.stddev()), f("%.2f", e.imagesPerSecond()),
+                        peak ? f("%.2f", e.gflops() / 1e3) : f("%.1f", e.gflops())));
                 if (peak) {
                     row.add(e.peakShare().isPresent() ? f("%.1f", 100 * e.peakShare().getAsDouble()) : "-");
                 }
@@ -97,6 +120,119 @@ final class Output {
                     f("%.1f", r.gflops()), f("%.1e", r.maxRelError()));
         }
         return t;
+    }
+
+    private static String us(double seconds) {
+        return Double.isFinite(seconds) ? f("%.1f", seconds * 1e6) : "-";
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "-" : f("%.1f", bytes / (1024.0 * 1024.0));
+    }
+
+    /** "yes", "NO (> 1e-05)", "unsupported" or "failed". */
+    static String validity(Results.LayerResult r) {
+        return switch (r.status()) {
+            case VALID -> "yes";
+            case INVALID -> f("NO (> %.0e)", r.tolerance());
+            case UNSUPPORTED -> "unsupported";
+            case FAILED -> "failed";
+        };
+    }
+
+    /** The GPU lab: one row per shape, precision and cuDNN algorithm; "*" marks the engine's pick. */
+    static Table gpuLayerTable(List<Results.LayerResult> rows) {
+        Table t = new Table(4, "precision", "shape (C x H x W -> K, R x S/stride pad)", "convs", "algorithm",
+                "median us", "p90 us", "TFLOP/s", "workspace MiB", "max rel err", "valid");
+        for (Results.LayerResult r : rows) {
+            t.row(r.precision(), r.shape().label(), String.valueOf(r.shape().count()),
+                    (r.inUse() ? "* " : "  ") + r.kernel(),
+                    r.timed() ? us(r.latency().median()) : "-", r.timed() ? us(r.latency().percentile(90)) : "-",
+                    Double.isFinite(r.gflops()) ? f("%.2f", r.gflops() / 1e3) : "-", mib(r.workspaceBytes()),
+                    Double.isFinite(r.maxRelError()) ? f("%.1e", r.maxRelError()) : "-", validity(r));
+        }
+        return t;
+    }
+
+    /** One shape of a GPU lab section: the engine's pick and the fastest valid algorithm, with median seconds. */
+    record ShapeSummary(ConvShape shape, String pick, double pickSeconds, String best, double bestSeconds) {}
+
+    /**
+     * One section (precision) of a GPU lab: how many algorithm runs were valid, invalid, unsupported or failed, the
+     * pick and the best per shape, and the totals over a forward pass (each shape's time times its number of
+     * convolutions) of the picks and of the best, over the shapes where both were timed.
+     */
+    record SectionSummary(String section, String precision, int rows, int valid, int invalid, int unsupported,
+                          int failed, List<ShapeSummary> shapes, double pickedTotal, double bestTotal,
+                          int shapesWithoutTimedPick) {}
+
+    static List<SectionSummary> summaries(List<Results.LayerResult> rows) {
+        java.util.Map<String, List<Results.LayerResult>> bySection = new java.util.LinkedHashMap<>();
+        for (Results.LayerResult r : rows) {
+            bySection.computeIfAbsent(r.section(), k -> new ArrayList<>()).add(r);
+        }
+        List<SectionSummary> out = new ArrayList<>();
+        for (List<Results.LayerResult> sec : bySection.values()) {
+            int[] count = new int[Results.LayerStatus.values().length];
+            java.util.Map<ConvShape, List<Results.LayerResult>> byShape = new java.util.LinkedHashMap<>();
+            for (Results.LayerResult r : sec) {
+                count[r.status().ordinal()]++;
+                byShape.computeIfAbsent(r.shape(), k -> new ArrayList<>()).add(r);
+            }
+            List<ShapeSummary> shapes = new ArrayList<>();
+            double picked = 0, best = 0;
+            int missing = 0;
+            for (java.util.Map.Entry<ConvShape, List<Results.LayerResult>> e : byShape.entrySet()) {
+                Results.LayerResult pick = null, fastest = null;
+                for (Results.LayerResult r : e.getValue()) {
+                    if (r.inUse()) {
+                        pick = r;
+                    }
+                    if (r.timed() && (fastest == null || r.latency().median() < fastest.latency().median())) {
+                        fastest = r;
+                    }
+                }
+                double ps = pick != null && pick.timed() ? pick.latency().median() : Double.NaN;
+                double bs = fastest != null ? fastest.latency().median() : Double.NaN;
+                shapes.add(new ShapeSummary(e.getKey(), pick == null ? null : pick.kernel(), ps,
+                        fastest == null ? null : fastest.kernel(), bs));
+                if (Double.isFinite(ps) && Double.isFinite(bs)) {
+                    picked += ps * e.getKey().count();
+                    best += bs * e.getKey().count();
+                } else {
+                    missing++;
+                }
+            }
+            Results.LayerResult first = sec.get(0);
+            out.add(new SectionSummary(first.section(), first.precision(), sec.size(),
+                    count[Results.LayerStatus.VALID.ordinal()], count[Results.LayerStatus.INVALID.ordinal()],
+                    count[Results.LayerStatus.UNSUPPORTED.ordinal()], count[Results.LayerStatus.FAILED.ordinal()],
+                    shapes, picked, best, missing));
+        }
+        return out;
+    }
+
+    /** The GPU lab's compact summary, as lines: per precision, counts, pick vs fastest per shape, totals. */
+    static List<String> gpuSummary(List<Results.LayerResult> rows) {
+        List<String> l = new ArrayList<>();
+        for (SectionSummary s : summaries(rows)) {
+            l.add(f("%s: %d of %d algorithm runs valid (%d invalid, %d unsupported, %d failed) on %d shapes",
+                    s.section(), s.valid(), s.rows(), s.invalid(), s.unsupported(), s.failed(), s.shapes().size()));
+            int width = s.shapes().stream().mapToInt(x -> x.shape().label().length()).max().orElse(10);
+            for (ShapeSummary x : s.shapes()) {
+                String pick = x.pick() == null ? "pick -" : f("pick %s %s us", x.pick(), us(x.pickSeconds()));
+                String best = x.best() == null ? "no valid algorithm" : f("best %s %s us", x.best(), us(x.bestSeconds()));
+                String ratio = Double.isFinite(x.pickSeconds()) && Double.isFinite(x.bestSeconds())
+                        ? f(" (pick/best %.2fx)", x.pickSeconds() / x.bestSeconds()) : "";
+                l.add(f("  %-" + width + "s x%d  %-40s %s%s", x.shape().label(), x.shape().count(), pick, best, ratio));
+            }
+            l.add(f("  per forward pass (each shape x its convs): picked %s us, best %s us (%s)%s",
+                    us(s.pickedTotal()), us(s.bestTotal()),
+                    s.bestTotal() > 0 ? f("picked/best %.2fx", s.pickedTotal() / s.bestTotal()) : "-",
+                    s.shapesWithoutTimedPick() > 0 ? f("; %d shape(s) left out: pick not timed or no valid algorithm",
+                            s.shapesWithoutTimedPick()) : ""));
+        }
+        return l;
     }
 
     // ---- JSON -------------------------------------------------------------------------------------------
@@ -160,7 +296,7 @@ final class Output {
         return l;
     }
 
-    static String json(Results.ModelRun run) throws Exception {
+    static String json(Results.ModelRun run) throws java.io.IOException {
         ObjectNode root = info(run.info());
         ArrayNode peers = root.putArray("peers");
         for (Results.PeerStatus p : run.peers()) {
@@ -184,6 +320,7 @@ final class Output {
                 latency(eo, e.latency());
                 num(eo, "images_per_s", e.imagesPerSecond());
                 num(eo, "gflops", e.gflops());
+                num(eo, "tflops", e.gflops() / 1e3);
                 if (e.peakShare().isPresent()) {
                     num(eo, "peak_share", e.peakShare().getAsDouble());
                 } else {
@@ -201,9 +338,40 @@ final class Output {
         return MAPPER.writeValueAsString(root);
     }
 
-    static String json(Results.LayerRun run) throws Exception {
+    static String json(Results.LayerRun run) throws java.io.IOException {
         ObjectNode root = info(run.info());
         root.put("batch", run.batch());
+        root.put("kind", run.gpu() ? "cuda" : "cpu");
+        if (run.gpu()) {
+            ((ObjectNode) root.get("settings")).put("max_runs", run.maxRuns());
+            ((ObjectNode) root.get("settings")).put("min_runs", LayerLab.MIN_RUNS);
+            ((ObjectNode) root.get("settings")).put("timing", "CUDA events around each cudnnConvolutionForward; median");
+            ((ObjectNode) root.get("settings")).put("max_rel_error", "max |out - CpuOps.conv2d| / max |CpuOps.conv2d|");
+            ArrayNode sum = root.putArray("summary");
+            for (SectionSummary s : summaries(run.rows())) {
+                ObjectNode so = sum.addObject();
+                so.put("section", s.section());
+                so.put("precision", s.precision());
+                so.put("algorithm_runs", s.rows());
+                so.put("valid", s.valid());
+                so.put("invalid", s.invalid());
+                so.put("unsupported", s.unsupported());
+                so.put("failed", s.failed());
+                num(so, "picked_total_us", s.pickedTotal() * 1e6);
+                num(so, "best_total_us", s.bestTotal() * 1e6);
+                so.put("shapes_left_out_of_totals", s.shapesWithoutTimedPick());
+                ArrayNode shapes = so.putArray("shapes");
+                for (ShapeSummary x : s.shapes()) {
+                    ObjectNode xo = shapes.addObject();
+                    xo.put("shape", x.shape().label());
+                    xo.put("convs", x.shape().count());
+                    xo.put("pick", x.pick());
+                    num(xo, "pick_us", x.pickSeconds() * 1e6);
+                    xo.put("best", x.best());
+                    num(xo, "best_us", x.bestSeconds() * 1e6);
+                }
+            }
+        }
         ArrayNode layers = root.putArray("layers");
         for (Results.LayerResult r : run.rows()) {
             ObjectNode o = layers.addObject();
@@ -220,12 +388,29 @@ final class Output {
             so.put("convs", s.count());
             so.put("first", s.first());
             so.put("flops_per_image", s.flopsPerImage());
+            o.put("precision", r.precision());
             o.put("algorithm", r.kernel());
             o.put("in_use", r.inUse());
-            o.put("runs", r.latency().count());
-            latency(o, r.latency());
+            o.put("status", r.status().id());
+            o.put("valid", r.status() == Results.LayerStatus.VALID);
+            if (!r.note().isEmpty()) {
+                o.put("note", r.note());
+            }
+            o.put("runs", r.timed() ? r.latency().count() : 0);
+            if (r.timed()) {
+                latency(o, r.latency());
+            } else {
+                o.putNull("latency_ms");
+            }
             num(o, "gflops", r.gflops());
+            num(o, "tflops", r.gflops() / 1e3);
             num(o, "max_rel_error", r.maxRelError());
+            o.put("tolerance", r.tolerance());
+            if (r.workspaceBytes() >= 0) {
+                o.put("workspace_bytes", r.workspaceBytes());
+            } else {
+                o.putNull("workspace_bytes");
+            }
         }
         return MAPPER.writeValueAsString(root);
     }

@@ -58,10 +58,76 @@ final class PyTorchPeer implements Engine {
         this.threads = threads;
     }
 
-    /** The Python to run: $JRESNET_PYTHON, else Debian's /usr/bin/python3 (which has python3-torch). */
+    /** Debian's python3-torch lives here; on other machines (a GPU box's pip PyTorch) python3 on PATH has torch. */
+    static final String DEBIAN_PYTHON = "/usr/bin/python3";
+    private static volatile String python;
+
+    /**
+     * The Python to run: $JRESNET_PYTHON; else the first of {@code python3} on PATH and {@value #DEBIAN_PYTHON}
+     * that has the torch package (checked once, without importing it); else {@code python3} on PATH (or
+     * {@value #DEBIAN_PYTHON} when PATH has none), whose missing torch the peer then reports.
+     */
     static String python() {
         String env = System.getenv("JRESNET_PYTHON");
-        return env != null && !env.isBlank() ? env : "/usr/bin/python3";
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        String p = python;
+        if (p == null) {
+            p = choosePython(System.getenv("PATH"));
+            python = p;
+        }
+        return p;
+    }
+
+    /** The candidates in order: python3 found on {@code path}, then {@value #DEBIAN_PYTHON} (each once). */
+    static List<String> pythonCandidates(String path) {
+        java.util.LinkedHashSet<String> c = new java.util.LinkedHashSet<>();
+        if (path != null) {
+            for (String dir : path.split(java.io.File.pathSeparator)) {
+                if (dir.isEmpty()) {
+                    continue;
+                }
+                Path exe = Path.of(dir, "python3");
+                if (Files.isRegularFile(exe) && Files.isExecutable(exe)) {
+                    c.add(exe.toString());
+                    break;
+                }
+            }
+        }
+        if (Files.isExecutable(Path.of(DEBIAN_PYTHON))) {
+            c.add(DEBIAN_PYTHON);
+        }
+        return List.copyOf(c);
+    }
+
+    private static String choosePython(String path) {
+        List<String> candidates = pythonCandidates(path);
+        for (String c : candidates) {
+            if (hasTorch(c)) {
+                return c;
+            }
+        }
+        return candidates.isEmpty() ? "python3" : candidates.get(0);
+    }
+
+    /** Whether {@code python} can find the torch package (importlib.util.find_spec: fast, imports nothing). */
+    static boolean hasTorch(String python) {
+        try {
+            Process p = new ProcessBuilder(python, "-c",
+                    "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('torch') else 1)")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            return p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /**

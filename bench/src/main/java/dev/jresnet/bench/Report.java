@@ -34,6 +34,7 @@ final class Report {
     static final String THROUGHPUT = "throughput.png";
     static final String LATENCY = "latency.png";
     static final String LAYERS = "layers.png";
+    static final String LAYERS_JSON = "layers.json";
     private static final int WIDTH = 900;
     private static final int HEIGHT = 560;
     /** One colour per engine, the same in every chart: jresnet, onnxruntime, pytorch, then kernels. */
@@ -68,21 +69,37 @@ final class Report {
         return files;
     }
 
-    /** Writes the kernel lab's report and returns the files written. */
+    /** Writes the kernel lab's report (summary.md, layers.png, layers.json) and returns the files written. */
     static List<Path> write(Path dir, Results.LayerRun run) throws IOException {
         Files.createDirectories(dir);
         List<Path> files = new ArrayList<>();
-        files.add(layerChart(dir.resolve(LAYERS), run));
-        StringBuilder md = new StringBuilder("# jresnet bench --layers: ResNet-50's convolutions\n\n");
-        for (String l : Output.labHeader(run.info())) {
+        files.add(run.gpu() ? gpuLayerChart(dir.resolve(LAYERS), run) : layerChart(dir.resolve(LAYERS), run));
+        StringBuilder md = new StringBuilder(run.gpu()
+                ? "# jresnet bench --layers --device cuda: ResNet-50's convolutions on every cuDNN forward algorithm\n\n"
+                : "# jresnet bench --layers: ResNet-50's convolutions\n\n");
+        for (String l : Output.labHeader(run)) {
             md.append("- ").append(markdownLine(l)).append('\n');
         }
         md.append("- batch: ").append(run.batch()).append("\n\n");
-        md.append("One row per distinct convolution shape and kernel; `*` marks the kernel the engine uses. ")
-                .append("max rel err = max |out - reference| / max |reference|, the reference being the plain kernel.\n\n");
-        md.append(Output.layerTable(run.rows()).markdown()).append('\n');
-        md.append("![GFLOP/s per shape](").append(LAYERS).append(")\n");
+        if (run.gpu()) {
+            md.append("## Summary\n\n```\n");
+            for (String l : Output.gpuSummary(run.rows())) {
+                md.append(l).append('\n');
+            }
+            md.append("```\n\n## Every algorithm\n\n");
+            md.append("One row per distinct convolution shape, precision and cuDNN forward algorithm; `*` marks the ")
+                    .append("engine's pick. Times are medians of CUDA-event timings; TFLOP/s = FLOPs of the batch / ")
+                    .append("median. Algorithms that are unsupported or fail the check are not timed.\n\n");
+            md.append(Output.gpuLayerTable(run.rows()).markdown()).append('\n');
+            md.append("![TFLOP/s of the engine's pick per shape](").append(LAYERS).append(")\n");
+        } else {
+            md.append("One row per distinct convolution shape and kernel; `*` marks the kernel the engine uses. ")
+                    .append("max rel err = max |out - reference| / max |reference|, the reference being the plain kernel.\n\n");
+            md.append(Output.layerTable(run.rows()).markdown()).append('\n');
+            md.append("![GFLOP/s per shape](").append(LAYERS).append(")\n");
+        }
         files.add(writeString(dir.resolve(SUMMARY), md.toString()));
+        files.add(writeString(dir.resolve(LAYERS_JSON), Output.json(run) + "\n"));
         return files;
     }
 
@@ -183,6 +200,30 @@ final class Report {
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
         int height = Math.max(HEIGHT, 120 + 34 * data.getColumnCount());
+        return save(png, chart, WIDTH + 200, height);
+    }
+
+    /** TFLOP/s of the engine's pick on each shape, one series per precision (a pick that was not timed: no bar). */
+    static Path gpuLayerChart(Path png, Results.LayerRun run) throws IOException {
+        // One series per precision, whatever the algorithm picked.
+        DefaultCategoryDataset byPrecision = new DefaultCategoryDataset();
+        for (Results.LayerResult r : run.rows()) {
+            if (r.inUse() && r.timed()) {
+                byPrecision.addValue(r.gflops() / 1e3, r.precision(), r.shape().label());
+            }
+        }
+        JFreeChart chart = ChartFactory.createBarChart("Engine's cuDNN pick per convolution shape, batch " + run.batch()
+                + " (higher is better)", null, "TFLOP/s", byPrecision, PlotOrientation.HORIZONTAL, true, false, false);
+        CategoryPlot plot = chart.getCategoryPlot();
+        BarRenderer r = (BarRenderer) plot.getRenderer();
+        r.setBarPainter(new StandardBarPainter());
+        r.setShadowVisible(false);
+        r.setItemMargin(0.0);
+        colour(r, byPrecision.getRowCount());
+        plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
+        style(chart, plot);
+        plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
+        int height = Math.max(HEIGHT, 120 + 34 * Math.max(1, byPrecision.getColumnCount()));
         return save(png, chart, WIDTH + 200, height);
     }
 

@@ -29,11 +29,51 @@ final class Results {
 
     record ModelRun(RunInfo info, List<PeerStatus> peers, List<BatchResult> batches) {}
 
-    /** One kernel (or, on a GPU, one algorithm) on one convolution shape. */
-    record LayerResult(String section, ConvShape shape, String kernel, boolean inUse, Statistics latency,
-                       double gflops, double maxRelError) {}
+    /** How an algorithm fared on a shape in the kernel lab. */
+    enum LayerStatus {
+        /** Output within the tolerance; timed. */
+        VALID,
+        /** Output outside the tolerance (or not finite): never timed. */
+        INVALID,
+        /** The algorithm does not apply to the shape (e.g. cuDNN has no workspace size for it). */
+        UNSUPPORTED,
+        /** Running it failed otherwise (the note says how). */
+        FAILED;
 
-    record LayerRun(RunInfo info, int batch, List<LayerResult> rows) {}
+        String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * One kernel (or, on a GPU, one algorithm) on one convolution shape. {@code latency} is null when it was not
+     * timed (not valid), and then {@code gflops} is NaN; {@code maxRelError} is NaN when there is no output;
+     * {@code workspaceBytes} is -1 where it does not apply (CPU) or is unknown (unsupported).
+     */
+    record LayerResult(String section, String precision, ConvShape shape, String kernel, boolean inUse,
+                       Statistics latency, double gflops, double maxRelError, double tolerance, long workspaceBytes,
+                       LayerStatus status, String note) {
+        /** A timed CPU row, validated against the plain kernel with fp32's tolerance. */
+        LayerResult(String section, ConvShape shape, String kernel, boolean inUse, Statistics latency, double gflops,
+                    double maxRelError) {
+            this(section, "fp32", shape, kernel, inUse, latency, gflops, maxRelError, 1e-5, -1,
+                    maxRelError <= 1e-5 ? LayerStatus.VALID : LayerStatus.INVALID, "");
+        }
+
+        boolean timed() {
+            return latency != null;
+        }
+    }
+
+    /**
+     * The kernel lab at one batch size. {@code gpu}: rows of cuDNN algorithms, validated against the CPU and timed
+     * one by one with CUDA events, at most {@code maxRuns} timed runs each (a different table, and a summary).
+     */
+    record LayerRun(RunInfo info, int batch, List<LayerResult> rows, boolean gpu, int maxRuns) {
+        LayerRun(RunInfo info, int batch, List<LayerResult> rows) {
+            this(info, batch, rows, false, 0);
+        }
+    }
 
     /**
      * ||a - ref|| / ||ref|| over all elements, in double: how far {@code a} is from the reference {@code ref},

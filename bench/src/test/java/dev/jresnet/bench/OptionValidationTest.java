@@ -55,7 +55,7 @@ class OptionValidationTest {
 
     @Test
     void cudaFailsWithTheEnginesReason() {
-        // No cuDNN backend yet (and, on most build machines, no GPU): the engine's message, not a stack trace.
+        // No GPU on the build machines: the engine's message, not a stack trace.
         Run r = bench("--device", "cuda", "--batch", "1");
         assertEquals(2, r.status(), r.err());
         assertTrue(r.err().contains("jresnet: error: cannot run on cuda:0"), r.err());
