@@ -96,13 +96,13 @@ final class Conv2d {
     }
 
     /** The input geometry im2col needs. */
-    private record Geometry(int c, int h, int w, int r, int s, int p, int q, int stride, int pad) {}
+    record Geometry(int c, int h, int w, int r, int s, int p, int q, int stride, int pad) {}
 
     /**
      * Fills cols[CRS, width] (row-major, leading dimension width) with the im2col columns
      * first .. first+width-1 of the batch-wide column sequence (column j is pixel j % PQ of image j / PQ).
      */
-    private static void im2col(Geometry g, float[] in, long first, int width, float[] cols) {
+    static void im2col(Geometry g, float[] in, long first, int width, float[] cols) {
         int pq = g.p * g.q;
         int done = 0;
         while (done < width) {

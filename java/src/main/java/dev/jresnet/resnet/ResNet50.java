@@ -285,6 +285,7 @@ public final class ResNet50 implements AutoCloseable {
                 WeightBinding.load(graph, set);
                 description = weights.toString();
             }
+            graph.freeze(); // immutable from here on: the CPU path may pack and fuse the weights
             return new ResNet50(graph, device, p, names, description, set != null);
         }
     }

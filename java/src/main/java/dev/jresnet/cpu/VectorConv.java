@@ -1,0 +1,274 @@
+package dev.jresnet.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+import static dev.jresnet.cpu.VectorGemm.KC;
+import static dev.jresnet.cpu.VectorGemm.L;
+import static dev.jresnet.cpu.VectorGemm.MR;
+import static dev.jresnet.cpu.VectorGemm.NR;
+import static dev.jresnet.cpu.VectorGemm.S;
+
+/**
+ * {@link ConvDriver} on {@link VectorGemm}'s packing and micro-kernel: weights pre-packed, the first KC
+ * block of each tile starts from zero instead of a zero-filled C, and batch norm, residual and ReLU are
+ * applied to each MR-row strip of C right after its last KC block, while it is still in L1.
+ * The work split follows {@link Conv2d} (column chunks within images, or across small images), and
+ * small layers are further cut by rows of the weights so both threads share the work without both
+ * streaming all the weights.
+ */
+final class VectorConv implements ConvDriver {
+    private static final int MAX_COLS_FLOATS = 1 << 20;
+
+    /** Columns per chunk: wide enough to amortise the kernel's per-block overheads, narrow enough to balance. */
+    final int targetColumns;
+    /** Columns of one packed B block. */
+    final int nc;
+    /** Work items per thread below which small layers are also cut by rows. */
+    final int itemsPerThread;
+
+    VectorConv() {
+        this(1024, VectorGemm.NC, 2);
+    }
+
+    /** A variant with other tuning parameters, for the kernel lab. */
+    VectorConv(int targetColumns, int nc, int itemsPerThread) {
+        this.targetColumns = targetColumns;
+        this.nc = nc;
+        this.itemsPerThread = itemsPerThread;
+    }
+
+    private static final Scratch IM2COL = new Scratch();
+    private static final Scratch PRODUCT = new Scratch();
+
+    private static final Scratch PACKED_B = new Scratch();
+    private static final Scratch TILE = new Scratch();
+
+    private final VectorGemm gemm = new VectorGemm();
+
+    @Override
+    public GemmKernel.PackedMatrix pack(float[] weight, int k, int crs) {
+        return gemm.pack(k, crs, weight, 0, crs);
+    }
+
+    @Override
+    public void run(GemmKernel.PackedMatrix packedWeight, float[] out, float[] in, int n, int k, Conv2d.Geometry g,
+                    float[] scale, float[] shift, float[] residual, boolean relu) {
+        VectorGemm.Packed a = (VectorGemm.Packed) packedWeight;
+        int crs = g.c() * g.r() * g.s();
+        int pq = g.p() * g.q();
+        boolean direct = g.r() == 1 && g.s() == 1 && g.stride() == 1 && g.pad() == 0;
+
+        int maxChunk = Math.max(16, Math.min(targetColumns, MAX_COLS_FLOATS / crs / 16 * 16));
+        int chunk;
+        if (pq >= maxChunk) {
+            chunk = Gemm.roundUp(Gemm.ceilDiv(pq, Gemm.ceilDiv(pq, maxChunk)), 16);
+        } else {
+            int total = n * pq;
+            int threads = Parallel.threads();
+            int chunks = threads * Gemm.ceilDiv(total, threads * maxChunk);
+            if (g.r() == 1 && g.s() == 1 && total <= maxChunk) {
+                chunks = 1; // one chunk, cut by rows below
+            }
+            chunk = Math.min(maxChunk, Gemm.roundUp(Gemm.ceilDiv(total, chunks), 16));
+        }
+        int chunksPerImage = pq >= maxChunk ? Gemm.ceilDiv(pq, chunk) : 0;
+        int columnItems = pq >= maxChunk ? n * chunksPerImage : Gemm.ceilDiv(n * pq, chunk);
+        // Too few column chunks to keep every thread busy twice over: 1x1 convolutions are also cut by rows
+        // (output channels), so the threads share the weights rather than each streaming all of them. Not
+        // convolutions that need im2col: every row block would repeat it, which costs more than it saves.
+        int want = itemsPerThread * Parallel.threads();
+        boolean oneByOne = g.r() == 1 && g.s() == 1;
+        int rowBlocks = columnItems >= want || !oneByOne ? 1
+                : Math.min(Gemm.ceilDiv(want, columnItems), Gemm.ceilDiv(k, 4 * MR));
+        int rowsPerBlock = Gemm.roundUp(Gemm.ceilDiv(k, rowBlocks), MR);
+        int blocks = Gemm.ceilDiv(k, rowsPerBlock);
+
+        Parallel.forEach(columnItems * blocks, item -> {
+            int colItem = item / blocks;
+            int m0 = (item % blocks) * rowsPerBlock;
+            int m1 = Math.min(k, m0 + rowsPerBlock);
+            long first;
+            int width;
+            if (chunksPerImage > 0) {
+                int img = colItem / chunksPerImage;
+                int j0 = (colItem % chunksPerImage) * chunk;
+                first = (long) img * pq + j0;
+                width = Math.min(chunk, pq - j0);
+            } else {
+                first = (long) colItem * chunk;
+                width = (int) Math.min(chunk, (long) n * pq - first);
+            }
+            int img = (int) (first / pq);
+            int j0 = (int) (first % pq);
+            boolean oneImage = j0 + width <= pq;
+
+            float[] b;
+            int bOff, ldb;
+            if (direct && oneImage) {
+                b = in;
+                bOff = img * g.c() * pq + j0;
+                ldb = pq;
+            } else {
+                b = IM2COL.get(crs * width);
+                bOff = 0;
+                ldb = width;
+                Conv2d.im2col(g, in, first, width, b);
+            }
+            if (oneImage) {
+                int cOff = img * k * pq + j0;
+                gemm(a, m0, m1, width, b, bOff, ldb, out, cOff, pq, scale, shift, residual, relu);
+            } else {
+                float[] product = PRODUCT.get((m1 - m0) * width);
+                gemm(a, m0, m1, width, b, bOff, ldb, product, -m0 * width, width, null, null, null, false);
+                scatter(product, m0, m1, width, first, out, k, pq, scale, shift, residual, relu);
+            }
+        });
+    }
+
+    /**
+     * Rows m0..m1-1 of C[K, n] = A · B[crs, n] (C row i at c[cOff + i*ldc]), then the epilogue on those
+     * rows when scale is not null (residual, when present, laid out as C).
+     */
+    private void gemm(VectorGemm.Packed a, int m0, int m1, int n, float[] b, int bOff, int ldb,
+                             float[] c, int cOff, int ldc, float[] scale, float[] shift, float[] residual,
+                             boolean relu) {
+        int k = a.cols();
+        int ncMax = this.nc;
+        float[] bp = PACKED_B.get(KC * VectorGemm.roundUp(ncMax, NR));
+        float[] tile = TILE.get(MR * NR);
+        for (int jc = 0; jc < n; jc += ncMax) {
+            int nc = Math.min(ncMax, n - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean firstBlock = pc == 0;
+                boolean lastBlock = pc + kc == k;
+                VectorGemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
+                for (int i0 = m0; i0 < m1; i0 += MR) {
+                    int mr = Math.min(MR, m1 - i0);
+                    int aIdx = pc * a.paddedRows() + i0 * kc;
+                    for (int j0 = 0; j0 < nc; j0 += NR) {
+                        int nr = Math.min(NR, nc - j0);
+                        int bIdx = j0 * kc;
+                        int cIdx = cOff + i0 * ldc + jc + j0;
+                        if (mr == MR && nr == NR) {
+                            if (firstBlock) {
+                                kernelFromZero(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
+                            } else {
+                                VectorGemm.kernel(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
+                            }
+                        } else {
+                            if (firstBlock) {
+                                for (int i = 0; i < mr; i++) {
+                                    java.util.Arrays.fill(c, cIdx + i * ldc, cIdx + i * ldc + nr, 0f);
+                                }
+                            }
+                            VectorGemm.edge(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc, mr, nr, tile);
+                        }
+                    }
+                    if (lastBlock && scale != null) {
+                        for (int i = i0; i < i0 + mr; i++) {
+                            int off = cOff + i * ldc + jc;
+                            epilogue(c, off, c, off, nc, scale[i], shift[i], residual, off, relu);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Rows m0..m1-1 of product[K, width] (stored from row m0 on) through the epilogue into out[N, K, PQ]. */
+    private static void scatter(float[] product, int m0, int m1, int width, long first, float[] out, int k, int pq,
+                                float[] scale, float[] shift, float[] residual, boolean relu) {
+        int done = 0;
+        while (done < width) {
+            long col = first + done;
+            int img = (int) (col / pq);
+            int j0 = (int) (col % pq);
+            int len = Math.min(width - done, pq - j0);
+            for (int row = m0; row < m1; row++) {
+                int dst = (img * k + row) * pq + j0;
+                epilogue(product, (row - m0) * width + done, out, dst, len, scale[row], shift[row], residual, dst, relu);
+            }
+            done += len;
+        }
+    }
+
+    /** y[yOff..+len] = relu?((x * scale + shift) + residual?), rounding after each step as the unfused ops. */
+    private static void epilogue(float[] x, int xOff, float[] y, int yOff, int len, float scale, float shift,
+                                 float[] residual, int rOff, boolean relu) {
+        FloatVector a = FloatVector.broadcast(S, scale);
+        FloatVector b = FloatVector.broadcast(S, shift);
+        int j = 0;
+        int bound = S.loopBound(len);
+        if (residual == null) {
+            if (relu) {
+                for (; j < bound; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, xOff + j).mul(a).add(b);
+                    v.max(0f).intoArray(y, yOff + j);
+                }
+            } else {
+                for (; j < bound; j += L) {
+                    FloatVector.fromArray(S, x, xOff + j).mul(a).add(b).intoArray(y, yOff + j);
+                }
+            }
+        } else {
+            for (; j < bound; j += L) {
+                FloatVector v = FloatVector.fromArray(S, x, xOff + j).mul(a).add(b)
+                        .add(FloatVector.fromArray(S, residual, rOff + j));
+                (relu ? v.max(0f) : v).intoArray(y, yOff + j);
+            }
+        }
+        for (; j < len; j++) {
+            float v = x[xOff + j] * scale + shift;
+            if (residual != null) {
+                v = v + residual[rOff + j];
+            }
+            y[yOff + j] = relu ? Math.max(v, 0f) : v;
+        }
+    }
+
+    /** {@link VectorGemm#kernel} for the first KC block: accumulators start at zero, C is only written. */
+    private static void kernelFromZero(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx,
+                                       int ldc) {
+        int c1 = cIdx + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aIdx + p * MR;
+            int bi = bIdx + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector av = FloatVector.broadcast(S, ap[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(c, cIdx);
+        c01.intoArray(c, cIdx + L);
+        c10.intoArray(c, c1);
+        c11.intoArray(c, c1 + L);
+        c20.intoArray(c, c2);
+        c21.intoArray(c, c2 + L);
+        c30.intoArray(c, c3);
+        c31.intoArray(c, c3 + L);
+        c40.intoArray(c, c4);
+        c41.intoArray(c, c4 + L);
+        c50.intoArray(c, c5);
+        c51.intoArray(c, c5 + L);
+    }
+}
