@@ -37,7 +37,7 @@ final class VectorConv implements ConvDriver {
         this.itemsPerThread = itemsPerThread;
     }
 
-    private static final Scratch IM2COL = new Scratch();
+    private static final ThreadLocal<Columns> COLUMNS = ThreadLocal.withInitial(Columns::new);
     private static final Scratch PRODUCT = new Scratch();
 
     private static final Scratch PACKED_B = new Scratch();
@@ -102,24 +102,20 @@ final class VectorConv implements ConvDriver {
             int j0 = (int) (first % pq);
             boolean oneImage = j0 + width <= pq;
 
-            float[] b;
-            int bOff, ldb;
-            if (direct && oneImage) {
-                b = in;
-                bOff = img * g.c() * pq + j0;
-                ldb = pq;
-            } else {
-                b = IM2COL.get(crs * width);
-                bOff = 0;
-                ldb = width;
-                Conv2d.im2col(g, in, first, width, b);
+            // B is read straight from the input: as a matrix for a 1x1 stride-1 conv within one image, else
+            // through the im2col geometry while packing (no im2col buffer).
+            Columns cols = null;
+            int bOff = img * g.c() * pq + j0;
+            if (!(direct && oneImage)) {
+                cols = COLUMNS.get();
+                cols.describe(g, first, width);
             }
             if (oneImage) {
                 int cOff = img * k * pq + j0;
-                gemm(a, m0, m1, width, b, bOff, ldb, out, cOff, pq, scale, shift, residual, relu);
+                gemm(a, m0, m1, width, in, bOff, pq, cols, g, out, cOff, pq, scale, shift, residual, relu);
             } else {
                 float[] product = PRODUCT.get((m1 - m0) * width);
-                gemm(a, m0, m1, width, b, bOff, ldb, product, -m0 * width, width, null, null, null, false);
+                gemm(a, m0, m1, width, in, bOff, pq, cols, g, product, -m0 * width, width, null, null, null, false);
                 scatter(product, m0, m1, width, first, out, k, pq, scale, shift, residual, relu);
             }
         });
@@ -129,9 +125,9 @@ final class VectorConv implements ConvDriver {
      * Rows m0..m1-1 of C[K, n] = A · B[crs, n] (C row i at c[cOff + i*ldc]), then the epilogue on those
      * rows when scale is not null (residual, when present, laid out as C).
      */
-    private void gemm(VectorGemm.Packed a, int m0, int m1, int n, float[] b, int bOff, int ldb,
-                             float[] c, int cOff, int ldc, float[] scale, float[] shift, float[] residual,
-                             boolean relu) {
+    private void gemm(VectorGemm.Packed a, int m0, int m1, int n, float[] b, int bOff, int ldb, Columns cols,
+                      Conv2d.Geometry g, float[] c, int cOff, int ldc, float[] scale, float[] shift,
+                      float[] residual, boolean relu) {
         int k = a.cols();
         int ncMax = this.nc;
         float[] bp = PACKED_B.get(KC * VectorGemm.roundUp(ncMax, NR));
@@ -142,7 +138,11 @@ final class VectorConv implements ConvDriver {
                 int kc = Math.min(KC, k - pc);
                 boolean firstBlock = pc == 0;
                 boolean lastBlock = pc + kc == k;
-                VectorGemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
+                if (cols == null) {
+                    VectorGemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
+                } else {
+                    cols.pack(g, b, jc, nc, pc, kc, bp);
+                }
                 for (int i0 = m0; i0 < m1; i0 += MR) {
                     int mr = Math.min(MR, m1 - i0);
                     int aIdx = pc * a.paddedRows() + i0 * kc;
@@ -170,6 +170,94 @@ final class VectorConv implements ConvDriver {
                             int off = cOff + i * ldc + jc;
                             epilogue(c, off, c, off, nc, scale[i], shift[i], residual, off, relu);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Where each column of a chunk reads the input: column j (output pixel (op, oq) of image img) reads
+     * in[base[j] + (ch*H + kr)*W + ks] for row (ch, kr, ks) of the im2col matrix, when ih[j] + kr lies in
+     * [0, H) and iw[j] + ks in [0, W), else 0. Strips of NR columns in one output row ("row" strips) are
+     * packed with a bounds check per strip rather than per element, and with vector copies at stride 1.
+     */
+    private static final class Columns {
+        int[] base = new int[0], ih = new int[0], iw = new int[0];
+        boolean[] row = new boolean[0];
+
+        void describe(Conv2d.Geometry g, long first, int width) {
+            int padded = VectorGemm.roundUp(width, NR);
+            if (base.length < padded) {
+                base = new int[padded];
+                ih = new int[padded];
+                iw = new int[padded];
+                row = new boolean[padded / NR];
+            }
+            int pq = g.p() * g.q();
+            int chw = g.c() * g.h() * g.w();
+            for (int j = 0; j < width; j++) {
+                long col = first + j;
+                int img = (int) (col / pq);
+                int pix = (int) (col % pq);
+                int h0 = pix / g.q() * g.stride() - g.pad();
+                int w0 = pix % g.q() * g.stride() - g.pad();
+                ih[j] = h0;
+                iw[j] = w0;
+                base[j] = img * chw + h0 * g.w() + w0;
+            }
+            for (int t = 0; t < padded / NR; t++) {
+                int j0 = t * NR;
+                boolean same = j0 + NR <= width;
+                for (int j = j0 + 1; same && j < j0 + NR; j++) {
+                    same = ih[j] == ih[j0] && base[j] - base[j0] == (j - j0) * g.stride()
+                            && (first + j) / pq == (first + j0) / pq;
+                }
+                row[t] = same;
+            }
+        }
+
+        /** Packs rows pc..pc+kc-1, columns jc..jc+nc-1 of the im2col matrix as VectorGemm.packB does. */
+        void pack(Conv2d.Geometry g, float[] in, int jc, int nc, int pc, int kc, float[] bp) {
+            int h = g.h(), w = g.w(), rs = g.r() * g.s(), stride = g.stride();
+            int strips = Gemm.ceilDiv(nc, NR);
+            for (int p = 0; p < kc; p++) {
+                int rowIdx = pc + p;
+                int ch = rowIdx / rs;
+                int kr = rowIdx % rs / g.s();
+                int ks = rowIdx % g.s();
+                int off = (ch * h + kr) * w + ks;
+                for (int t = 0; t < strips; t++) {
+                    int j0 = jc + t * NR;
+                    int dst = t * kc * NR + p * NR;
+                    int valid = Math.min(NR, jc + nc - j0);
+                    if (valid == NR && row[j0 / NR]) {
+                        int y = ih[j0] + kr;
+                        if (y < 0 || y >= h) {
+                            java.util.Arrays.fill(bp, dst, dst + NR, 0f);
+                            continue;
+                        }
+                        int xFirst = iw[j0] + ks, xLast = iw[j0 + NR - 1] + ks;
+                        if (xFirst >= 0 && xLast < w) {
+                            int src = base[j0] + off;
+                            if (stride == 1) {
+                                FloatVector.fromArray(S, in, src).intoArray(bp, dst);
+                                FloatVector.fromArray(S, in, src + L).intoArray(bp, dst + L);
+                            } else {
+                                for (int jj = 0; jj < NR; jj++) {
+                                    bp[dst + jj] = in[src + jj * stride];
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                    for (int jj = 0; jj < valid; jj++) {
+                        int j = j0 + jj;
+                        int y = ih[j] + kr, x = iw[j] + ks;
+                        bp[dst + jj] = y >= 0 && y < h && x >= 0 && x < w ? in[base[j] + off] : 0f;
+                    }
+                    for (int jj = valid; jj < NR; jj++) {
+                        bp[dst + jj] = 0f;
                     }
                 }
             }

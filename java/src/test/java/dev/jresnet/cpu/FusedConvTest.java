@@ -25,6 +25,9 @@ class FusedConvTest {
             "1, 600, 7, 7, 100, 1, 1, 0, true, true",     // batch 1 on 7x7, deep: row blocks, several KC blocks
             "1, 64, 7, 7, 130, 3, 1, 1, false, true",     // row blocks on a 3x3
             "2, 2, 1, 1, 3, 3, 1, 1, false, true",        // 1x1 image, padding only
+            "2, 8, 40, 40, 12, 3, 1, 1, true, true",      // 3x3 on rows wider than a strip (vector copies)
+            "3, 8, 20, 20, 10, 1, 1, 0, true, false",     // 1x1 on small images: chunks span images
+            "2, 5, 70, 45, 9, 3, 2, 1, false, true",      // 3x3 stride 2, rows wider than a strip
     })
     void fusedIsBitwiseTheReference(int n, int c, int h, int w, int k, int r, int stride, int pad,
                                     boolean withResidual, boolean relu) {
