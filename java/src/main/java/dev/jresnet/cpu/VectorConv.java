@@ -26,15 +26,19 @@ final class VectorConv implements ConvDriver {
     /** Work items per thread below which small layers are also cut by rows. */
     final int itemsPerThread;
 
+    /** Whether stride-2 convolutions read the input's parity phases (see {@link #phases}). */
+    final boolean usePhases;
+
     VectorConv() {
-        this(1024, VectorGemm.NC, 2);
+        this(1024, VectorGemm.NC, 2, true);
     }
 
     /** A variant with other tuning parameters, for the kernel lab. */
-    VectorConv(int targetColumns, int nc, int itemsPerThread) {
+    VectorConv(int targetColumns, int nc, int itemsPerThread, boolean usePhases) {
         this.targetColumns = targetColumns;
         this.nc = nc;
         this.itemsPerThread = itemsPerThread;
+        this.usePhases = usePhases;
     }
 
     private static final ThreadLocal<Columns> COLUMNS = ThreadLocal.withInitial(Columns::new);
@@ -83,6 +87,13 @@ final class VectorConv implements ConvDriver {
         int rowsPerBlock = Gemm.roundUp(Gemm.ceilDiv(k, rowBlocks), MR);
         int blocks = Gemm.ceilDiv(k, rowsPerBlock);
 
+        // Stride 2 with a large kernel (the 7x7 stem): split the input into its four (row, column) parity
+        // phases once, so that packing reads every kernel tap at unit stride (vector copies) instead of
+        // gathering every other element. It pays when each input element is packed many times (49 taps
+        // over 4 phases); measured slower for the 1x1/2 and 3x3/2 convs, which read each element 0.25 or
+        // 2.25 times, so those keep the strided gather.
+        float[] phases = usePhases && g.stride() == 2 && g.r() * g.s() >= 16 ? phases(in, n, g) : null;
+        float[] src = phases != null ? phases : in;
         Parallel.forEach(columnItems * blocks, item -> {
             int colItem = item / blocks;
             int m0 = (item % blocks) * rowsPerBlock;
@@ -108,14 +119,14 @@ final class VectorConv implements ConvDriver {
             int bOff = img * g.c() * pq + j0;
             if (!(direct && oneImage)) {
                 cols = COLUMNS.get();
-                cols.describe(g, first, width);
+                cols.describe(g, first, width, phases != null);
             }
             if (oneImage) {
                 int cOff = img * k * pq + j0;
-                gemm(a, m0, m1, width, in, bOff, pq, cols, g, out, cOff, pq, scale, shift, residual, relu);
+                gemm(a, m0, m1, width, src, bOff, pq, cols, g, out, cOff, pq, scale, shift, residual, relu);
             } else {
                 float[] product = PRODUCT.get((m1 - m0) * width);
-                gemm(a, m0, m1, width, in, bOff, pq, cols, g, product, -m0 * width, width, null, null, null, false);
+                gemm(a, m0, m1, width, src, bOff, pq, cols, g, product, -m0 * width, width, null, null, null, false);
                 scatter(product, m0, m1, width, first, out, k, pq, scale, shift, residual, relu);
             }
         });
@@ -177,6 +188,34 @@ final class VectorConv implements ConvDriver {
     }
 
     /**
+     * in[N, C, H, W] as phases[N, 4, C, Hp, Wp] with Hp = ceil(H/2), Wp = ceil(W/2):
+     * phases[img, 2*py + px, c, y, x] = in[img, c, 2y + py, 2x + px] (0 past the edge, never read).
+     */
+    private static float[] phases(float[] in, int n, Conv2d.Geometry g) {
+        int c = g.c(), h = g.h(), w = g.w(), hp = (h + 1) / 2, wp = (w + 1) / 2;
+        float[] out = new float[n * 4 * c * hp * wp];
+        Parallel.forRanges(n * c, Math.max(1, (1 << 15) / (h * w)), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int img = plane / c, ch = plane % c;
+                int srcPlane = plane * h * w;
+                for (int py = 0; py < 2; py++) {
+                    for (int px = 0; px < 2; px++) {
+                        int dstPlane = ((img * 4 + py * 2 + px) * c + ch) * hp * wp;
+                        for (int y = 0; 2 * y + py < h; y++) {
+                            int s0 = srcPlane + (2 * y + py) * w + px;
+                            int d0 = dstPlane + y * wp;
+                            for (int x = 0; 2 * x + px < w; x++) {
+                                out[d0 + x] = in[s0 + 2 * x];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /**
      * Where each column of a chunk reads the input: column j (output pixel (op, oq) of image img) reads
      * in[base[j] + (ch*H + kr)*W + ks] for row (ch, kr, ks) of the im2col matrix, when ih[j] + kr lies in
      * [0, H) and iw[j] + ks in [0, W), else 0. Strips of NR columns in one output row ("row" strips) are
@@ -186,7 +225,11 @@ final class VectorConv implements ConvDriver {
         int[] base = new int[0], ih = new int[0], iw = new int[0];
         boolean[] row = new boolean[0];
 
-        void describe(Conv2d.Geometry g, long first, int width) {
+        /** Whether the input is read from its stride-2 phases (see {@link #phases}). */
+        boolean phased;
+
+        void describe(Conv2d.Geometry g, long first, int width, boolean phased) {
+            this.phased = phased;
             int padded = VectorGemm.roundUp(width, NR);
             if (base.length < padded) {
                 base = new int[padded];
@@ -196,10 +239,19 @@ final class VectorConv implements ConvDriver {
             }
             int pq = g.p() * g.q();
             int chw = g.c() * g.h() * g.w();
+            int hp = (g.h() + 1) / 2, wp = (g.w() + 1) / 2;
             for (int j = 0; j < width; j++) {
                 long col = first + j;
                 int img = (int) (col / pq);
                 int pix = (int) (col % pq);
+                if (phased) {
+                    // In phase coordinates an output pixel (op, oq) reads (op + dy, oq + dx) of some phase.
+                    int op = pix / g.q(), oq = pix % g.q();
+                    ih[j] = op;
+                    iw[j] = oq;
+                    base[j] = img * 4 * g.c() * hp * wp + op * wp + oq;
+                    continue;
+                }
                 int h0 = pix / g.q() * g.stride() - g.pad();
                 int w0 = pix % g.q() * g.stride() - g.pad();
                 ih[j] = h0;
@@ -210,7 +262,7 @@ final class VectorConv implements ConvDriver {
                 int j0 = t * NR;
                 boolean same = j0 + NR <= width;
                 for (int j = j0 + 1; same && j < j0 + NR; j++) {
-                    same = ih[j] == ih[j0] && base[j] - base[j0] == (j - j0) * g.stride()
+                    same = ih[j] == ih[j0] && base[j] - base[j0] == (j - j0) * (phased ? 1 : g.stride())
                             && (first + j) / pq == (first + j0) / pq;
                 }
                 row[t] = same;
@@ -219,25 +271,41 @@ final class VectorConv implements ConvDriver {
 
         /** Packs rows pc..pc+kc-1, columns jc..jc+nc-1 of the im2col matrix as VectorGemm.packB does. */
         void pack(Conv2d.Geometry g, float[] in, int jc, int nc, int pc, int kc, float[] bp) {
-            int h = g.h(), w = g.w(), rs = g.r() * g.s(), stride = g.stride();
+            int rs = g.r() * g.s(), stride = phased ? 1 : g.stride();
+            int hp = (g.h() + 1) / 2, wp = (g.w() + 1) / 2;
             int strips = Gemm.ceilDiv(nc, NR);
             for (int p = 0; p < kc; p++) {
                 int rowIdx = pc + p;
                 int ch = rowIdx / rs;
                 int kr = rowIdx % rs / g.s();
                 int ks = rowIdx % g.s();
-                int off = (ch * h + kr) * w + ks;
+                // Row p reads in[base[j] + off] for column j when 0 <= ih[j] + dy < h and 0 <= iw[j] + dx < w.
+                int off, dy, dx, h, w;
+                if (phased) {
+                    int py = Math.floorMod(kr - g.pad(), 2), px = Math.floorMod(ks - g.pad(), 2);
+                    dy = Math.floorDiv(kr - g.pad(), 2);
+                    dx = Math.floorDiv(ks - g.pad(), 2);
+                    h = (g.h() - py + 1) / 2;
+                    w = (g.w() - px + 1) / 2;
+                    off = (((py * 2 + px) * g.c() + ch) * hp + dy) * wp + dx;
+                } else {
+                    dy = kr;
+                    dx = ks;
+                    h = g.h();
+                    w = g.w();
+                    off = (ch * h + kr) * w + ks;
+                }
                 for (int t = 0; t < strips; t++) {
                     int j0 = jc + t * NR;
                     int dst = t * kc * NR + p * NR;
                     int valid = Math.min(NR, jc + nc - j0);
                     if (valid == NR && row[j0 / NR]) {
-                        int y = ih[j0] + kr;
+                        int y = ih[j0] + dy;
                         if (y < 0 || y >= h) {
                             java.util.Arrays.fill(bp, dst, dst + NR, 0f);
                             continue;
                         }
-                        int xFirst = iw[j0] + ks, xLast = iw[j0 + NR - 1] + ks;
+                        int xFirst = iw[j0] + dx, xLast = iw[j0 + NR - 1] + dx;
                         if (xFirst >= 0 && xLast < w) {
                             int src = base[j0] + off;
                             if (stride == 1) {
@@ -253,7 +321,7 @@ final class VectorConv implements ConvDriver {
                     }
                     for (int jj = 0; jj < valid; jj++) {
                         int j = j0 + jj;
-                        int y = ih[j] + kr, x = iw[j] + ks;
+                        int y = ih[j] + dy, x = iw[j] + dx;
                         bp[dst + jj] = y >= 0 && y < h && x >= 0 && x < w ? in[base[j] + off] : 0f;
                     }
                     for (int jj = valid; jj < NR; jj++) {
