@@ -78,10 +78,7 @@ public final class CpuOps {
         out.shape().require(in.shape(), "batchNorm output");
         float[] scale = new float[c];
         float[] shift = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = gamma.data()[ch] / (float) Math.sqrt(var.data()[ch] + eps);
-            shift[ch] = beta.data()[ch] - mean.data()[ch] * scale[ch];
-        }
+        batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
         float[] x = in.data(), y = out.data();
         Parallel.forRanges(n * c, Math.max(1, ELEMENTWISE_GRAIN / plane), (lo, hi) -> {
             for (int nc = lo; nc < hi; nc++) {
@@ -98,6 +95,15 @@ public final class CpuOps {
                 }
             }
         });
+    }
+
+    /** The per-channel scale and shift of {@link #batchNorm}, computed exactly as it does. */
+    static void batchNormScaleShift(Tensor gamma, Tensor beta, Tensor mean, Tensor var, float eps,
+                                    float[] scale, float[] shift) {
+        for (int ch = 0; ch < scale.length; ch++) {
+            scale[ch] = gamma.data()[ch] / (float) Math.sqrt(var.data()[ch] + eps);
+            shift[ch] = beta.data()[ch] - mean.data()[ch] * scale[ch];
+        }
     }
 
     /** out = max(in, 0); out may be in. */

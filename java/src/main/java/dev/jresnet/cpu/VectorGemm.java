@@ -45,7 +45,7 @@ public final class VectorGemm implements GemmKernel {
      * each strip s of MR rows, kc groups of MR values: {@code data[pc*paddedRows + s*MR*kc + p*MR + i] =
      * A[s*MR + i, pc + p]}, zero for the padding rows i >= rows.
      */
-    private record Packed(int rows, int cols, int paddedRows, float[] data) implements PackedMatrix {}
+    record Packed(int rows, int cols, int paddedRows, float[] data) implements PackedMatrix {}
 
     @Override
     public String name() {
@@ -116,13 +116,7 @@ public final class VectorGemm implements GemmKernel {
                         if (mr == MR && nr == NR) {
                             kernel(kc, a.data, aIdx, bp, bIdx, c, cIdx, ldc);
                         } else {
-                            java.util.Arrays.fill(tile, 0f);
-                            kernel(kc, a.data, aIdx, bp, bIdx, tile, 0, NR);
-                            for (int i = 0; i < mr; i++) {
-                                for (int j = 0; j < nr; j++) {
-                                    c[cIdx + i * ldc + j] += tile[i * NR + j];
-                                }
-                            }
+                            edge(kc, a.data, aIdx, bp, bIdx, c, cIdx, ldc, mr, nr, tile);
                         }
                     }
                 }
@@ -130,8 +124,25 @@ public final class VectorGemm implements GemmKernel {
         }
     }
 
+    /**
+     * An edge tile (mr <= MR rows, nr <= NR columns of C): the valid part of C is loaded into a zero-padded
+     * tile, the kernel runs on it and the valid part is stored back. Every element of C thus sees the same
+     * chain of fused multiply-adds as in a full tile, so results do not depend on where tiles fall.
+     */
+    static void edge(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
+                     int mr, int nr, float[] tile) {
+        java.util.Arrays.fill(tile, 0f);
+        for (int i = 0; i < mr; i++) {
+            System.arraycopy(c, cIdx + i * ldc, tile, i * NR, nr);
+        }
+        kernel(kc, ap, aIdx, bp, bIdx, tile, 0, NR);
+        for (int i = 0; i < mr; i++) {
+            System.arraycopy(tile, i * NR, c, cIdx + i * ldc, nr);
+        }
+    }
+
     /** Copies B[kc, nc] into strips NR wide: {@code bp[t*kc*NR + p*NR + j] = B[p, t*NR + j]}, zero past nc. */
-    private static void packB(int kc, int nc, float[] b, int bOff, int ldb, float[] bp) {
+    static void packB(int kc, int nc, float[] b, int bOff, int ldb, float[] bp) {
         for (int j0 = 0; j0 < nc; j0 += NR) {
             int w = Math.min(NR, nc - j0);
             int dst = j0 * kc;
@@ -157,7 +168,7 @@ public final class VectorGemm implements GemmKernel {
      * method is deliberately small and branch-free: if C2's inlining budget runs out before every
      * Vector API call in it is inlined, the vectors become heap objects and the kernel runs 2x slower.
      */
-    private static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc) {
+    static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc) {
         int c1 = cIdx + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         FloatVector c00 = FloatVector.fromArray(S, c, cIdx), c01 = FloatVector.fromArray(S, c, cIdx + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);

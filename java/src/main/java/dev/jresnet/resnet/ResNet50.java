@@ -475,6 +475,7 @@ public final class ResNet50 implements AutoCloseable {
                 WeightBinding.load(graph, set);
                 description = weights.toString();
             }
+            graph.freeze(); // immutable from here on: the CPU path may pack and fuse the weights
             CudaResNet50 engine = null;
             if (device.kind() == Device.Kind.CUDA) {
                 engine = startCuda(graph, p);

@@ -1,6 +1,7 @@
 package dev.jresnet.resnet;
 
 import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.cpu.FusedConv;
 import dev.jresnet.nn.BatchNorm2d;
 import dev.jresnet.nn.Bottleneck;
 import dev.jresnet.nn.Conv2d;
@@ -47,6 +48,25 @@ public final class ResNet50Graph implements Module {
         return List.copyOf(list);
     }
 
+    /**
+     * Marks the weights as final: from now on {@link #forward} and {@link #features} run the fused CPU path
+     * ({@link FusedConv}: weights packed once, batch norm, ReLU and the residual add applied as each
+     * convolution stores its output), built on first use from the weights as they are then. Weights must
+     * not change afterwards; a graph that is trained keeps the reference path by never being frozen.
+     * Idempotent; returns this.
+     */
+    public ResNet50Graph freeze() {
+        frozen = true;
+        return this;
+    }
+
+    public boolean frozen() {
+        return frozen;
+    }
+
+    private volatile boolean frozen;
+    private volatile Fused fused;
+
     /** Logits [N, numClasses] of a normalised batch x [N, 3, H, W] (224x224 for ImageNet). */
     public Tensor forward(Tensor x) {
         return fc.forward(features(x));        // [N, classes]
@@ -54,6 +74,66 @@ public final class ResNet50Graph implements Module {
 
     /** The pooled 2048-d features [N, 2048] that the classifier sees. */
     public Tensor features(Tensor x) {
+        if (frozen) {
+            requireInput(x);
+            return fused().features(x);
+        }
+        return referenceFeatures(x);
+    }
+
+    /** {@link #forward} on the unfused reference ops, frozen or not. */
+    public Tensor referenceForward(Tensor x) {
+        return fc.forward(referenceFeatures(x));
+    }
+
+    private Fused fused() {
+        Fused f = fused;
+        if (f == null) {
+            synchronized (this) {
+                f = fused;
+                if (f == null) {
+                    fused = f = new Fused(this);
+                }
+            }
+        }
+        return f;
+    }
+
+    /** The network as fused convolutions (conv + BN [+ residual] [+ ReLU]), in forward order. */
+    private static final class Fused {
+        private final FusedConv stem;
+        private final List<FusedConv[]> blocks = new ArrayList<>(); // conv1, conv2, conv3, downsample or null
+
+        Fused(ResNet50Graph g) {
+            stem = fuse(g.conv1, g.bn1);
+            for (List<Bottleneck> stage : g.stages()) {
+                for (Bottleneck b : stage) {
+                    blocks.add(new FusedConv[] {fuse(b.conv1, b.bn1), fuse(b.conv2, b.bn2), fuse(b.conv3, b.bn3),
+                            b.downsampleConv == null ? null : fuse(b.downsampleConv, b.downsampleBn)});
+                }
+            }
+        }
+
+        private static FusedConv fuse(Conv2d conv, BatchNorm2d bn) {
+            return FusedConv.of(conv.weight, conv.stride, conv.padding, bn.weight, bn.bias, bn.runningMean,
+                    bn.runningVar, BatchNorm2d.EPS);
+        }
+
+        Tensor features(Tensor x) {
+            Tensor y = maxPool(stem.forward(x, null, true));
+            for (FusedConv[] b : blocks) {
+                Tensor shortcut = b[3] == null ? y : b[3].forward(y, null, false);
+                Tensor t = b[0].forward(y, null, true);
+                t = b[1].forward(t, null, true);
+                y = b[2].forward(t, shortcut, true);
+            }
+            Tensor pooled = Tensor.zeros(y.dim(0), y.dim(1));
+            CpuOps.globalAvgPool(pooled, y);
+            return pooled;
+        }
+    }
+
+    private Tensor referenceFeatures(Tensor x) {
         requireInput(x);
         Tensor y = conv1.forward(x);           // [N, 64, 112, 112]
         bn1.forwardInPlace(y, true);

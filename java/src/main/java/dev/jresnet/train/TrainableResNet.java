@@ -119,6 +119,11 @@ public final class TrainableResNet {
         if (graph == null || unfreeze == null) {
             throw new IllegalArgumentException("graph and unfreeze must not be null");
         }
+        if (graph.frozen()) {
+            // A frozen graph's fast path caches packed weights; training them in place would leave it stale.
+            throw new IllegalArgumentException("cannot train a frozen ResNet50Graph in place (its inference fast path"
+                    + " caches packed weights); use TrainableResNet.withNewHead, which copies");
+        }
         return new TrainableResNet(graph, unfreeze, trainBn);
     }
 

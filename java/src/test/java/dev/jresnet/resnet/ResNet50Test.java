@@ -78,6 +78,43 @@ class ResNet50Test {
     }
 
     @Test
+    void frozenFusedForwardIsBitwiseTheReferenceForward() {
+        ResNet50Graph g = new ResNet50Graph(new ResNet50Config(Variant.V1_5, 1000));
+        WeightBinding.initialise(g, 5);
+        // Non-trivial batch-norm statistics, so the fused scale and shift are exercised.
+        SplittableRandom r = new SplittableRandom(9);
+        g.visitTensors((name, t, kind) -> {
+            if (name.endsWith("running_mean") || name.endsWith("bn3.weight") || name.endsWith("bias")) {
+                for (int i = 0; i < t.size(); i++) {
+                    t.data()[i] = (float) (r.nextDouble() * 0.2 - 0.1);
+                }
+            } else if (name.endsWith("running_var")) {
+                for (int i = 0; i < t.size(); i++) {
+                    t.data()[i] = (float) (0.5 + r.nextDouble());
+                }
+            }
+        });
+        for (int n : new int[] {1, 3}) {
+            Tensor x = randomInput(n, 64, 11 + n);
+            Tensor want = g.referenceForward(x);
+            assertFalse(g.frozen());
+            assertArrayEquals(want.data(), g.forward(x).data(), "unfrozen forward is the reference");
+            g.freeze();
+            Tensor got = g.forward(x);
+            assertArrayEquals(want.data(), got.data(), "batch " + n + ": frozen (fused) forward vs reference");
+            g = rebuilt(g);
+        }
+    }
+
+    private static ResNet50Graph rebuilt(ResNet50Graph frozen) {
+        ResNet50Graph g = new ResNet50Graph(frozen.config);
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        frozen.visitTensors((name, t, kind) -> all.put(name, t));
+        g.visitTensors((name, t, kind) -> System.arraycopy(all.get(name).data(), 0, t.data(), 0, t.size()));
+        return g;
+    }
+
+    @Test
     void useAfterCloseIsAnError() {
         ResNet50 m = ResNet50.untrained(0, Device.cpu());
         m.close();

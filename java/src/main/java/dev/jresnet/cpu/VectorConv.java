@@ -1,0 +1,430 @@
+package dev.jresnet.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+import static dev.jresnet.cpu.VectorGemm.KC;
+import static dev.jresnet.cpu.VectorGemm.L;
+import static dev.jresnet.cpu.VectorGemm.MR;
+import static dev.jresnet.cpu.VectorGemm.NR;
+import static dev.jresnet.cpu.VectorGemm.S;
+
+/**
+ * {@link ConvDriver} on {@link VectorGemm}'s packing and micro-kernel: weights pre-packed, the first KC
+ * block of each tile starts from zero instead of a zero-filled C, and batch norm, residual and ReLU are
+ * applied to each MR-row strip of C right after its last KC block, while it is still in L1.
+ * The work split follows {@link Conv2d} (column chunks within images, or across small images), and
+ * small layers are further cut by rows of the weights so both threads share the work without both
+ * streaming all the weights.
+ */
+final class VectorConv implements ConvDriver {
+    private static final int MAX_COLS_FLOATS = 1 << 20;
+
+    /** Columns per chunk: wide enough to amortise the kernel's per-block overheads, narrow enough to balance. */
+    final int targetColumns;
+    /** Columns of one packed B block. */
+    final int nc;
+    /** Work items per thread below which small layers are also cut by rows. */
+    final int itemsPerThread;
+
+    /** Whether stride-2 convolutions read the input's parity phases (see {@link #phases}). */
+    final boolean usePhases;
+
+    VectorConv() {
+        this(1024, VectorGemm.NC, 2, true);
+    }
+
+    /** A variant with other tuning parameters, for the kernel lab. */
+    VectorConv(int targetColumns, int nc, int itemsPerThread, boolean usePhases) {
+        this.targetColumns = targetColumns;
+        this.nc = nc;
+        this.itemsPerThread = itemsPerThread;
+        this.usePhases = usePhases;
+    }
+
+    private static final ThreadLocal<Columns> COLUMNS = ThreadLocal.withInitial(Columns::new);
+    private static final Scratch PRODUCT = new Scratch();
+
+    private static final Scratch PACKED_B = new Scratch();
+    private static final Scratch TILE = new Scratch();
+
+    private final VectorGemm gemm = new VectorGemm();
+
+    @Override
+    public GemmKernel.PackedMatrix pack(float[] weight, int k, int crs) {
+        return gemm.pack(k, crs, weight, 0, crs);
+    }
+
+    @Override
+    public void run(GemmKernel.PackedMatrix packedWeight, float[] out, float[] in, int n, int k, Conv2d.Geometry g,
+                    float[] scale, float[] shift, float[] residual, boolean relu) {
+        VectorGemm.Packed a = (VectorGemm.Packed) packedWeight;
+        int crs = g.c() * g.r() * g.s();
+        int pq = g.p() * g.q();
+        boolean direct = g.r() == 1 && g.s() == 1 && g.stride() == 1 && g.pad() == 0;
+
+        int maxChunk = Math.max(16, Math.min(targetColumns, MAX_COLS_FLOATS / crs / 16 * 16));
+        int chunk;
+        if (pq >= maxChunk) {
+            chunk = Gemm.roundUp(Gemm.ceilDiv(pq, Gemm.ceilDiv(pq, maxChunk)), 16);
+        } else {
+            int total = n * pq;
+            int threads = Parallel.threads();
+            int chunks = threads * Gemm.ceilDiv(total, threads * maxChunk);
+            if (g.r() == 1 && g.s() == 1 && total <= maxChunk) {
+                chunks = 1; // one chunk, cut by rows below
+            }
+            chunk = Math.min(maxChunk, Gemm.roundUp(Gemm.ceilDiv(total, chunks), 16));
+        }
+        int chunksPerImage = pq >= maxChunk ? Gemm.ceilDiv(pq, chunk) : 0;
+        int columnItems = pq >= maxChunk ? n * chunksPerImage : Gemm.ceilDiv(n * pq, chunk);
+        // Too few column chunks to keep every thread busy twice over: 1x1 convolutions are also cut by rows
+        // (output channels), so the threads share the weights rather than each streaming all of them. Not
+        // convolutions that need im2col: every row block would repeat it, which costs more than it saves.
+        int want = itemsPerThread * Parallel.threads();
+        boolean oneByOne = g.r() == 1 && g.s() == 1;
+        int rowBlocks = columnItems >= want || !oneByOne ? 1
+                : Math.min(Gemm.ceilDiv(want, columnItems), Gemm.ceilDiv(k, 4 * MR));
+        int rowsPerBlock = Gemm.roundUp(Gemm.ceilDiv(k, rowBlocks), MR);
+        int blocks = Gemm.ceilDiv(k, rowsPerBlock);
+
+        // Stride 2 with a large kernel (the 7x7 stem): split the input into its four (row, column) parity
+        // phases once, so that packing reads every kernel tap at unit stride (vector copies) instead of
+        // gathering every other element. It pays when each input element is packed many times (49 taps
+        // over 4 phases); measured slower for the 1x1/2 and 3x3/2 convs, which read each element 0.25 or
+        // 2.25 times, so those keep the strided gather.
+        float[] phases = usePhases && g.stride() == 2 && g.r() * g.s() >= 16 ? phases(in, n, g) : null;
+        float[] src = phases != null ? phases : in;
+        Parallel.forEach(columnItems * blocks, item -> {
+            int colItem = item / blocks;
+            int m0 = (item % blocks) * rowsPerBlock;
+            int m1 = Math.min(k, m0 + rowsPerBlock);
+            long first;
+            int width;
+            if (chunksPerImage > 0) {
+                int img = colItem / chunksPerImage;
+                int j0 = (colItem % chunksPerImage) * chunk;
+                first = (long) img * pq + j0;
+                width = Math.min(chunk, pq - j0);
+            } else {
+                first = (long) colItem * chunk;
+                width = (int) Math.min(chunk, (long) n * pq - first);
+            }
+            int img = (int) (first / pq);
+            int j0 = (int) (first % pq);
+            boolean oneImage = j0 + width <= pq;
+
+            // B is read straight from the input: as a matrix for a 1x1 stride-1 conv within one image, else
+            // through the im2col geometry while packing (no im2col buffer).
+            Columns cols = null;
+            int bOff = img * g.c() * pq + j0;
+            if (!(direct && oneImage)) {
+                cols = COLUMNS.get();
+                cols.describe(g, first, width, phases != null);
+            }
+            if (oneImage) {
+                int cOff = img * k * pq + j0;
+                gemm(a, m0, m1, width, src, bOff, pq, cols, g, out, cOff, pq, scale, shift, residual, relu);
+            } else {
+                float[] product = PRODUCT.get((m1 - m0) * width);
+                gemm(a, m0, m1, width, src, bOff, pq, cols, g, product, -m0 * width, width, null, null, null, false);
+                scatter(product, m0, m1, width, first, out, k, pq, scale, shift, residual, relu);
+            }
+        });
+    }
+
+    /**
+     * Rows m0..m1-1 of C[K, n] = A · B[crs, n] (C row i at c[cOff + i*ldc]), then the epilogue on those
+     * rows when scale is not null (residual, when present, laid out as C).
+     */
+    private void gemm(VectorGemm.Packed a, int m0, int m1, int n, float[] b, int bOff, int ldb, Columns cols,
+                      Conv2d.Geometry g, float[] c, int cOff, int ldc, float[] scale, float[] shift,
+                      float[] residual, boolean relu) {
+        int k = a.cols();
+        int ncMax = this.nc;
+        float[] bp = PACKED_B.get(KC * VectorGemm.roundUp(ncMax, NR));
+        float[] tile = TILE.get(MR * NR);
+        for (int jc = 0; jc < n; jc += ncMax) {
+            int nc = Math.min(ncMax, n - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean firstBlock = pc == 0;
+                boolean lastBlock = pc + kc == k;
+                if (cols == null) {
+                    VectorGemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
+                } else {
+                    cols.pack(g, b, jc, nc, pc, kc, bp);
+                }
+                for (int i0 = m0; i0 < m1; i0 += MR) {
+                    int mr = Math.min(MR, m1 - i0);
+                    int aIdx = pc * a.paddedRows() + i0 * kc;
+                    for (int j0 = 0; j0 < nc; j0 += NR) {
+                        int nr = Math.min(NR, nc - j0);
+                        int bIdx = j0 * kc;
+                        int cIdx = cOff + i0 * ldc + jc + j0;
+                        if (mr == MR && nr == NR) {
+                            if (firstBlock) {
+                                kernelFromZero(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
+                            } else {
+                                VectorGemm.kernel(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
+                            }
+                        } else {
+                            if (firstBlock) {
+                                for (int i = 0; i < mr; i++) {
+                                    java.util.Arrays.fill(c, cIdx + i * ldc, cIdx + i * ldc + nr, 0f);
+                                }
+                            }
+                            VectorGemm.edge(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc, mr, nr, tile);
+                        }
+                    }
+                    if (lastBlock && scale != null) {
+                        for (int i = i0; i < i0 + mr; i++) {
+                            int off = cOff + i * ldc + jc;
+                            epilogue(c, off, c, off, nc, scale[i], shift[i], residual, off, relu);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * in[N, C, H, W] as phases[N, 4, C, Hp, Wp] with Hp = ceil(H/2), Wp = ceil(W/2):
+     * phases[img, 2*py + px, c, y, x] = in[img, c, 2y + py, 2x + px] (0 past the edge, never read).
+     */
+    private static float[] phases(float[] in, int n, Conv2d.Geometry g) {
+        int c = g.c(), h = g.h(), w = g.w(), hp = (h + 1) / 2, wp = (w + 1) / 2;
+        float[] out = new float[n * 4 * c * hp * wp];
+        Parallel.forRanges(n * c, Math.max(1, (1 << 15) / (h * w)), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int img = plane / c, ch = plane % c;
+                int srcPlane = plane * h * w;
+                for (int py = 0; py < 2; py++) {
+                    for (int px = 0; px < 2; px++) {
+                        int dstPlane = ((img * 4 + py * 2 + px) * c + ch) * hp * wp;
+                        for (int y = 0; 2 * y + py < h; y++) {
+                            int s0 = srcPlane + (2 * y + py) * w + px;
+                            int d0 = dstPlane + y * wp;
+                            for (int x = 0; 2 * x + px < w; x++) {
+                                out[d0 + x] = in[s0 + 2 * x];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Where each column of a chunk reads the input: column j (output pixel (op, oq) of image img) reads
+     * in[base[j] + (ch*H + kr)*W + ks] for row (ch, kr, ks) of the im2col matrix, when ih[j] + kr lies in
+     * [0, H) and iw[j] + ks in [0, W), else 0. Strips of NR columns in one output row ("row" strips) are
+     * packed with a bounds check per strip rather than per element, and with vector copies at stride 1.
+     */
+    private static final class Columns {
+        int[] base = new int[0], ih = new int[0], iw = new int[0];
+        boolean[] row = new boolean[0];
+
+        /** Whether the input is read from its stride-2 phases (see {@link #phases}). */
+        boolean phased;
+
+        void describe(Conv2d.Geometry g, long first, int width, boolean phased) {
+            this.phased = phased;
+            int padded = VectorGemm.roundUp(width, NR);
+            if (base.length < padded) {
+                base = new int[padded];
+                ih = new int[padded];
+                iw = new int[padded];
+                row = new boolean[padded / NR];
+            }
+            int pq = g.p() * g.q();
+            int chw = g.c() * g.h() * g.w();
+            int hp = (g.h() + 1) / 2, wp = (g.w() + 1) / 2;
+            for (int j = 0; j < width; j++) {
+                long col = first + j;
+                int img = (int) (col / pq);
+                int pix = (int) (col % pq);
+                if (phased) {
+                    // In phase coordinates an output pixel (op, oq) reads (op + dy, oq + dx) of some phase.
+                    int op = pix / g.q(), oq = pix % g.q();
+                    ih[j] = op;
+                    iw[j] = oq;
+                    base[j] = img * 4 * g.c() * hp * wp + op * wp + oq;
+                    continue;
+                }
+                int h0 = pix / g.q() * g.stride() - g.pad();
+                int w0 = pix % g.q() * g.stride() - g.pad();
+                ih[j] = h0;
+                iw[j] = w0;
+                base[j] = img * chw + h0 * g.w() + w0;
+            }
+            for (int t = 0; t < padded / NR; t++) {
+                int j0 = t * NR;
+                boolean same = j0 + NR <= width;
+                for (int j = j0 + 1; same && j < j0 + NR; j++) {
+                    same = ih[j] == ih[j0] && base[j] - base[j0] == (j - j0) * (phased ? 1 : g.stride())
+                            && (first + j) / pq == (first + j0) / pq;
+                }
+                row[t] = same;
+            }
+        }
+
+        /** Packs rows pc..pc+kc-1, columns jc..jc+nc-1 of the im2col matrix as VectorGemm.packB does. */
+        void pack(Conv2d.Geometry g, float[] in, int jc, int nc, int pc, int kc, float[] bp) {
+            int rs = g.r() * g.s(), stride = phased ? 1 : g.stride();
+            int hp = (g.h() + 1) / 2, wp = (g.w() + 1) / 2;
+            int strips = Gemm.ceilDiv(nc, NR);
+            for (int p = 0; p < kc; p++) {
+                int rowIdx = pc + p;
+                int ch = rowIdx / rs;
+                int kr = rowIdx % rs / g.s();
+                int ks = rowIdx % g.s();
+                // Row p reads in[base[j] + off] for column j when 0 <= ih[j] + dy < h and 0 <= iw[j] + dx < w.
+                int off, dy, dx, h, w;
+                if (phased) {
+                    int py = Math.floorMod(kr - g.pad(), 2), px = Math.floorMod(ks - g.pad(), 2);
+                    dy = Math.floorDiv(kr - g.pad(), 2);
+                    dx = Math.floorDiv(ks - g.pad(), 2);
+                    h = (g.h() - py + 1) / 2;
+                    w = (g.w() - px + 1) / 2;
+                    off = (((py * 2 + px) * g.c() + ch) * hp + dy) * wp + dx;
+                } else {
+                    dy = kr;
+                    dx = ks;
+                    h = g.h();
+                    w = g.w();
+                    off = (ch * h + kr) * w + ks;
+                }
+                for (int t = 0; t < strips; t++) {
+                    int j0 = jc + t * NR;
+                    int dst = t * kc * NR + p * NR;
+                    int valid = Math.min(NR, jc + nc - j0);
+                    if (valid == NR && row[j0 / NR]) {
+                        int y = ih[j0] + dy;
+                        if (y < 0 || y >= h) {
+                            java.util.Arrays.fill(bp, dst, dst + NR, 0f);
+                            continue;
+                        }
+                        int xFirst = iw[j0] + dx, xLast = iw[j0 + NR - 1] + dx;
+                        if (xFirst >= 0 && xLast < w) {
+                            int src = base[j0] + off;
+                            if (stride == 1) {
+                                FloatVector.fromArray(S, in, src).intoArray(bp, dst);
+                                FloatVector.fromArray(S, in, src + L).intoArray(bp, dst + L);
+                            } else {
+                                for (int jj = 0; jj < NR; jj++) {
+                                    bp[dst + jj] = in[src + jj * stride];
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                    for (int jj = 0; jj < valid; jj++) {
+                        int j = j0 + jj;
+                        int y = ih[j] + dy, x = iw[j] + dx;
+                        bp[dst + jj] = y >= 0 && y < h && x >= 0 && x < w ? in[base[j] + off] : 0f;
+                    }
+                    for (int jj = valid; jj < NR; jj++) {
+                        bp[dst + jj] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Rows m0..m1-1 of product[K, width] (stored from row m0 on) through the epilogue into out[N, K, PQ]. */
+    private static void scatter(float[] product, int m0, int m1, int width, long first, float[] out, int k, int pq,
+                                float[] scale, float[] shift, float[] residual, boolean relu) {
+        int done = 0;
+        while (done < width) {
+            long col = first + done;
+            int img = (int) (col / pq);
+            int j0 = (int) (col % pq);
+            int len = Math.min(width - done, pq - j0);
+            for (int row = m0; row < m1; row++) {
+                int dst = (img * k + row) * pq + j0;
+                epilogue(product, (row - m0) * width + done, out, dst, len, scale[row], shift[row], residual, dst, relu);
+            }
+            done += len;
+        }
+    }
+
+    /** y[yOff..+len] = relu?((x * scale + shift) + residual?), rounding after each step as the unfused ops. */
+    private static void epilogue(float[] x, int xOff, float[] y, int yOff, int len, float scale, float shift,
+                                 float[] residual, int rOff, boolean relu) {
+        FloatVector a = FloatVector.broadcast(S, scale);
+        FloatVector b = FloatVector.broadcast(S, shift);
+        int j = 0;
+        int bound = S.loopBound(len);
+        if (residual == null) {
+            if (relu) {
+                for (; j < bound; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, xOff + j).mul(a).add(b);
+                    v.max(0f).intoArray(y, yOff + j);
+                }
+            } else {
+                for (; j < bound; j += L) {
+                    FloatVector.fromArray(S, x, xOff + j).mul(a).add(b).intoArray(y, yOff + j);
+                }
+            }
+        } else {
+            for (; j < bound; j += L) {
+                FloatVector v = FloatVector.fromArray(S, x, xOff + j).mul(a).add(b)
+                        .add(FloatVector.fromArray(S, residual, rOff + j));
+                (relu ? v.max(0f) : v).intoArray(y, yOff + j);
+            }
+        }
+        for (; j < len; j++) {
+            float v = x[xOff + j] * scale + shift;
+            if (residual != null) {
+                v = v + residual[rOff + j];
+            }
+            y[yOff + j] = relu ? Math.max(v, 0f) : v;
+        }
+    }
+
+    /** {@link VectorGemm#kernel} for the first KC block: accumulators start at zero, C is only written. */
+    private static void kernelFromZero(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx,
+                                       int ldc) {
+        int c1 = cIdx + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aIdx + p * MR;
+            int bi = bIdx + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector av = FloatVector.broadcast(S, ap[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(c, cIdx);
+        c01.intoArray(c, cIdx + L);
+        c10.intoArray(c, c1);
+        c11.intoArray(c, c1 + L);
+        c20.intoArray(c, c2);
+        c21.intoArray(c, c2 + L);
+        c30.intoArray(c, c3);
+        c31.intoArray(c, c3 + L);
+        c40.intoArray(c, c4);
+        c41.intoArray(c, c4 + L);
+        c50.intoArray(c, c5);
+        c51.intoArray(c, c5 + L);
+    }
+}
