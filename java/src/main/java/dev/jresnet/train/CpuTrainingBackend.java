@@ -1,0 +1,109 @@
+package dev.jresnet.train;
+
+import dev.jresnet.cpu.CpuGrads;
+import dev.jresnet.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@link TrainingBackend} on the CPU reference ops: {@link TrainableResNet}, an {@link Optimizer}, clipping. */
+public final class CpuTrainingBackend implements TrainingBackend {
+    private final TrainableResNet net;
+    private final Optimizer optimizer;
+    private final float labelSmoothing;
+    private final float clipGradNorm;
+    private final String description;
+
+    /** {@code clipGradNorm} 0 means no clipping. */
+    public CpuTrainingBackend(TrainableResNet net, Optimizer optimizer, float labelSmoothing, float clipGradNorm,
+                              String description) {
+        if (net == null || optimizer == null) {
+            throw new IllegalArgumentException("net and optimizer must not be null");
+        }
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        if (!(clipGradNorm >= 0) || !Float.isFinite(clipGradNorm)) {
+            throw new IllegalArgumentException("gradient clipping norm must be finite and >= 0 (0: off), got "
+                    + clipGradNorm);
+        }
+        this.net = net;
+        this.optimizer = optimizer;
+        this.labelSmoothing = labelSmoothing;
+        this.clipGradNorm = clipGradNorm;
+        this.description = description;
+    }
+
+    public TrainableResNet net() {
+        return net;
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+
+    @Override
+    public Tensor frozenFeatures(Tensor images) {
+        return net.forwardFrozen(images);
+    }
+
+    @Override
+    public StepResult trainStep(Tensor input, boolean fromFrozen, int[] labels, float lr) {
+        net.zeroGrad();
+        Tensor logits = fromFrozen ? net.forwardFromFrozen(input) : net.forwardTrain(input);
+        Tensor dLogits = Tensor.zeros(logits.shape());
+        float loss = CpuGrads.softmaxCrossEntropy(dLogits, logits, labels, labelSmoothing);
+        net.backward(dLogits);
+        if (!Float.isFinite(loss)) {
+            return new StepResult(loss, logits, Float.NaN);
+        }
+        float norm = clipGradNorm > 0 ? GradClipping.clipGlobalNorm(net.parameters(), clipGradNorm) : Float.NaN;
+        optimizer.step(net.parameters(), lr);
+        return new StepResult(loss, logits, norm);
+    }
+
+    @Override
+    public Tensor evalLogits(Tensor input, boolean fromFrozen) {
+        return fromFrozen ? net.evalFromFrozen(input) : net.evalLogits(input);
+    }
+
+    @Override
+    public Map<String, Tensor> weights() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        net.graph().visitTensors((name, t, kind) -> out.put(name, t));
+        return out;
+    }
+
+    @Override
+    public void loadWeights(Map<String, Tensor> weights) {
+        Map<String, Tensor> targets = weights();
+        StringBuilder problems = new StringBuilder();
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Tensor src = weights.get(e.getKey());
+            if (src == null) {
+                problems.append("; missing ").append(e.getKey());
+            } else if (!src.shape().equals(e.getValue().shape())) {
+                problems.append("; ").append(e.getKey()).append(" has shape ").append(src.shape()).append(", expected ")
+                        .append(e.getValue().shape());
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!targets.containsKey(k)) {
+                problems.append("; unexpected ").append(k);
+            }
+        }
+        if (problems.length() > 0) {
+            throw new IllegalArgumentException("weights do not fit the model being trained: " + problems.substring(2));
+        }
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            float[] src = weights.get(e.getKey()).data();
+            System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
+        }
+    }
+
+    @Override
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+}
