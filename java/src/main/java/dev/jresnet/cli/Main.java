@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code jresnet} command line: one subcommand per job. */
 @Command(name = "jresnet", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "ResNet-50 inference and tools: cuDNN on NVIDIA GPUs, a pure-Java CPU reference elsewhere.",
-        subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, ExportCommand.class,
-                GradcheckCommand.class, SummaryCommand.class,
+        subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, EvaluateCommand.class,
+                ExportCommand.class, FinetuneCommand.class, GradcheckCommand.class, SummaryCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -1,107 +1,109 @@
 package dev.jresnet.train;
 
 import dev.jresnet.cpu.CpuGrads;
-import dev.jresnet.resnet.ResNet50Graph;
 import dev.jresnet.tensor.Tensor;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-/**
- * {@link TrainingBackend} on the CPU: {@link TrainableResNet}, {@link CpuGrads#softmaxCrossEntropy},
- * {@link GradClipping} and a Java {@link Optimizer}, exactly the reference computation.
- */
+/** {@link TrainingBackend} on the CPU reference ops: {@link TrainableResNet}, an {@link Optimizer}, clipping. */
 public final class CpuTrainingBackend implements TrainingBackend {
     private final TrainableResNet net;
     private final Optimizer optimizer;
     private final float labelSmoothing;
-    private final float maxGradNorm;
+    private final float clipGradNorm;
+    private final String description;
 
-    /** {@code maxGradNorm} <= 0 or NaN turns clipping off. */
-    public CpuTrainingBackend(TrainableResNet net, Optimizer optimizer, float labelSmoothing, float maxGradNorm) {
+    /** {@code clipGradNorm} 0 means no clipping. */
+    public CpuTrainingBackend(TrainableResNet net, Optimizer optimizer, float labelSmoothing, float clipGradNorm,
+                              String description) {
         if (net == null || optimizer == null) {
             throw new IllegalArgumentException("net and optimizer must not be null");
         }
-        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) {
-            throw new IllegalArgumentException("label smoothing must be in [0, 1], found " + labelSmoothing);
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        if (!(clipGradNorm >= 0) || !Float.isFinite(clipGradNorm)) {
+            throw new IllegalArgumentException("gradient clipping norm must be finite and >= 0 (0: off), got "
+                    + clipGradNorm);
         }
         this.net = net;
         this.optimizer = optimizer;
         this.labelSmoothing = labelSmoothing;
-        this.maxGradNorm = maxGradNorm;
+        this.clipGradNorm = clipGradNorm;
+        this.description = description;
     }
 
     public TrainableResNet net() {
         return net;
     }
 
-    public Optimizer optimizer() {
-        return optimizer;
+    @Override
+    public String description() {
+        return description;
     }
 
     @Override
-    public String describe() {
-        return "cpu (unfreeze " + net.unfreeze().id() + (net.trainBn() ? ", train BatchNorm" : "") + ", "
-                + optimizer.describe() + ")";
-    }
-
-    @Override
-    public TrainableResNet.Unfreeze unfreeze() {
-        return net.unfreeze();
-    }
-
-    @Override
-    public int numClasses() {
-        return net.numClasses();
-    }
-
-    @Override
-    public Step trainStep(Tensor images, int[] labels, float lr) {
-        net.zeroGrad();
-        return finish(net.forwardTrain(images), labels, lr);
-    }
-
-    @Override
-    public Step trainStepFromFrozen(Tensor frozen, int[] labels, float lr) {
-        net.zeroGrad();
-        return finish(net.forwardFromFrozen(frozen), labels, lr);
-    }
-
-    private Step finish(Tensor logits, int[] labels, float lr) {
-        Tensor d = Tensor.zeros(logits.shape());
-        float loss = CpuGrads.softmaxCrossEntropy(d, logits, labels, labelSmoothing);
-        net.backward(d);
-        float norm = maxGradNorm > 0 ? GradClipping.clipGlobalNorm(net.parameters(), maxGradNorm) : Float.NaN;
-        optimizer.step(net.parameters(), lr);
-        return new Step(loss, logits, norm);
-    }
-
-    @Override
-    public Tensor forwardFrozen(Tensor images) {
+    public Tensor frozenFeatures(Tensor images) {
         return net.forwardFrozen(images);
     }
 
     @Override
-    public Tensor evalLogits(Tensor images) {
-        return net.evalLogits(images);
+    public StepResult trainStep(Tensor input, boolean fromFrozen, int[] labels, float lr) {
+        net.zeroGrad();
+        Tensor logits = fromFrozen ? net.forwardFromFrozen(input) : net.forwardTrain(input);
+        Tensor dLogits = Tensor.zeros(logits.shape());
+        float loss = CpuGrads.softmaxCrossEntropy(dLogits, logits, labels, labelSmoothing);
+        net.backward(dLogits);
+        if (!Float.isFinite(loss)) {
+            return new StepResult(loss, logits, Float.NaN);
+        }
+        float norm = clipGradNorm > 0 ? GradClipping.clipGlobalNorm(net.parameters(), clipGradNorm) : Float.NaN;
+        optimizer.step(net.parameters(), lr);
+        return new StepResult(loss, logits, norm);
     }
 
     @Override
-    public ResNet50Graph syncedGraph() {
-        return net.graph();
+    public Tensor evalLogits(Tensor input, boolean fromFrozen) {
+        return fromFrozen ? net.evalFromFrozen(input) : net.evalLogits(input);
     }
 
     @Override
-    public Map<String, Tensor> optimizerState() {
-        return optimizer.state();
+    public Map<String, Tensor> weights() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        net.graph().visitTensors((name, t, kind) -> out.put(name, t));
+        return out;
     }
 
     @Override
-    public void loadOptimizerState(Map<String, Tensor> state) {
-        optimizer.loadState(state);
+    public void loadWeights(Map<String, Tensor> weights) {
+        Map<String, Tensor> targets = weights();
+        StringBuilder problems = new StringBuilder();
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Tensor src = weights.get(e.getKey());
+            if (src == null) {
+                problems.append("; missing ").append(e.getKey());
+            } else if (!src.shape().equals(e.getValue().shape())) {
+                problems.append("; ").append(e.getKey()).append(" has shape ").append(src.shape()).append(", expected ")
+                        .append(e.getValue().shape());
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!targets.containsKey(k)) {
+                problems.append("; unexpected ").append(k);
+            }
+        }
+        if (problems.length() > 0) {
+            throw new IllegalArgumentException("weights do not fit the model being trained: " + problems.substring(2));
+        }
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            float[] src = weights.get(e.getKey()).data();
+            System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
+        }
     }
 
     @Override
-    public void close() {
-        // nothing native
+    public Optimizer optimizer() {
+        return optimizer;
     }
 }

@@ -272,6 +272,50 @@ public final class TrainableResNet {
         return logits;
     }
 
+    /**
+     * Inference-mode logits [N, classes] from {@link #forwardFrozen}'s output: the trainable suffix with every
+     * BatchNorm on its running statistics, caching nothing. Equals {@link #evalLogits} of the original input.
+     */
+    public Tensor evalFromFrozen(Tensor frozen) {
+        requireFrozenShape(frozen);
+        int first = unfreeze.firstStage;
+        if (first == 0) {
+            return graph.forward(frozen);
+        }
+        if (first == HEAD) {
+            return graph.fc.forward(frozen);
+        }
+        Tensor y = frozen;
+        List<List<Bottleneck>> stages = graph.stages();
+        for (int s = first; s <= 4; s++) {
+            for (Bottleneck b : stages.get(s - 1)) {
+                y = b.forward(y);
+            }
+        }
+        Tensor pooled = Tensor.zeros(y.dim(0), y.dim(1));
+        CpuOps.globalAvgPool(pooled, y);
+        return graph.fc.forward(pooled);
+    }
+
+    /**
+     * The shape of one image's {@link #forwardFrozen} output for a {@code size} x {@code size} input:
+     * {3, s, s} (all), {64, s/4, s/4} (layer1), ..., {2048} (fc), with the network's rounding of odd sizes.
+     */
+    public int[] frozenShape(int size) {
+        int h1 = (size - 1) / 2 + 1;      // conv1: 7x7, stride 2, padding 3
+        int h2 = (h1 - 1) / 2 + 1;        // max-pool 3x3, stride 2, padding 1; layer1 keeps it
+        int h3 = (h2 - 1) / 2 + 1;        // layer2, stride 2
+        int h4 = (h3 - 1) / 2 + 1;        // layer3, stride 2
+        return switch (unfreeze.firstStage) {
+            case 0 -> new int[] {3, size, size};
+            case 1 -> new int[] {64, h2, h2};
+            case 2 -> new int[] {256, h2, h2};
+            case 3 -> new int[] {512, h3, h3};
+            case 4 -> new int[] {1024, h4, h4};
+            default -> new int[] {ResNet50Config.FEATURES};
+        };
+    }
+
     private void requireFrozenShape(Tensor t) {
         int[] channels = {3, 64, 256, 512, 1024, ResNet50Config.FEATURES};
         int first = unfreeze.firstStage;

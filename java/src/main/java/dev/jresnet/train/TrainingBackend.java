@@ -1,51 +1,80 @@
 package dev.jresnet.train;
 
-import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
 
 /**
- * Where a fine-tuning loop runs its steps: the CPU ({@link CpuTrainingBackend}, over {@link TrainableResNet} and
- * a Java {@link Optimizer}) or a GPU ({@code dev.jresnet.cuda.train.CudaTrainingBackend}). Both compute the same
- * thing: zero the gradients, training forward, mean softmax cross-entropy with label smoothing, backward,
- * optional global-norm clipping, optimizer update. A loop picks one by device and calls only this.
+ * The arithmetic of fine-tuning on one device: the frozen prefix's features, one optimizer step, inference
+ * logits, and the model and optimizer state as host tensors. {@link FineTuner} owns everything else (data,
+ * schedule, metrics, checkpoints, the feature cache) and talks to the device only through this interface.
  *
- * <p>Not thread-safe; one loop per backend. {@link #close()} frees device memory (nothing on the CPU).
+ * <p><b>The GPU seam.</b> {@link #create} builds {@link CpuTrainingBackend} for {@code Device.Kind.CPU}; a CUDA
+ * implementation plugs in there, in the {@code CUDA} case, with the same contract: batches arrive as host tensors
+ * (NCHW float32, or the frozen features {@link #frozenFeatures} returned), results leave as host tensors, and
+ * {@link #weights()} / {@link #optimizer()} give host copies for checkpoints and the output model.
+ *
+ * <p>"Input" is either an image batch {@code [N,3,H,W]} ({@code fromFrozen} false) or a batch of
+ * {@link #frozenFeatures} rows ({@code fromFrozen} true). A backend is used from one thread.
  */
 public interface TrainingBackend extends AutoCloseable {
-    /** What one step did: the mean loss, the logits [N, classes] (for training metrics), and the gradient norm
-     * before clipping (NaN when clipping is off). */
-    record Step(float loss, Tensor logits, float gradNorm) {}
+    /** What one optimizer step gave: the mean training loss, the training forward's logits [N, classes]. */
+    record StepResult(float loss, Tensor logits, float gradNorm) {}
 
-    /** Which device, precision and freezing, for logs ("cpu", "cuda (GPU 0: ..., fp32, unfreeze layer4)"). */
-    String describe();
+    /** Which device and why, for the log. */
+    String description();
 
-    TrainableResNet.Unfreeze unfreeze();
+    /** The inference-mode output of the frozen prefix (see {@link TrainableResNet#forwardFrozen}), on the host. */
+    Tensor frozenFeatures(Tensor images);
 
-    int numClasses();
-
-    /** One step on images [N, 3, H, W] with class labels and learning rate {@code lr}. */
-    Step trainStep(Tensor images, int[] labels, float lr);
-
-    /** One step from {@link #forwardFrozen}'s output (the feature cache). */
-    Step trainStepFromFrozen(Tensor frozen, int[] labels, float lr);
-
-    /** The frozen prefix's output in inference mode; fixed for fixed weights, so it may be cached. */
-    Tensor forwardFrozen(Tensor images);
+    /**
+     * Zeroes the gradients, runs the training forward and the cross-entropy with the backend's label smoothing,
+     * back-propagates, clips the gradients when the backend was made with a limit, and steps the optimizer with
+     * {@code lr}. A non-finite loss is returned without stepping, so the caller can stop with the weights intact.
+     */
+    StepResult trainStep(Tensor input, boolean fromFrozen, int[] labels, float lr);
 
     /** Inference-mode logits [N, classes] (every BatchNorm on its running statistics). */
-    Tensor evalLogits(Tensor images);
+    Tensor evalLogits(Tensor input, boolean fromFrozen);
 
-    /** The current model, every tensor up to date on the host (a GPU backend downloads its trainable stages). */
-    ResNet50Graph syncedGraph();
+    /** Every model tensor (parameters and BatchNorm running statistics) under its torchvision name, on the host. */
+    Map<String, Tensor> weights();
 
-    /** The optimizer state in {@link Optimizer#state()}'s keys, for checkpoints. */
-    Map<String, Tensor> optimizerState();
+    /** Replaces every model tensor with {@code weights} (same names and shapes as {@link #weights()}). */
+    void loadWeights(Map<String, Tensor> weights);
 
-    /** Replaces the optimizer state (as {@link #optimizerState()} returned it). */
-    void loadOptimizerState(Map<String, Tensor> state);
+    /** The optimizer, whose {@link Optimizer#state()} and {@link Optimizer#loadState} go into checkpoints. */
+    Optimizer optimizer();
 
     @Override
-    void close();
+    default void close() {}
+
+    /**
+     * The backend for {@code device}. CPU: {@link CpuTrainingBackend}. CUDA: not yet implemented; this is where the
+     * cuDNN trainer plugs in (construct it here from {@code net}'s graph, optimizer and settings).
+     */
+    static TrainingBackend create(Device device, TrainableResNet net, Optimizer optimizer, float labelSmoothing,
+                                  float clipGradNorm) {
+        checkDevice(device);
+        return switch (device.kind()) {
+            case CPU -> new CpuTrainingBackend(net, optimizer, labelSmoothing, clipGradNorm, device.description());
+            case CUDA -> throw new IllegalStateException("unreachable: checkDevice rejects CUDA");
+        };
+    }
+
+    /**
+     * Throws {@link DeviceUnavailableException} saying why when fine-tuning cannot run on {@code device}: before
+     * anything is loaded, so a run that cannot start fails at once. Update together with {@link #create}.
+     */
+    static void checkDevice(Device device) {
+        if (device == null) {
+            throw new IllegalArgumentException("device must not be null");
+        }
+        if (device.kind() == Device.Kind.CUDA) {
+            throw new DeviceUnavailableException("cannot fine-tune on " + device + ": this build has no GPU trainer "
+                    + "yet (it plugs in at dev.jresnet.train.TrainingBackend.create); use --device cpu");
+        }
+    }
 }

@@ -123,7 +123,9 @@ class TrainableResNetTest {
         Tensor dw = Tensor.zeros(4, 2048), db = Tensor.zeros(4);
         CpuGrads.linearBackward(null, dw, db, d, f, net.graph().fc.weight);
         for (int i = 0; i < dw.size(); i++) {
-            assertEquals(2 * dw.data()[i], net.parameters().get(0).grad().data()[i], 1e-6);
+            // The second backward accumulates inside the GEMM (C += A*B), which rounds once less than a + a.
+            float expected = 2 * dw.data()[i];
+            assertEquals(expected, net.parameters().get(0).grad().data()[i], 1e-6 * Math.max(1, Math.abs(expected)));
         }
         net.zeroGrad();
         assertTrue(net.parameters().stream().allMatch(p -> allZero(p.grad())));

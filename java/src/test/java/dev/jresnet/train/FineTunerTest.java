@@ -1,0 +1,304 @@
+package dev.jresnet.train;
+
+import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.DeviceUnavailableException;
+import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.tensor.DataType;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.weights.SafetensorsReader;
+import dev.jresnet.weights.SafetensorsWriter;
+import dev.jresnet.weights.WeightSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * FineTuner on a tiny SyntheticShapes set (6 classes x 3 images at 32 px): exact resume, frozen stages untouched
+ * bit for bit, the feature cache against the uncached loop, outputs and their metadata, option checks.
+ */
+class FineTunerTest {
+    static final int SIZE = 32;
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+    static Path weights;
+    static Map<String, float[]> source;
+
+    @BeforeAll
+    static void dataset() throws IOException {
+        data = tmp.resolve("shapes");
+        SyntheticShapes.generate(data, 3, 40, 9);
+        // The starting weights: a seeded network in a file, as a user's --weights would be.
+        weights = tmp.resolve("start.safetensors");
+        try (ResNet50 m = ResNet50.untrained(3, Device.cpu())) {
+            WeightSet set = m.exportWeights("test start");
+            SafetensorsWriter.write(weights, set, DataType.F32, set.metadata());
+        }
+        source = tensors(weights);
+    }
+
+    static Map<String, float[]> tensors(Path file) throws IOException {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        for (WeightSet.Entry e : SafetensorsReader.read(file).entries().values()) {
+            m.put(e.name(), e.floats().data().clone());
+        }
+        return m;
+    }
+
+    static FineTuneOptions.Builder options(String name) {
+        return FineTuneOptions.builder(data, tmp.resolve(name).resolve("model.safetensors"))
+                .weights(weights).imageSize(SIZE).batchSize(5).valFraction(0.34).seed(4).workers(2);
+    }
+
+    /** Crashes the run right after the checkpoint of epoch {@code n}, as a killed process would stop. */
+    static final class CrashAfter implements TrainingListener {
+        final int n;
+
+        CrashAfter(int n) {
+            this.n = n;
+        }
+
+        @Override
+        public void checkpointWritten(Path checkpoint, int epoch) {
+            if (epoch == n) {
+                throw new IllegalStateException("simulated crash after epoch " + epoch);
+            }
+        }
+    }
+
+    @Test
+    void resumeAfterACrashGivesBitwiseTheUninterruptedRunAndFrozenStagesStayUntouched() throws IOException {
+        // Everything that has state: augmentation, train-mode BatchNorm, AdamW moments, warm-up + cosine, clipping.
+        FineTuneOptions straight = options("straight").unfreeze(TrainableResNet.Unfreeze.LAYER4).trainBn(true)
+                .optimizer(FineTuneOptions.OptimizerKind.ADAMW).lr(1e-3f).warmupEpochs(1).labelSmoothing(0.1f)
+                .clipGradNorm(2f).epochs(2).build();
+        FineTuneResult a = FineTuner.run(straight, null);
+        assertEquals(2, a.history().size());
+        assertNull(a.cache(), "augmentation: no feature cache");
+
+        // Another folder and another number of decoding threads: neither may change the result.
+        FineTuneOptions interrupted = FineTuneOptions.builder(data, tmp.resolve("resumed/model.safetensors"))
+                .weights(weights).imageSize(SIZE).batchSize(5).valFraction(0.34).seed(4).workers(1)
+                .unfreeze(TrainableResNet.Unfreeze.LAYER4).trainBn(true).optimizer(FineTuneOptions.OptimizerKind.ADAMW)
+                .lr(1e-3f).warmupEpochs(1).labelSmoothing(0.1f).clipGradNorm(2f).epochs(2).build();
+        var crash = assertThrows(IllegalStateException.class, () -> FineTuner.run(interrupted, new CrashAfter(1)));
+        assertTrue(crash.getMessage().contains("simulated crash"), crash.getMessage());
+        Path ckpt = interrupted.checkpointPath();
+        assertTrue(Files.exists(ckpt));
+        assertFalse(Files.exists(interrupted.output()), "no model is written before the run ends");
+        assertEquals(1, Checkpoint.read(ckpt).state().epoch());
+
+        List<String> messages = new ArrayList<>();
+        FineTuneResult b = FineTuner.run(interrupted.toBuilder().resume(ckpt).build(), new TrainingListener() {
+            @Override
+            public void message(String text) {
+                messages.add(text);
+            }
+        });
+        assertTrue(messages.stream().anyMatch(m -> m.contains("resumed from") && m.contains("after epoch 1")),
+                messages.toString());
+
+        Map<String, float[]> wa = tensors(a.model());
+        Map<String, float[]> wb = tensors(b.model());
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String name : wa.keySet()) {
+            assertArrayEquals(wa.get(name), wb.get(name), name + " differs between the straight and the resumed run");
+        }
+        for (int i = 0; i < 2; i++) {
+            EpochMetrics x = a.history().get(i);
+            EpochMetrics y = b.history().get(i);
+            assertEquals(x.trainLoss(), y.trainLoss(), 0.0, "train loss of epoch " + (i + 1));
+            assertEquals(x.valLoss(), y.valLoss(), 0.0, "val loss of epoch " + (i + 1));
+            assertEquals(x.trainTop1(), y.trainTop1(), 0.0);
+            assertEquals(x.valTop1(), y.valTop1(), 0.0);
+        }
+        Checkpoint ca = Checkpoint.read(a.checkpoint());
+        Checkpoint cb = Checkpoint.read(b.checkpoint());
+        assertEquals(ca.state(), cb.state());
+        assertEquals(ca.optimizerState().keySet(), cb.optimizerState().keySet());
+        for (String k : ca.optimizerState().keySet()) {
+            assertArrayEquals(ca.optimizerState().get(k).data(), cb.optimizerState().get(k).data(), "optimizer " + k);
+        }
+
+        // Frozen: the stem and layer1..layer3, running statistics included, are the starting weights bit for bit.
+        int frozen = 0;
+        int trained = 0;
+        for (String name : wa.keySet()) {
+            if (name.startsWith("layer4.") || name.startsWith("fc.")) {
+                if (!name.startsWith("fc.")) {
+                    assertFalse(java.util.Arrays.equals(source.get(name), wa.get(name)), name + " should have trained");
+                }
+                trained++;
+            } else {
+                assertArrayEquals(source.get(name), wa.get(name), name + " is frozen and must be bit-identical");
+                frozen++;
+            }
+        }
+        assertEquals(source.size(), frozen + trained, "every tensor of the model is in the output");
+        assertTrue(frozen > 200 && trained > 40, frozen + " frozen, " + trained + " trained");
+    }
+
+    @Test
+    void featureCacheTrainsTheHeadLikeTheUncachedLoopAndReportsItsSpeedup() throws IOException {
+        FineTuneOptions cached = options("cached").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
+        FineTuneResult c = FineTuner.run(cached, null);
+        FineTuneResult u = FineTuner.run(options("uncached").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+                .featureCache(false).optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build(), null);
+        assertNotNull(c.cache(), "no augmentation, fc only: the cache is used");
+        assertNull(u.cache());
+        assertEquals(18, c.cache().images());
+        assertEquals(18L * 2048 * 4, c.cache().bytes());
+        assertTrue(c.cache().speedup() > 1, "speed-up " + c.cache().speedup());
+        // The same batches in the same order; the frozen features differ only by float rounding (other batches).
+        for (int i = 0; i < 2; i++) {
+            EpochMetrics x = c.history().get(i);
+            EpochMetrics y = u.history().get(i);
+            assertEquals(y.trainLoss(), x.trainLoss(), 1e-5 * Math.abs(y.trainLoss()), "train loss epoch " + (i + 1));
+            assertEquals(y.valLoss(), x.valLoss(), 1e-5 * Math.abs(y.valLoss()), "val loss epoch " + (i + 1));
+        }
+        // A cached run resumes exactly too: the cache is rebuilt in the same batches.
+        FineTuneOptions crashing = options("cached-resumed").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
+        assertThrows(IllegalStateException.class, () -> FineTuner.run(crashing, new CrashAfter(1)));
+        FineTuneResult resumed = FineTuner.run(crashing.toBuilder().resume(crashing.checkpointPath()).build(), null);
+        assertNotNull(resumed.cache());
+        assertEquals(1, resumed.cache().cachedEpochs());
+        Map<String, float[]> wr = tensors(resumed.model());
+        Map<String, float[]> wc = tensors(c.model());
+        for (String name : wc.keySet()) {
+            assertArrayEquals(wc.get(name), wr.get(name), name + ": cached run resumed vs straight");
+        }
+        assertEquals(c.last().trainLoss(), resumed.last().trainLoss(), 0.0);
+
+        Map<String, float[]> wu = tensors(u.model());
+        for (String name : wc.keySet()) {
+            if (name.startsWith("fc.")) {
+                float[] p = wc.get(name);
+                float[] q = wu.get(name);
+                for (int i = 0; i < p.length; i++) {
+                    assertEquals(q[i], p[i], 1e-5f + 1e-4f * Math.abs(q[i]), name + "[" + i + "]");
+                }
+            } else {
+                assertArrayEquals(source.get(name), wc.get(name), name + " is frozen (fc only)");
+            }
+        }
+    }
+
+    @Test
+    void theModelFileIsSelfContainedWithClassNamesAndATrainingSummary() throws IOException {
+        FineTuneResult r = FineTuner.run(options("meta").augment(false).epochs(1).build(), null);
+        WeightSet set = SafetensorsReader.read(r.model());
+        Map<String, String> meta = set.metadata();
+        assertEquals(String.join("\n", SyntheticShapes.CLASSES), meta.get(ResNet50.META_CLASSES));
+        assertEquals("32", meta.get(FineTuner.META_IMAGE_SIZE));
+        assertEquals("torchvision-v1", meta.get(ResNet50.META_PRESET));
+        assertEquals("v1.5", meta.get(ResNet50.META_VARIANT));
+        assertTrue(meta.get(ResNet50.META_SOURCE).contains(weights.toString()), meta.get(ResNet50.META_SOURCE));
+        String training = meta.get(FineTuner.META_TRAINING);
+        assertTrue(training.startsWith("{") && training.contains("\"unfreeze\": \"fc\"")
+                && training.contains("\"val_top1\": "), training);
+        assertEquals(source.keySet(), set.entries().keySet(), "every tensor, no optimizer state");
+        try (ResNet50 model = ResNet50.load(r.model(), Device.cpu())) {
+            assertEquals(SyntheticShapes.CLASSES, model.labels());
+            assertTrue(model.isPretrained());
+            // The file reproduces the training's validation: evaluate with the split's val part.
+            Evaluator.Selection val = Evaluator.select(data, 0.34, 4);
+            // Batches of 5, as the feature cache was built: the same arithmetic, so the same numbers.
+            Evaluator.Result e = Evaluator.evaluate(model, val, Evaluator.imageSize(r.model(), model), 5, 2, null);
+            assertEquals(6, e.images());
+            assertEquals(r.last().valTop1(), e.top1(), 0.0);
+            assertEquals(r.last().valLoss(), e.loss(), 1e-6 * e.loss());
+        }
+    }
+
+    @Test
+    void resumeRefusesOtherSettingsAndNamesThem() throws IOException {
+        FineTuneOptions o = options("refuse").augment(false).epochs(1).build();
+        FineTuner.run(o, null);
+        FineTuneOptions other = o.toBuilder().lr(0.5f).labelSmoothing(0.2f).epochs(2).resume(o.checkpointPath())
+                .checkpoint(tmp.resolve("refuse/other.ckpt.safetensors")).build();
+        var e = assertThrows(IllegalArgumentException.class, () -> FineTuner.run(other, null));
+        assertTrue(e.getMessage().contains("lr 0.01 in the checkpoint, 0.5 now")
+                && e.getMessage().contains("label_smoothing"), e.getMessage());
+    }
+
+    @Test
+    void cudaFailsAtOnceAndBadOptionsSayWhatIsWrong() {
+        var cuda = assertThrows(DeviceUnavailableException.class, () -> FineTuner.run(
+                options("cuda").device(Device.cuda(0)).build(), null));
+        assertTrue(cuda.getMessage().contains("GPU trainer") && cuda.getMessage().contains("--device cpu"),
+                cuda.getMessage());
+        record Bad(FineTuneOptions.Builder b, String message) {}
+        for (Bad bad : List.of(
+                new Bad(options("x").epochs(0), "epochs must be >= 1"),
+                new Bad(options("x").lr(-1f), "learning rate"),
+                new Bad(options("x").momentum(1f), "momentum"),
+                new Bad(options("x").warmupEpochs(10), "warm-up epochs"),
+                new Bad(options("x").labelSmoothing(1f), "label smoothing"),
+                new Bad(options("x").valFraction(1.0), "validation fraction"),
+                new Bad(options("x").imageSize(16), "image size"),
+                new Bad(options("x").clipGradNorm(Float.NaN), "clipping"),
+                new Bad(options("x").checkpoint(tmp.resolve("x/model.safetensors")), "checkpoint must not be the output"),
+                new Bad(options("x").checkpointEvery(0), "checkpoint interval"))) {
+            var e = assertThrows(IllegalArgumentException.class, bad.b::build);
+            assertTrue(e.getMessage().contains(bad.message), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> FineTuneOptions.OptimizerKind.parse("adam"));
+        assertThrows(IllegalArgumentException.class, () -> FineTuneOptions.ScheduleKind.parse("linear"));
+        assertEquals(Path.of("a/m.ckpt.safetensors"), FineTuneOptions.defaultCheckpoint(Path.of("a/m.safetensors")));
+        assertEquals(Path.of("a/m.curves.png"), FineTuneOptions.sibling(Path.of("a/m.safetensors"), ".curves.png"));
+    }
+
+    @Test
+    void sizedTransformsAndEvalFromFrozenAgreeWithTheWholeNetwork() {
+        TrainableResNet net = TrainableResNet.withNewHead(new dev.jresnet.resnet.ResNet50Graph(
+                dev.jresnet.resnet.ResNet50Config.imagenet()), 3, 1, TrainableResNet.Unfreeze.LAYER3, false);
+        dev.jresnet.resnet.WeightBinding.initialise(net.graph(), 2);
+        Tensor x = Tensor.zeros(2, 3, 40, 40);
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < x.size(); i++) {
+            x.data()[i] = (float) rnd.nextGaussian();
+        }
+        Tensor frozen = net.forwardFrozen(x);
+        assertArrayEquals(new int[] {2, 512, 5, 5}, frozen.shape().dims());
+        assertArrayEquals(new int[] {512, 5, 5}, net.frozenShape(40));
+        assertArrayEquals(net.evalLogits(x).data(), net.evalFromFrozen(frozen).data());
+        assertEquals(37, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V1, 32));
+        assertEquals(256, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V1, 224));
+        assertEquals(33, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V2, 32));
+        // At 224 the sized transform is the preset's own, bit for bit.
+        var image = SyntheticShapes.draw("red_circle", 300, new SplitMix64(1));
+        byte[] px = new byte[300 * 300 * 3];
+        for (int y = 0; y < 300; y++) {
+            for (int xx = 0; xx < 300; xx++) {
+                int v = image.getRGB(xx, y);
+                px[(y * 300 + xx) * 3] = (byte) (v >> 16);
+                px[(y * 300 + xx) * 3 + 1] = (byte) (v >> 8);
+                px[(y * 300 + xx) * 3 + 2] = (byte) v;
+            }
+        }
+        var rgb = new dev.jresnet.image.RgbImage(300, 300, px);
+        assertArrayEquals(dev.jresnet.image.Preset.TORCHVISION_V1.preprocess(rgb).data(),
+                Transforms.eval(dev.jresnet.image.Preset.TORCHVISION_V1, 224).apply(rgb, null).data());
+        Tensor small = Transforms.eval(dev.jresnet.image.Preset.TORCHVISION_V1, 64).apply(rgb, null);
+        assertArrayEquals(new int[] {3, 64, 64}, small.shape().dims());
+    }
+}
