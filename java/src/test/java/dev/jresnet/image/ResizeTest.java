@@ -6,21 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static dev.jresnet.testing.TestImages.gradient;
 
 class ResizeTest {
-    private static RgbImage gradient(int w, int h) {
-        byte[] px = new byte[w * h * 3];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int i = (y * w + x) * 3;
-                px[i] = (byte) x;
-                px[i + 1] = (byte) y;
-                px[i + 2] = (byte) (x * 7 + y * 13);
-            }
-        }
-        return new RgbImage(w, h, px);
-    }
-
     @Test
     void outputSizeFollowsTorchvision() {
         // int(size * long / short), the shorter side exactly size; a square counts its width as the shorter side.

@@ -20,23 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.jresnet.testing.TestImages.gradient;
 
 class AugmentationTest {
     @TempDir
     Path tmp;
-
-    private static RgbImage gradient(int w, int h) {
-        byte[] px = new byte[w * h * 3];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int i = (y * w + x) * 3;
-                px[i] = (byte) x;
-                px[i + 1] = (byte) y;
-                px[i + 2] = (byte) (x * 7 + y * 13);
-            }
-        }
-        return new RgbImage(w, h, px);
-    }
 
     @Test
     void boxesStayInRange() {
