@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
 
 /** {@code jresnet classify INPUT...}: top-K ImageNet (or fine-tuned) classes of images or .npy tensors. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify images (PNG, JPEG) or preprocessed .npy tensors ([3,224,224] or [N,3,224,224] float32).")
+        description = "Classify images (PNG, JPEG) or preprocessed .npy tensors ([3,S,S] or [N,3,S,S] float32; S is "
+                + "224, or the size a fine-tuned model was trained at).")
 final class ClassifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -36,8 +37,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--top", defaultValue = "5", description = "Classes to print per input. Default: ${DEFAULT-VALUE}.")
-    int top;
+    @Option(names = "--top", description = "Classes to print per input. Default: 5, or every class of a model with "
+            + "fewer.")
+    Integer top;
 
     @Option(names = "--json", description = "Print one JSON document instead of text.")
     boolean json;
@@ -63,6 +65,9 @@ final class ClassifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (ResNet50 net = model.build(err)) {
+            if (top == null) {
+                top = Math.min(5, net.config().numClasses());
+            }
             if (top < 1 || top > net.config().numClasses()) {
                 throw new IllegalArgumentException("--top must be in 1.." + net.config().numClasses() + ", got " + top);
             }
@@ -91,7 +96,7 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     private static List<Item> read(ResNet50 net, Path p) {
-        int size = net.preset().cropSize();
+        int size = net.inputSize();
         try {
             if (p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
                 Tensor t = Npy.read(p);

@@ -24,7 +24,7 @@ final class SummaryCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (ResNet50 net = model.build(spec.commandLine().getErr())) {
-            int s = net.preset().cropSize();
+            int s = net.inputSize();
             out.printf(Locale.ROOT, "ResNet-50 %s, %d classes%n", net.config().variant().id(), net.config().numClasses());
             out.printf(Locale.ROOT, "parameters:        %,d%n", net.parameterCount());
             out.printf(Locale.ROOT, "FLOPs per %dx%d:   %,d (%.2f GFLOP; a multiply-add counts 2)%n", s, s,

@@ -75,11 +75,16 @@ public enum Preset {
      * so the values agree bit for bit.
      */
     public Tensor normalize(RgbImage cropped) {
-        if (cropped.width() != cropSize || cropped.height() != cropSize) {
-            throw new IllegalArgumentException(id + ": normalize expects a " + cropSize + "x" + cropSize
+        return normalize(cropped, cropSize);
+    }
+
+    /** {@link #normalize(RgbImage)} of a {@code size} x {@code size} crop (another input size). */
+    public Tensor normalize(RgbImage cropped, int size) {
+        if (cropped.width() != size || cropped.height() != size) {
+            throw new IllegalArgumentException(id + ": normalize expects a " + size + "x" + size
                     + " image (the crop), got " + cropped.width() + "x" + cropped.height());
         }
-        int plane = cropSize * cropSize;
+        int plane = size * size;
         float[] out = new float[3 * plane];
         byte[] px = cropped.pixels();
         for (int c = 0; c < 3; c++) {
@@ -91,11 +96,36 @@ public enum Preset {
                 out[o + i] = (x - mean) / std;
             }
         }
-        return new Tensor(Shape.of(3, cropSize, cropSize), out);
+        return new Tensor(Shape.of(3, size, size), out);
     }
 
     /** The whole transform: {@link #resizeAndCrop} then {@link #normalize}. */
     public Tensor preprocess(RgbImage image) {
         return normalize(resizeAndCrop(image));
+    }
+
+    /**
+     * The shorter side before a center crop of {@code size}: {@link #resizeSize()} at the preset's own crop size,
+     * else {@code round(size * resize / crop)}, keeping the preset's ratio (256/224 for torchvision-v1).
+     */
+    public int resizeFor(int size) {
+        if (size < 1) {
+            throw new IllegalArgumentException("crop size must be >= 1, got " + size);
+        }
+        return size == cropSize ? resizeSize : (int) Math.round(size * (double) resizeSize / cropSize);
+    }
+
+    /** Resize (shorter side to {@link #resizeFor}{@code (size)}) then CenterCrop ({@code size} square). */
+    public RgbImage resizeAndCrop(RgbImage image, int size) {
+        return size == cropSize ? resizeAndCrop(image) : Resize.centerCrop(Resize.resizeShorterSide(image,
+                resizeFor(size)), size);
+    }
+
+    /**
+     * The whole transform at input size {@code size} (a model fine-tuned at another size): {@link #resizeAndCrop(
+     * RgbImage, int)} then {@link #normalize(RgbImage, int)}; at {@link #cropSize()} this is {@link #preprocess}.
+     */
+    public Tensor preprocess(RgbImage image, int size) {
+        return normalize(resizeAndCrop(image, size), size);
     }
 }

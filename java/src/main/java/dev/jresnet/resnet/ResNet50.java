@@ -46,10 +46,13 @@ public final class ResNet50 implements AutoCloseable {
     public static final String META_PRESET = "jresnet.preset";
     public static final String META_CLASSES = "jresnet.classes";
     public static final String META_SOURCE = "jresnet.source";
+    /** The input side a model was fine-tuned at (written by {@code FineTuner}); the default of {@link #inputSize()}. */
+    public static final String META_IMAGE_SIZE = "jresnet.image_size";
 
     private final ResNet50Graph graph;
     private final Device device;
     private final Preset preset;
+    private final int inputSize;
     private final List<String> labels;
     private final String weightsDescription;
     private final boolean pretrained;
@@ -59,12 +62,13 @@ public final class ResNet50 implements AutoCloseable {
     private ExecutorService asyncExecutor;
     private volatile boolean closed;
 
-    private ResNet50(ResNet50Graph graph, Device device, Preset preset, List<String> labels,
+    private ResNet50(ResNet50Graph graph, Device device, Preset preset, int inputSize, List<String> labels,
                      String weightsDescription, boolean pretrained, Precision precision, CudaResNet50 cuda,
                      int asyncThreads) {
         this.graph = graph;
         this.device = device;
         this.preset = preset;
+        this.inputSize = inputSize;
         this.labels = labels;
         this.weightsDescription = weightsDescription;
         this.pretrained = pretrained;
@@ -125,7 +129,7 @@ public final class ResNet50 implements AutoCloseable {
             cuda.logits(in, n, out);
             return;
         }
-        int size = preset.cropSize();
+        int size = inputSize;
         int per = 3 * size * size, classes = graph.config.numClasses();
         if (n < 1 || in.remaining() < (long) n * per || out.remaining() < (long) n * classes) {
             throw new IllegalArgumentException("logits: " + n + " images need " + (long) n * per + " input floats ("
@@ -209,9 +213,21 @@ public final class ResNet50 implements AutoCloseable {
         return rows;
     }
 
-    /** The model's preprocessing (resize, crop, normalise) of one image: [3, 224, 224]. */
+    /**
+     * The model's preprocessing (resize, crop, normalise) of one image: [3, S, S] with S = {@link #inputSize()}
+     * (224 unless the model was fine-tuned at another size).
+     */
     public Tensor preprocess(RgbImage image) {
-        return preset.preprocess(image);
+        return preset.preprocess(image, inputSize);
+    }
+
+    /**
+     * The side of the square inputs {@link #preprocess} makes and the CUDA engine is planned for: the builder's
+     * {@link Builder#imageSize}, else the weights' {@link #META_IMAGE_SIZE} metadata (the size a fine-tuned model
+     * was trained at), else the preset's crop size.
+     */
+    public int inputSize() {
+        return inputSize;
     }
 
     /** Top-{@code k} classes of one image. */
@@ -228,12 +244,12 @@ public final class ResNet50 implements AutoCloseable {
         if (cuda != null) {
             List<RgbImage> crops = new ArrayList<>(images.size());
             for (RgbImage image : images) {
-                crops.add(preset.resizeAndCrop(image));
+                crops.add(preset.resizeAndCrop(image, inputSize));
             }
             float[] l = cuda.logitsOfCrops(crops, preset.mean(), preset.std());
             return topK(new Tensor(dev.jresnet.tensor.Shape.of(images.size(), graph.config.numClasses()), l), k);
         }
-        int size = preset.cropSize();
+        int size = inputSize;
         Tensor batch = Tensor.zeros(images.size(), 3, size, size);
         int per = 3 * size * size;
         for (int i = 0; i < images.size(); i++) {
@@ -315,6 +331,9 @@ public final class ResNet50 implements AutoCloseable {
         meta.put(META_ARCHITECTURE, "resnet50");
         meta.put(META_VARIANT, graph.config.variant().id());
         meta.put(META_PRESET, preset.id());
+        if (inputSize != preset.cropSize()) {
+            meta.put(META_IMAGE_SIZE, Integer.toString(inputSize));
+        }
         meta.put(META_CLASSES, String.join("\n", labels));
         if (source != null) {
             meta.put(META_SOURCE, source);
@@ -358,8 +377,18 @@ public final class ResNet50 implements AutoCloseable {
         private Precision precision = Precision.FP32;
         private CudaResNet50.Options cudaOptions = CudaResNet50.Options.defaults();
         private int asyncThreads = 2;
+        private Integer imageSize;
 
         private Builder() {}
+
+        /**
+         * The input side (square) to preprocess to and plan the CUDA engine for. Default: the weights'
+         * {@link #META_IMAGE_SIZE} metadata, else the preset's crop size (224).
+         */
+        public Builder imageSize(int size) {
+            this.imageSize = checkImageSize(size, "image size");
+            return this;
+        }
 
         /** Arithmetic of the CUDA engine (default FP32); the CPU engine always computes in fp32. */
         public Builder precision(Precision p) {
@@ -458,6 +487,20 @@ public final class ResNet50 implements AutoCloseable {
                     : meta.containsKey(META_VARIANT) ? Variant.fromId(meta.get(META_VARIANT)) : Variant.V1_5;
             Preset p = preset != null ? preset
                     : meta.containsKey(META_PRESET) ? Preset.fromName(meta.get(META_PRESET)) : Preset.TORCHVISION_V1;
+            int size;
+            if (imageSize != null) {
+                size = imageSize;
+            } else if (meta.containsKey(META_IMAGE_SIZE)) {
+                String what = weights + ": metadata " + META_IMAGE_SIZE;
+                try {
+                    size = checkImageSize(Integer.parseInt(meta.get(META_IMAGE_SIZE).strip()), what);
+                } catch (NumberFormatException e) {
+                    throw new IncompatibleWeightsException(what + " = \"" + meta.get(META_IMAGE_SIZE)
+                            + "\" is not a number");
+                }
+            } else {
+                size = p.cropSize();
+            }
             int classes = set == null ? ResNet50Config.IMAGENET_CLASSES : WeightBinding.classesOf(set);
             List<String> names = labels != null ? labels
                     : meta.containsKey(META_CLASSES) ? List.of(meta.get(META_CLASSES).split("\n", -1))
@@ -478,15 +521,22 @@ public final class ResNet50 implements AutoCloseable {
             graph.freeze(); // immutable from here on: the CPU path may pack and fuse the weights
             CudaResNet50 engine = null;
             if (device.kind() == Device.Kind.CUDA) {
-                engine = startCuda(graph, p);
+                engine = startCuda(graph, size);
             }
-            return new ResNet50(graph, device, p, names, description, set != null, precision, engine, asyncThreads);
+            return new ResNet50(graph, device, p, size, names, description, set != null, precision, engine, asyncThreads);
         }
 
-        private CudaResNet50 startCuda(ResNet50Graph graph, Preset p) {
+        private static int checkImageSize(int size, String what) {
+            if (size < 32 || size > 4096) {
+                throw new IllegalArgumentException(what + " must be in 32..4096 pixels, got " + size);
+            }
+            return size;
+        }
+
+        private CudaResNet50 startCuda(ResNet50Graph graph, int size) {
             CudaResNet50.Options o = cudaOptions.withDevice(device.index()).withPrecision(precision.cuda());
             try {
-                return CudaResNet50.create(NetworkPlan.of(graph, p.cropSize(), p.cropSize()), o);
+                return CudaResNet50.create(NetworkPlan.of(graph, size, size), o);
             } catch (CudaException | IllegalArgumentException | LinkageError e) {
                 throw new DeviceUnavailableException("cannot run on " + device + ": " + e.getMessage()
                         + "; run `jresnet doctor` for details, or use --device cpu");

@@ -60,7 +60,7 @@ import java.util.NoSuchElementException;
  */
 public final class FineTuner {
     /** Metadata: the input side the model was trained at (evaluate uses it). */
-    public static final String META_IMAGE_SIZE = "jresnet.image_size";
+    public static final String META_IMAGE_SIZE = ResNet50.META_IMAGE_SIZE;
     /** Metadata: a JSON summary of the training run (settings and final metrics). */
     public static final String META_TRAINING = "jresnet.training";
     static final String META_SETTINGS = "jresnet.finetune.settings";

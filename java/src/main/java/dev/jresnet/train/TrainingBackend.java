@@ -1,5 +1,6 @@
 package dev.jresnet.train;
 
+import dev.jresnet.cuda.CudaAvailability;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.tensor.Tensor;
@@ -11,8 +12,8 @@ import java.util.Map;
  * logits, and the model and optimizer state as host tensors. {@link FineTuner} owns everything else (data,
  * schedule, metrics, checkpoints, the feature cache) and talks to the device only through this interface.
  *
- * <p><b>The GPU seam.</b> {@link #create} builds {@link CpuTrainingBackend} for {@code Device.Kind.CPU}; a CUDA
- * implementation plugs in there, in the {@code CUDA} case, with the same contract: batches arrive as host tensors
+ * <p><b>Devices.</b> {@link #create} builds {@link CpuTrainingBackend} for {@code Device.Kind.CPU} and
+ * {@code dev.jresnet.cuda.train.CudaTrainingBackend} for {@code CUDA}, with the same contract: batches arrive as host tensors
  * (NCHW float32, or the frozen features {@link #frozenFeatures} returned), results leave as host tensors, and
  * {@link #weights()} / {@link #optimizer()} give host copies for checkpoints and the output model.
  *
@@ -52,29 +53,44 @@ public interface TrainingBackend extends AutoCloseable {
     default void close() {}
 
     /**
-     * The backend for {@code device}. CPU: {@link CpuTrainingBackend}. CUDA: not yet implemented; this is where the
-     * cuDNN trainer plugs in (construct it here from {@code net}'s graph, optimizer and settings).
+     * The backend for {@code device}. CPU: {@link CpuTrainingBackend}. CUDA:
+     * {@link dev.jresnet.cuda.train.CudaTrainingBackend}, built from {@code net}'s graph (which becomes its host
+     * copy), with the same unfreeze and BatchNorm mode in fp32, and {@code optimizer}'s kind, hyperparameters and
+     * state on the device.
      */
     static TrainingBackend create(Device device, TrainableResNet net, Optimizer optimizer, float labelSmoothing,
                                   float clipGradNorm) {
         checkDevice(device);
         return switch (device.kind()) {
             case CPU -> new CpuTrainingBackend(net, optimizer, labelSmoothing, clipGradNorm, device.description());
-            case CUDA -> throw new IllegalStateException("unreachable: checkDevice rejects CUDA");
+            case CUDA -> dev.jresnet.cuda.train.CudaTrainingBackend.create(device, net, optimizer, labelSmoothing,
+                    clipGradNorm);
         };
     }
 
     /**
-     * Throws {@link DeviceUnavailableException} saying why when fine-tuning cannot run on {@code device}: before
-     * anything is loaded, so a run that cannot start fails at once. Update together with {@link #create}.
+     * Throws {@link DeviceUnavailableException} saying why (one line) when fine-tuning cannot run on
+     * {@code device}: before anything is loaded, so a run that cannot start fails at once. For CUDA that is when
+     * the GPU engine is unusable (no driver, device, cuDNN, cuBLAS or NVRTC) or has no device of that index.
+     * Update together with {@link #create}.
      */
     static void checkDevice(Device device) {
         if (device == null) {
             throw new IllegalArgumentException("device must not be null");
         }
         if (device.kind() == Device.Kind.CUDA) {
-            throw new DeviceUnavailableException("cannot fine-tune on " + device + ": this build has no GPU trainer "
-                    + "yet (it plugs in at dev.jresnet.train.TrainingBackend.create); use --device cpu");
+            CudaAvailability.Status s = CudaAvailability.backendStatus();
+            if (!s.usable()) {
+                throw new DeviceUnavailableException("cannot fine-tune on " + device + ": CUDA is unusable ("
+                        + s.reason() + "); " + CudaAvailability.installHint(s.reason())
+                        + "; --device cpu fine-tunes on the CPU");
+            }
+            if (device.index() >= s.deviceCount()) {
+                throw new DeviceUnavailableException("cannot fine-tune on " + device + ": there "
+                        + (s.deviceCount() == 1 ? "is 1 CUDA device" : "are " + s.deviceCount() + " CUDA devices")
+                        + " (cuda:0" + (s.deviceCount() > 1 ? " to cuda:" + (s.deviceCount() - 1) : "")
+                        + "); pick one of those or use --device cpu");
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -109,9 +110,13 @@ class FinetuneCommandTest {
         ClassifyCommandTest.Run r = run("finetune", data.toString(), "--out", out, "--unfreeze", "layer5");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("unfreeze must be one of fc, layer4"), r.err());
-        r = run("finetune", data.toString(), "--out", out, "--device", "cuda");
-        assertEquals(2, r.exit());
-        assertTrue(r.err().contains("no GPU trainer") && r.err().contains("--device cpu"), r.err());
+        if (!dev.jresnet.cuda.CudaAvailability.backendStatus().usable()) {
+            r = run("finetune", data.toString(), "--out", out, "--device", "cuda");
+            assertEquals(2, r.exit());
+            List<String> errors = r.err().lines().filter(l -> l.contains("error")).toList();
+            assertEquals(1, errors.size(), r.err());
+            assertTrue(errors.get(0).contains("CUDA is unusable") && errors.get(0).contains("--device cpu"), r.err());
+        }
         r = run("finetune", data.toString(), "--out", out, "--optimizer", "rmsprop");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("optimizer must be sgd or adamw"), r.err());

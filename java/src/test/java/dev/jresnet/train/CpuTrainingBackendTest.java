@@ -1,6 +1,7 @@
 package dev.jresnet.train;
 
 import dev.jresnet.cpu.CpuGrads;
+import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet50Config;
 import dev.jresnet.resnet.ResNet50Graph;
 import dev.jresnet.resnet.WeightBinding;
@@ -28,9 +29,11 @@ class CpuTrainingBackendTest {
         TrainableResNet a = TrainableResNet.withNewHead(pretrained, 3, 4, TrainableResNet.Unfreeze.FC, false);
         TrainableResNet b = TrainableResNet.withNewHead(pretrained, 3, 4, TrainableResNet.Unfreeze.FC, false);
         Sgd sa = new Sgd(0.9f, 1e-4f, false);
-        try (TrainingBackend backend = new CpuTrainingBackend(b, new Sgd(0.9f, 1e-4f, false), 0.1f, 1f)) {
-            assertTrue(backend.describe().startsWith("cpu"), backend.describe());
-            Tensor frozen = backend.forwardFrozen(x);
+        try (TrainingBackend backend = TrainingBackend.create(Device.cpu(), b, new Sgd(0.9f, 1e-4f, false), 0.1f,
+                1f)) {
+            assertTrue(backend.description().startsWith("cpu"), backend.description());
+            Tensor frozen = backend.frozenFeatures(x);
+            assertArrayEquals(a.forwardFrozen(x).data(), frozen.data());
             for (int step = 0; step < 2; step++) {
                 a.zeroGrad();
                 Tensor l = a.forwardTrain(x);
@@ -39,14 +42,18 @@ class CpuTrainingBackendTest {
                 a.backward(d);
                 float norm = GradClipping.clipGlobalNorm(a.parameters(), 1f);
                 sa.step(a.parameters(), 0.05f);
-                TrainingBackend.Step s = step == 0 ? backend.trainStep(x, labels, 0.05f)
-                        : backend.trainStepFromFrozen(frozen, labels, 0.05f);
+                TrainingBackend.StepResult s = backend.trainStep(step == 0 ? x : frozen, step != 0, labels, 0.05f);
                 assertEquals(loss, s.loss(), 0f);
                 assertEquals(norm, s.gradNorm(), 0f);
                 assertArrayEquals(l.data(), s.logits().data());
             }
-            assertArrayEquals(a.graph().fc.weight.data(), backend.syncedGraph().fc.weight.data());
-            assertEquals(sa.state().keySet(), backend.optimizerState().keySet());
+            assertArrayEquals(a.graph().fc.weight.data(), backend.weights().get("fc.weight").data());
+            assertArrayEquals(a.evalLogits(x).data(), backend.evalLogits(x, false).data());
+            assertArrayEquals(a.evalLogits(x).data(), backend.evalLogits(frozen, true).data());
+            assertEquals(sa.state().keySet(), backend.optimizer().state().keySet());
+            for (var e : sa.state().entrySet()) {
+                assertArrayEquals(e.getValue().data(), backend.optimizer().state().get(e.getKey()).data(), e.getKey());
+            }
         }
     }
 }

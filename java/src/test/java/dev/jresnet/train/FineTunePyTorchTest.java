@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@link ReferenceFiles#resnet50()}), the same new 6-class head (initialised here, loaded by Python), the same
  * batches of {@value #BATCH} SyntheticShapes images preprocessed here at {@value #SIZE} px, the same learning rates
  * (a cosine schedule with warm-up, computed here), for fc and layer4, SGD and AdamW. Each step's loss (after the
- * previous steps' updates) agrees to {@value #TOLERANCE} relative.
+ * previous steps' updates) agrees to {@value #TOLERANCE} relative ({@value #TRAIN_BN_TOLERANCE} with train-mode
+ * BatchNorm, see there).
  */
 class FineTunePyTorchTest {
     static final int STEPS = 5;
@@ -44,6 +45,13 @@ class FineTunePyTorchTest {
      * little by each update; the large losses of the random backbone's logits make absolute differences ~1e-4).
      */
     static final double TOLERANCE = 2e-5;
+    /**
+     * For the run with train-mode BatchNorm (batch statistics over 4 images x 2x2 positions in layer4's last units):
+     * it amplifies float32 rounding about 100-fold per update. Measured: the CPU GEMM's edge-tile accumulation
+     * order alone (a ~1e-6 change in the first forward) moves its third step's loss by 1.8e-4, and jresnet differs
+     * from torch by up to 2.4e-4; the other runs stay within {@link #TOLERANCE}.
+     */
+    static final double TRAIN_BN_TOLERANCE = 1e-3;
 
     /** name, unfreeze, trainBn, optimizer, momentum, weight decay, label smoothing, clip, peak lr. */
     record Run(String name, TrainableResNet.Unfreeze unfreeze, boolean trainBn, String optimizer, float momentum,
@@ -157,13 +165,14 @@ class FineTunePyTorchTest {
                 int[] y = java.util.Arrays.copyOfRange(labels, step * BATCH, (step + 1) * BATCH);
                 float loss = backend.trainStep(new Tensor(Shape.of(BATCH, 3, SIZE, SIZE), x), false, y, lrs[step]).loss();
                 double rel = Math.abs(loss - expected[step]) / Math.abs(expected[step]);
-                worst = Math.max(worst, rel);
+                worst = Math.max(worst, rel / (r.trainBn ? TRAIN_BN_TOLERANCE : TOLERANCE));
                 line.append(String.format(Locale.ROOT, " %.6f/%.6f (%.1e)", loss, expected[step], rel));
             }
             report.add(line.toString());
         }
         System.out.println("fine-tuning loss per step, jresnet/torch (relative difference):\n  "
                 + String.join("\n  ", report));
-        assertTrue(worst <= TOLERANCE, "worst relative loss difference " + worst + "\n" + String.join("\n", report));
+        assertTrue(worst <= 1, "worst relative loss difference " + worst + " times its run's tolerance ("
+                + TOLERANCE + ", " + TRAIN_BN_TOLERANCE + " with train-mode BatchNorm)\n" + String.join("\n", report));
     }
 }

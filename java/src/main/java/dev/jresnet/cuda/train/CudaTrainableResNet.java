@@ -301,6 +301,14 @@ public final class CudaTrainableResNet implements AutoCloseable {
         });
     }
 
+    /**
+     * Uploads every tensor of the graph, frozen ones included, to the device (after the whole host model was
+     * replaced, e.g. by a checkpoint's weights).
+     */
+    public synchronized void uploadAllFromGraph() {
+        graph.visitTensors((name, t, kind) -> valueOf.get(name).upload(stream, t.data()));
+    }
+
     // ---------------------------------------------------------------- buffers
 
     /** The buffer of role {@code key}, at least {@code bytes}; grows (after a stream sync) when too small. */
@@ -352,8 +360,12 @@ public final class CudaTrainableResNet implements AutoCloseable {
      * three rotating buffers; stage 5 (to = 6) includes the head, giving logits. Returns the last output.
      */
     private Act runEval(Act x, int from, int to) {
+        return runEval(x, from, to, maxPerImage(x.dims()[2], x.dims()[3]));
+    }
+
+    /** {@link #runEval(Act, int, int)} with ring buffers of {@code per} elements per image. */
+    private Act runEval(Act x, int from, int to, long per) {
         int n = x.dims()[0];
-        long per = maxPerImage(x.dims()[2], x.dims()[3]);
         DeviceBuffer[] ring = {buf("eval0", 4L * n * per), buf("eval1", 4L * n * per), buf("eval2", 4L * n * per)};
         Act cur = x;
         int at = 0; // the ring buffer holding cur (once the stem has run)
@@ -396,6 +408,31 @@ public final class CudaTrainableResNet implements AutoCloseable {
     }
 
     /**
+     * Inference-mode logits [N, classes] from {@link #forwardFrozen}'s output, as
+     * {@link TrainableResNet#evalFromFrozen}: the trainable suffix with every BatchNorm on its running statistics;
+     * no caching. Equals {@link #evalLogits} of the original input.
+     */
+    public synchronized Tensor evalFromFrozen(Tensor frozen) {
+        requireFrozen(frozen);
+        if (first == 0) {
+            return evalLogits(frozen);
+        }
+        cached = false;
+        int n = frozen.dim(0);
+        DeviceBuffer in = upload("frozenInput", frozen);
+        if (first == HEAD) {
+            DeviceBuffer l = buf("evalLogits", 4L * n * numClasses());
+            ops.linearForward(n, ResNet50Config.FEATURES, numClasses(), in, valueOf.get("fc.weight"),
+                    valueOf.get("fc.bias"), l);
+            return download(l, n, numClasses());
+        }
+        int[] d = frozen.shape().dims();
+        // From stage `first` on, no activation of an image exceeds 4 x its input (layer1's 64 -> 256 channels).
+        Act out = runEval(new Act(in, d), first, HEAD + 1, 4L * d[1] * d[2] * d[3]);
+        return download(out.buffer(), out.dims());
+    }
+
+    /**
      * The frozen prefix's output in inference mode, as {@link TrainableResNet#forwardFrozen}: x itself (all), the
      * max-pooled stem output (layer1), the output of the stage before the first trainable one, or the pooled
      * features [N, 2048] (fc). Downloaded to the host (for a feature cache).
@@ -431,7 +468,7 @@ public final class CudaTrainableResNet implements AutoCloseable {
         return runSuffix(frozen);
     }
 
-    private Act forwardFromFrozenDevice(Tensor frozen) {
+    private void requireFrozen(Tensor frozen) {
         int[] channels = {3, 64, 256, 512, 1024, ResNet50Config.FEATURES};
         int c = channels[first];
         boolean ok = first == HEAD ? frozen.rank() == 2 && frozen.dim(1) == c : frozen.rank() == 4 && frozen.dim(1) == c;
@@ -439,6 +476,10 @@ public final class CudaTrainableResNet implements AutoCloseable {
             throw new IllegalArgumentException("frozen features for unfreeze=" + unfreeze.id() + ": expected "
                     + (first == HEAD ? "[N, " + c + "]" : "[N, " + c + ", H, W]") + ", found " + frozen.shape());
         }
+    }
+
+    private Act forwardFromFrozenDevice(Tensor frozen) {
+        requireFrozen(frozen);
         return runSuffix(new Act(upload("frozenInput", frozen), frozen.shape().dims()));
     }
 
@@ -582,6 +623,13 @@ public final class CudaTrainableResNet implements AutoCloseable {
         DeviceBuffer loss = buf("loss", 8);
         ops.kernels().softmaxCrossEntropy(stream, l.buffer(), targets, dLogits, rowLoss, loss, n, k, labelSmoothing);
         Tensor hostLogits = download(l.buffer(), n, k);
+        float[] lv = new float[1];
+        loss.slice(0, 4).download(stream, lv);
+        if (!Float.isFinite(lv[0])) {
+            // As the CPU backend: no update, so the caller can stop with the weights intact.
+            cached = false;
+            return new StepResult(lv[0], hostLogits, Float.NaN);
+        }
         backwardDevice(dLogits);
         float norm = Float.NaN;
         if (maxGradNorm > 0) {
@@ -600,8 +648,6 @@ public final class CudaTrainableResNet implements AutoCloseable {
             norm = c[1];
         }
         optimizer.step(ops, parameters, lr);
-        float[] lv = new float[1];
-        loss.slice(0, 4).download(stream, lv);
         return new StepResult(lv[0], hostLogits, norm);
     }
 

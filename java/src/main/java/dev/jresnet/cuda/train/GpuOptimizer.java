@@ -135,6 +135,13 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
      */
     public Map<String, Tensor> state(Stream stream, Map<String, Shape> shapes) {
         Map<String, Tensor> out = new LinkedHashMap<>();
+        if (pendingState != null) {
+            // Converted from a Java optimizer and not stepped yet: its state is still the one to upload.
+            for (Map.Entry<String, Tensor> e : pendingState.entrySet()) {
+                out.put(e.getKey(), e.getValue().copy());
+            }
+            return out;
+        }
         for (Map.Entry<String, DeviceMemory> e : buffers.entrySet()) {
             String param = e.getKey().substring(0, e.getKey().lastIndexOf('.'));
             Shape shape = shapes.getOrDefault(param, Shape.of((int) (e.getValue().bytes() / 4)));
@@ -162,6 +169,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
                         + "\"step\" or \"<parameter>.<suffix>\" with a suffix in " + suffixes());
             }
         }
+        pendingState = null;
         closeBuffers();
         counts.clear();
         steps = (long) st.data()[0];

@@ -1,0 +1,131 @@
+package dev.jresnet.cuda.train;
+
+import dev.jresnet.cuda.GpuTests;
+import dev.jresnet.cuda.TestNets;
+import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.train.AdamW;
+import dev.jresnet.train.Optimizer;
+import dev.jresnet.train.Sgd;
+import dev.jresnet.train.TrainableResNet;
+import dev.jresnet.train.TrainableResNet.Unfreeze;
+import dev.jresnet.train.TrainingBackend;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link TrainingBackend#create} on CUDA against the CPU backend: same steps (from images and from frozen
+ * features), same eval logits, same weights and optimizer state under the same keys, and a checkpoint taken on
+ * the CPU continues on the GPU.
+ */
+@Tag("gpu")
+class CudaTrainingBackendGpuTest {
+    private static ResNet50Graph pretrained;
+
+    @BeforeEach
+    void open() {
+        GpuTests.assumeCudnn();
+        GpuTests.assumeCublas();
+        GpuTests.assumeNvrtc();
+        if (pretrained == null) {
+            pretrained = TestNets.randomBnGraph(31);
+        }
+    }
+
+    private static Optimizer optimizer(String kind) {
+        return kind.equals("sgd") ? new Sgd(0.9f, 1e-4f, false) : new AdamW(0.9f, 0.999f, 1e-8f, 1e-2f);
+    }
+
+    private static void close(String what, float[] expected, float[] actual, double tol) {
+        double rel = TestNets.relL2(expected, actual);
+        assertTrue(rel < tol, what + ": relative L2 difference " + rel);
+    }
+
+    @ParameterizedTest(name = "unfreeze {0}, {1}")
+    @CsvSource({"fc,sgd", "layer4,adamw"})
+    void matchesTheCpuBackendAndTakesItsCheckpoints(String unfreezeId, String opt) {
+        Unfreeze u = Unfreeze.parse(unfreezeId);
+        int n = 4, size = 64, classes = 5;
+        Tensor x = TestNets.randomInput(n, size, 9);
+        int[] labels = {0, 3, 1, 4};
+        float lr = 0.05f, smoothing = 0.1f, clip = 1f;
+        TrainableResNet cpuNet = TrainableResNet.withNewHead(pretrained, classes, 3, u, false);
+        TrainableResNet gpuNet = TrainableResNet.withNewHead(pretrained, classes, 3, u, false);
+        try (TrainingBackend cpu = TrainingBackend.create(Device.cpu(), cpuNet, optimizer(opt), smoothing, clip);
+             TrainingBackend gpu = TrainingBackend.create(Device.cuda(0), gpuNet, optimizer(opt), smoothing, clip)) {
+            assertInstanceOf(CudaTrainingBackend.class, gpu);
+            assertTrue(gpu.description().startsWith("cuda"), gpu.description());
+            assertEquals(cpu.optimizer().describe(), gpu.optimizer().describe());
+            assertThrows(UnsupportedOperationException.class, () -> gpu.optimizer().step(List.of(), lr));
+
+            Tensor fCpu = cpu.frozenFeatures(x), fGpu = gpu.frozenFeatures(x);
+            close("frozen features", fCpu.data(), fGpu.data(), 1e-4);
+            for (int step = 0; step < 3; step++) {
+                boolean fromFrozen = step > 0;
+                TrainingBackend.StepResult a = cpu.trainStep(fromFrozen ? fCpu : x, fromFrozen, labels, lr);
+                TrainingBackend.StepResult b = gpu.trainStep(fromFrozen ? fCpu : x, fromFrozen, labels, lr);
+                assertEquals(a.loss(), b.loss(), 1e-4 * Math.max(1, Math.abs(a.loss())), "loss, step " + step);
+                assertEquals(a.gradNorm(), b.gradNorm(), 1e-3 * Math.max(1, a.gradNorm()), "grad norm, step " + step);
+                close("logits, step " + step, a.logits().data(), b.logits().data(), 1e-4);
+            }
+            Tensor e = cpu.evalLogits(x, false);
+            close("eval logits", e.data(), gpu.evalLogits(x, false).data(), 1e-4);
+            close("eval logits from frozen", e.data(), gpu.evalLogits(fCpu, true).data(), 1e-4);
+
+            Map<String, Tensor> wc = cpu.weights(), wg = gpu.weights();
+            assertEquals(wc.keySet(), wg.keySet());
+            close("fc.weight", wc.get("fc.weight").data(), wg.get("fc.weight").data(), 1e-4);
+            Map<String, Tensor> sc = cpu.optimizer().state(), sg = gpu.optimizer().state();
+            assertEquals(sc.keySet(), sg.keySet(), "checkpoint keys");
+            for (String k : sc.keySet()) {
+                assertEquals(sc.get(k).shape(), sg.get(k).shape(), k);
+                close(k, sc.get(k).data(), sg.get(k).data(), 1e-3);
+            }
+
+            // The CPU's checkpoint continues on a fresh GPU backend as it does on the CPU.
+            TrainableResNet freshNet = TrainableResNet.withNewHead(pretrained, classes, 99, u, false);
+            try (TrainingBackend resumed = TrainingBackend.create(Device.cuda(0), freshNet, optimizer(opt), smoothing,
+                    clip)) {
+                resumed.loadWeights(wc);
+                resumed.optimizer().loadState(sc);
+                assertEquals(sc.keySet(), resumed.optimizer().state().keySet());
+                TrainingBackend.StepResult a = cpu.trainStep(x, false, labels, lr);
+                TrainingBackend.StepResult b = resumed.trainStep(x, false, labels, lr);
+                assertEquals(a.loss(), b.loss(), 1e-4 * Math.max(1, Math.abs(a.loss())), "loss after resume");
+                close("fc.weight after resume", cpu.weights().get("fc.weight").data(),
+                        resumed.weights().get("fc.weight").data(), 1e-4);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"sgd", "adamw"})
+    void aConvertedOptimizerReportsItsStateBeforeTheFirstStep(String opt) {
+        TrainableResNet cpuNet = TrainableResNet.withNewHead(pretrained, 3, 3, Unfreeze.FC, false);
+        Optimizer o = optimizer(opt);
+        Tensor x = TestNets.randomInput(2, 64, 4);
+        try (TrainingBackend cpu = TrainingBackend.create(Device.cpu(), cpuNet, o, 0f, 0f)) {
+            cpu.trainStep(x, false, new int[] {0, 2}, 0.1f);
+        }
+        TrainableResNet gpuNet = TrainableResNet.withNewHead(pretrained, 3, 3, Unfreeze.FC, false);
+        try (TrainingBackend gpu = TrainingBackend.create(Device.cuda(0), gpuNet, o, 0f, 0f)) {
+            Map<String, Tensor> expected = o.state(), actual = gpu.optimizer().state();
+            assertEquals(expected.keySet(), actual.keySet());
+            for (String k : expected.keySet()) {
+                assertArrayEquals(expected.get(k).data(), actual.get(k).data(), k);
+            }
+        }
+    }
+}
