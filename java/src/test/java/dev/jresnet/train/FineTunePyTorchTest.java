@@ -46,12 +46,12 @@ class FineTunePyTorchTest {
      */
     static final double TOLERANCE = 2e-5;
     /**
-     * For the run with train-mode BatchNorm (batch statistics over 4 images x 2x2 positions in layer4's last units):
-     * it amplifies float32 rounding about 100-fold per update. Measured: the CPU GEMM's edge-tile accumulation
-     * order alone (a ~1e-6 change in the first forward) moves its third step's loss by 1.8e-4, and jresnet differs
-     * from torch by up to 2.4e-4; the other runs stay within {@link #TOLERANCE}.
+     * For the run with train-mode BatchNorm (batch statistics over 4 images x 2x2 positions in layer4's last units),
+     * which amplifies float32 rounding at every update: at lr 0.01 a ~1e-6 change in the first forward (the CPU
+     * GEMM's edge-tile accumulation order) moved the third step's loss by 1.8e-4; at lr 0.001 jresnet and torch
+     * stay within 1.7e-5 (measured), so this run uses that rate and a bound of 5e-5.
      */
-    static final double TRAIN_BN_TOLERANCE = 1e-3;
+    static final double TRAIN_BN_TOLERANCE = 5e-5;
 
     /** name, unfreeze, trainBn, optimizer, momentum, weight decay, label smoothing, clip, peak lr. */
     record Run(String name, TrainableResNet.Unfreeze unfreeze, boolean trainBn, String optimizer, float momentum,
@@ -70,7 +70,7 @@ class FineTunePyTorchTest {
             new Run("fc_sgd", TrainableResNet.Unfreeze.FC, false, "sgd", 0.9f, 1e-4f, 0f, 0f, 1e-6f),
             new Run("fc_adamw", TrainableResNet.Unfreeze.FC, false, "adamw", 0f, 0.01f, 0.1f, 0f, 1e-4f),
             new Run("layer4_sgd_trainbn_clip", TrainableResNet.Unfreeze.LAYER4, true, "sgd", 0.9f, 1e-4f, 0.1f, 1f,
-                    0.01f),
+                    0.001f),
             new Run("layer4_adamw", TrainableResNet.Unfreeze.LAYER4, false, "adamw", 0f, 0.01f, 0f, 0f, 1e-5f));
 
     private static Path dir;
