@@ -93,4 +93,33 @@ public interface TrainingBackend extends AutoCloseable {
             }
         }
     }
+
+    /**
+     * Copies {@code weights} into {@code targets} (the live model tensors, by name) after checking that both hold
+     * exactly the same names and shapes; nothing is copied when anything is off, and every problem is named.
+     */
+    static void copyWeights(Map<String, Tensor> targets, Map<String, Tensor> weights) {
+        StringBuilder problems = new StringBuilder();
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Tensor src = weights.get(e.getKey());
+            if (src == null) {
+                problems.append("; missing ").append(e.getKey());
+            } else if (!src.shape().equals(e.getValue().shape())) {
+                problems.append("; ").append(e.getKey()).append(" has shape ").append(src.shape()).append(", expected ")
+                        .append(e.getValue().shape());
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!targets.containsKey(k)) {
+                problems.append("; unexpected ").append(k);
+            }
+        }
+        if (problems.length() > 0) {
+            throw new IllegalArgumentException("weights do not fit the model being trained: " + problems.substring(2));
+        }
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            float[] src = weights.get(e.getKey()).data();
+            System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
+        }
+    }
 }

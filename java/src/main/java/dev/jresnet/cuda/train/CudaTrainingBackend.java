@@ -124,28 +124,7 @@ public final class CudaTrainingBackend implements TrainingBackend {
     public void loadWeights(Map<String, Tensor> weights) {
         Map<String, Tensor> targets = new LinkedHashMap<>();
         net.graph().visitTensors((name, t, kind) -> targets.put(name, t));
-        StringBuilder problems = new StringBuilder();
-        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
-            Tensor src = weights.get(e.getKey());
-            if (src == null) {
-                problems.append("; missing ").append(e.getKey());
-            } else if (!src.shape().equals(e.getValue().shape())) {
-                problems.append("; ").append(e.getKey()).append(" has shape ").append(src.shape()).append(", expected ")
-                        .append(e.getValue().shape());
-            }
-        }
-        for (String k : weights.keySet()) {
-            if (!targets.containsKey(k)) {
-                problems.append("; unexpected ").append(k);
-            }
-        }
-        if (problems.length() > 0) {
-            throw new IllegalArgumentException("weights do not fit the model being trained: " + problems.substring(2));
-        }
-        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
-            float[] src = weights.get(e.getKey()).data();
-            System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
-        }
+        TrainingBackend.copyWeights(targets, weights);
         net.uploadAllFromGraph();
     }
 
