@@ -39,32 +39,11 @@ final class Conv2d {
         Geometry g = new Geometry(c, h, w, r, s, p, q, stride, pad);
 
         int maxChunk = Math.max(16, Math.min(TARGET_COLUMNS, MAX_COLS_FLOATS / crs / 16 * 16));
-        int chunk;
-        if (pq >= maxChunk) {
-            // Equal chunks within each image; the last chunk of an image may be shorter.
-            chunk = Gemm.roundUp(Gemm.ceilDiv(pq, Gemm.ceilDiv(pq, maxChunk)), 16);
-        } else {
-            // Small images: cut the whole batch's columns, a multiple of the thread count of chunks.
-            int total = n * pq;
-            int threads = Parallel.threads();
-            int chunks = threads * Gemm.ceilDiv(total, threads * maxChunk);
-            chunk = Math.min(maxChunk, Gemm.roundUp(Gemm.ceilDiv(total, chunks), 16));
-        }
-        int chunksPerImage = pq >= maxChunk ? Gemm.ceilDiv(pq, chunk) : 0;
-        int items = pq >= maxChunk ? n * chunksPerImage : Gemm.ceilDiv(n * pq, chunk);
+        ColumnChunks chunks = ColumnChunks.plan(n, pq, maxChunk, false);
 
-        Parallel.forEach(items, item -> {
-            long first; // the chunk's first column in the batch-wide column sequence
-            int width;
-            if (chunksPerImage > 0) {
-                int img = item / chunksPerImage;
-                int j0 = (item % chunksPerImage) * chunk;
-                first = (long) img * pq + j0;
-                width = Math.min(chunk, pq - j0);
-            } else {
-                first = (long) item * chunk;
-                width = (int) Math.min(chunk, (long) n * pq - first);
-            }
+        Parallel.forEach(chunks.items(), item -> {
+            long first = chunks.first(item); // the chunk's first column in the batch-wide column sequence
+            int width = chunks.width(item);
             int img = (int) (first / pq);
             int j0 = (int) (first % pq);
             boolean oneImage = j0 + width <= pq;

@@ -63,20 +63,9 @@ final class VectorConv implements ConvDriver {
         boolean direct = g.r() == 1 && g.s() == 1 && g.stride() == 1 && g.pad() == 0;
 
         int maxChunk = Math.max(16, Math.min(targetColumns, MAX_COLS_FLOATS / crs / 16 * 16));
-        int chunk;
-        if (pq >= maxChunk) {
-            chunk = Gemm.roundUp(Gemm.ceilDiv(pq, Gemm.ceilDiv(pq, maxChunk)), 16);
-        } else {
-            int total = n * pq;
-            int threads = Parallel.threads();
-            int chunks = threads * Gemm.ceilDiv(total, threads * maxChunk);
-            if (g.r() == 1 && g.s() == 1 && total <= maxChunk) {
-                chunks = 1; // one chunk, cut by rows below
-            }
-            chunk = Math.min(maxChunk, Gemm.roundUp(Gemm.ceilDiv(total, chunks), 16));
-        }
-        int chunksPerImage = pq >= maxChunk ? Gemm.ceilDiv(pq, chunk) : 0;
-        int columnItems = pq >= maxChunk ? n * chunksPerImage : Gemm.ceilDiv(n * pq, chunk);
+        // A whole small batch of a 1x1 conv stays one chunk: it is cut by rows below.
+        ColumnChunks chunks = ColumnChunks.plan(n, pq, maxChunk, g.r() == 1 && g.s() == 1);
+        int columnItems = chunks.items();
         // Too few column chunks to keep every thread busy twice over: 1x1 convolutions are also cut by rows
         // (output channels), so the threads share the weights rather than each streaming all of them. Not
         // convolutions that need im2col: every row block would repeat it, which costs more than it saves.
@@ -98,17 +87,8 @@ final class VectorConv implements ConvDriver {
             int colItem = item / blocks;
             int m0 = (item % blocks) * rowsPerBlock;
             int m1 = Math.min(k, m0 + rowsPerBlock);
-            long first;
-            int width;
-            if (chunksPerImage > 0) {
-                int img = colItem / chunksPerImage;
-                int j0 = (colItem % chunksPerImage) * chunk;
-                first = (long) img * pq + j0;
-                width = Math.min(chunk, pq - j0);
-            } else {
-                first = (long) colItem * chunk;
-                width = (int) Math.min(chunk, (long) n * pq - first);
-            }
+            long first = chunks.first(colItem);
+            int width = chunks.width(colItem);
             int img = (int) (first / pq);
             int j0 = (int) (first % pq);
             boolean oneImage = j0 + width <= pq;
