@@ -17,16 +17,7 @@ public final class CpuTrainingBackend implements TrainingBackend {
     /** {@code clipGradNorm} 0 means no clipping. */
     public CpuTrainingBackend(TrainableResNet net, Optimizer optimizer, float labelSmoothing, float clipGradNorm,
                               String description) {
-        if (net == null || optimizer == null) {
-            throw new IllegalArgumentException("net and optimizer must not be null");
-        }
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
-        }
-        if (!(clipGradNorm >= 0) || !Float.isFinite(clipGradNorm)) {
-            throw new IllegalArgumentException("gradient clipping norm must be finite and >= 0 (0: off), got "
-                    + clipGradNorm);
-        }
+        TrainingBackend.checkSettings(net, optimizer, labelSmoothing, clipGradNorm);
         this.net = net;
         this.optimizer = optimizer;
         this.labelSmoothing = labelSmoothing;

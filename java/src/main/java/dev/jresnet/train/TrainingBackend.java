@@ -122,4 +122,18 @@ public interface TrainingBackend extends AutoCloseable {
             System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
         }
     }
+
+    /** The settings every backend validates alike: label smoothing in [0, 1), clipping norm finite and >= 0 (0: off). */
+    static void checkSettings(Object net, Object optimizer, float labelSmoothing, float clipGradNorm) {
+        if (net == null || optimizer == null) {
+            throw new IllegalArgumentException("net and optimizer must not be null");
+        }
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        if (!(clipGradNorm >= 0) || !Float.isFinite(clipGradNorm)) {
+            throw new IllegalArgumentException("gradient clipping norm must be finite and >= 0 (0: off), got "
+                    + clipGradNorm);
+        }
+    }
 }

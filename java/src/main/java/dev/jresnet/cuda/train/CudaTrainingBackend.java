@@ -34,16 +34,7 @@ public final class CudaTrainingBackend implements TrainingBackend {
      */
     public CudaTrainingBackend(CudaTrainableResNet net, GpuOptimizer optimizer, float labelSmoothing,
                                float clipGradNorm) {
-        if (net == null || optimizer == null) {
-            throw new IllegalArgumentException("net and optimizer must not be null");
-        }
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
-        }
-        if (!(clipGradNorm >= 0) || !Float.isFinite(clipGradNorm)) {
-            throw new IllegalArgumentException("gradient clipping norm must be finite and >= 0 (0: off), got "
-                    + clipGradNorm);
-        }
+        TrainingBackend.checkSettings(net, optimizer, labelSmoothing, clipGradNorm);
         this.net = net;
         this.optimizer = optimizer;
         this.labelSmoothing = labelSmoothing;
