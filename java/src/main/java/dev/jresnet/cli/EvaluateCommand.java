@@ -88,7 +88,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         Evaluator.Selection selection = Evaluator.select(data, valFraction, seed);
         try (ResNet50 model = ResNet50.builder().weights(weights).device(Device.parse(device)).build()) {
-            int size = imageSize != null ? imageSize : Evaluator.imageSize(weights, model);
+            int size = imageSize != null ? imageSize : model.inputSize();
             err.println("device:  " + model.device().description());
             err.println("weights: " + model.weightsDescription() + " (" + model.labels().size() + " classes, "
                     + size + " px)");

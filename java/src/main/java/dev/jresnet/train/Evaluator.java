@@ -3,7 +3,6 @@ package dev.jresnet.train;
 import dev.jresnet.cpu.CpuGrads;
 import dev.jresnet.resnet.ResNet50;
 import dev.jresnet.tensor.Tensor;
-import dev.jresnet.weights.SafetensorsReader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,7 +22,7 @@ import java.util.function.Consumer;
  * <pre>{@code
  * try (ResNet50 model = ResNet50.load(Path.of("shapes.safetensors"), Device.cpu())) {
  *     Evaluator.Selection data = Evaluator.select(Path.of("shapes"), 0.2, 0);   // the fine-tuning's val split
- *     Evaluator.Result r = Evaluator.evaluate(model, data, Evaluator.imageSize(weights, model), 32, 4, null);
+ *     Evaluator.Result r = Evaluator.evaluate(model, data, model.inputSize(), 32, 4, null);
  *     System.out.println(r.metrics().confusionText(r.classes()));
  * }
  * }</pre>
@@ -86,26 +85,6 @@ public final class Evaluator {
         }
         ImageFolder f = ImageFolder.scan(root);
         return new Selection(f.classes(), f.samples(), root + " (all " + f.samples().size() + " images)");
-    }
-
-    /**
-     * The input side to evaluate {@code model} at: {@link FineTuner#META_IMAGE_SIZE} of a safetensors weights file
-     * when present, else the model's preset crop size (224).
-     */
-    public static int imageSize(Path weights, ResNet50 model) throws IOException {
-        if (weights != null && Files.isRegularFile(weights)
-                && weights.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
-            String v = SafetensorsReader.read(weights).metadata().get(FineTuner.META_IMAGE_SIZE);
-            if (v != null) {
-                try {
-                    return Integer.parseInt(v.strip());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(weights + ": metadata " + FineTuner.META_IMAGE_SIZE + " = \"" + v
-                            + "\" is not a number");
-                }
-            }
-        }
-        return model.preset().cropSize();
     }
 
     /**

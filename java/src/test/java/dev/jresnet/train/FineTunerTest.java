@@ -222,7 +222,7 @@ class FineTunerTest {
             // The file reproduces the training's validation: evaluate with the split's val part.
             Evaluator.Selection val = Evaluator.select(data, 0.34, 4);
             // Batches of 5, as the feature cache was built: the same arithmetic, so the same numbers.
-            Evaluator.Result e = Evaluator.evaluate(model, val, Evaluator.imageSize(r.model(), model), 5, 2, null);
+            Evaluator.Result e = Evaluator.evaluate(model, val, model.inputSize(), 5, 2, null);
             assertEquals(6, e.images());
             assertEquals(r.last().valTop1(), e.top1(), 0.0);
             assertEquals(r.last().valLoss(), e.loss(), 1e-6 * e.loss());
