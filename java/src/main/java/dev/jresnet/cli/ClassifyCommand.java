@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.resnet.Prediction;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -64,12 +64,12 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ResNet50 net = model.build(err)) {
+        try (ResNet net = model.build(err)) {
             if (top == null) {
-                top = Math.min(5, net.config().numClasses());
+                top = Math.min(5, net.architecture().numClasses());
             }
-            if (top < 1 || top > net.config().numClasses()) {
-                throw new IllegalArgumentException("--top must be in 1.." + net.config().numClasses() + ", got " + top);
+            if (top < 1 || top > net.architecture().numClasses()) {
+                throw new IllegalArgumentException("--top must be in 1.." + net.architecture().numClasses() + ", got " + top);
             }
             List<Item> items = new ArrayList<>();
             for (Path p : inputs) {
@@ -95,7 +95,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
-    private static List<Item> read(ResNet50 net, Path p) {
+    private static List<Item> read(ResNet net, Path p) {
         int size = net.inputSize();
         try {
             if (p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
@@ -124,7 +124,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
-    private List<List<Prediction>> classifyAll(ResNet50 net, List<Item> items) {
+    private List<List<Prediction>> classifyAll(ResNet net, List<Item> items) {
         List<Item> ok = items.stream().filter(i -> i.error == null).toList();
         List<List<Prediction>> results = new ArrayList<>();
         for (int start = 0; start < ok.size(); start += batch) {
@@ -165,7 +165,7 @@ final class ClassifyCommand implements Callable<Integer> {
         return s.length() <= n ? s : s.substring(0, n - 1) + "…";
     }
 
-    private static void printJson(PrintWriter out, ResNet50 net, List<Item> items, List<List<Prediction>> results)
+    private static void printJson(PrintWriter out, ResNet net, List<Item> items, List<List<Prediction>> results)
             throws Exception {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();

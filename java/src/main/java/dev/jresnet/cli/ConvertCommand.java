@@ -1,6 +1,6 @@
 package dev.jresnet.cli;
 
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.weights.SafetensorsWriter;
 import dev.jresnet.weights.WeightSet;
@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code jresnet convert IN --out OUT.safetensors}: checks a weight file against ResNet-50 and rewrites it with metadata. */
+/** {@code jresnet convert IN --out OUT.safetensors}: checks a weight file against its architecture and rewrites it with metadata. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = "Convert torchvision .pth (or .safetensors) weights to a self-describing .safetensors file.")
 final class ConvertCommand implements Callable<Integer> {
@@ -38,6 +38,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--variant", paramLabel = "V", description = "v1.5 (torchvision, default) or v1.")
     String variant;
 
+    @Option(names = "--arch", paramLabel = "NAME", description = "Architecture (resnet18 ... resnext101_64x4d). "
+            + "Default: recognised from the file's tensors.")
+    String arch;
+
     @Override
     public Integer call() throws Exception {
         DataType type = switch (dtype.toLowerCase(Locale.ROOT)) {
@@ -53,14 +57,16 @@ final class ConvertCommand implements Callable<Integer> {
         opts.weights = input;
         opts.preset = preset;
         opts.variant = variant;
+        opts.arch = arch;
         opts.device = "cpu";
         PrintWriter err = spec.commandLine().getErr();
-        try (ResNet50 model = opts.build(err)) {
+        try (ResNet model = opts.build(err)) {
             WeightSet set = model.exportWeights(input.getFileName().toString());
             SafetensorsWriter.write(out, set, type, set.metadata());
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors, %,d parameters, %s, variant %s, preset %s, %d classes%n",
-                    out, set.entries().size(), model.parameterCount(), type.safetensorsName(),
-                    model.config().variant().id(), model.preset().id(), model.config().numClasses());
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %s, %d tensors, %,d parameters, %s, variant %s, "
+                    + "preset %s, %d classes%n", out, model.architecture().id(), set.entries().size(),
+                    model.parameterCount(), type.safetensorsName(), model.architecture().variant().id(),
+                    model.preset().id(), model.architecture().numClasses());
         }
         return 0;
     }

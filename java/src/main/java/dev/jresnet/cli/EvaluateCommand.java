@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.train.Evaluator;
-import dev.jresnet.train.FineTuneOptions;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.finetune.Evaluator;
+import dev.jresnet.finetune.FineTuneOptions;
 import dev.jresnet.train.Skipped;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -87,7 +87,7 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--workers must be >= 1, got " + threads);
         }
         Evaluator.Selection selection = Evaluator.select(data, valFraction, seed);
-        try (ResNet50 model = ResNet50.builder().weights(weights).device(Device.parse(device)).build()) {
+        try (ResNet model = ResNet.builder().weights(weights).device(Device.parse(device)).build()) {
             int size = imageSize != null ? imageSize : model.inputSize();
             err.println("device:  " + model.device().description());
             err.println("weights: " + model.weightsDescription() + " (" + model.labels().size() + " classes, "
@@ -154,7 +154,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
-    private static void printJson(PrintWriter out, ResNet50 model, Evaluator.Selection selection, int size,
+    private static void printJson(PrintWriter out, ResNet model, Evaluator.Selection selection, int size,
                                   Evaluator.Result r, Path png) throws Exception {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();

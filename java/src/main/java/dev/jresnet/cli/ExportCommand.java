@@ -1,7 +1,7 @@
 package dev.jresnet.cli;
 
 import dev.jresnet.onnx.OnnxExporter;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,10 +28,10 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         model.device = "cpu";
-        try (ResNet50 net = model.build(spec.commandLine().getErr())) {
-            OnnxExporter.write(net, out);
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: ResNet-50 %s, %d classes, opset 13, input [N,3,H,W]%n",
-                    out, net.config().variant().id(), net.config().numClasses());
+        try (ResNet net = model.build(spec.commandLine().getErr())) {
+            OnnxExporter.write(net.network(), net.exportWeights(null).metadata(), out);
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %s (%s), %d classes, opset 13, input [N,3,H,W]%n",
+                    out, net.architecture().id(), net.architecture().variant().id(), net.architecture().numClasses());
         }
         return 0;
     }

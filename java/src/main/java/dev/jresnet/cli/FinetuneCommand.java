@@ -3,12 +3,12 @@ package dev.jresnet.cli;
 import dev.jresnet.image.Preset;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.train.EpochMetrics;
-import dev.jresnet.train.FineTuneOptions;
-import dev.jresnet.train.FineTuneResult;
-import dev.jresnet.train.FineTuner;
+import dev.jresnet.finetune.FineTuneOptions;
+import dev.jresnet.finetune.FineTuneResult;
+import dev.jresnet.finetune.FineTuner;
 import dev.jresnet.train.Skipped;
-import dev.jresnet.train.TrainableResNet;
-import dev.jresnet.train.TrainingListener;
+import dev.jresnet.train.Unfreeze;
+import dev.jresnet.finetune.TrainingListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -145,7 +145,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         FineTuneOptions.Builder b = FineTuneOptions.builder(data, output)
                 .weights(weights)
-                .unfreeze(TrainableResNet.Unfreeze.parse(unfreeze))
+                .unfreeze(Unfreeze.parse(unfreeze))
                 .trainBn(trainBn)
                 .epochs(epochs)
                 .batchSize(batch)

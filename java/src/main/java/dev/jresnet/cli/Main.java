@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** The {@code jresnet} command line: one subcommand per job. */
 @Command(name = "jresnet", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "ResNet-50 inference and tools: cuDNN on NVIDIA GPUs, a pure-Java CPU reference elsewhere.",
+        description = "ResNet inference, fine-tuning and tools (resnet50 by default, the torchvision family): cuDNN on NVIDIA GPUs, a pure-Java CPU path elsewhere.",
         subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, EvaluateCommand.class,
                 ExportCommand.class, FinetuneCommand.class, GradcheckCommand.class, SummaryCommand.class,
                 CommandLine.HelpCommand.class})

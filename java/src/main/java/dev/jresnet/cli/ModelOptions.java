@@ -1,10 +1,11 @@
 package dev.jresnet.cli;
 
+import dev.jresnet.graph.Architecture;
 import dev.jresnet.image.Preset;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.Precision;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.Variant;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.graph.Variant;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -18,9 +19,15 @@ final class ModelOptions {
     static final String DEFAULT_WEIGHTS = "weights/resnet50.safetensors";
 
     @Option(names = "--weights", paramLabel = "FILE",
-            description = "Weights (.pth or .safetensors). Default: $JRESNET_WEIGHTS, else " + DEFAULT_WEIGHTS
+            description = "Weights (.pth, .safetensors or .onnx). Default: $JRESNET_WEIGHTS, else " + DEFAULT_WEIGHTS
                     + " if present, else seeded untrained weights.")
     Path weights;
+
+    @Option(names = "--arch", paramLabel = "NAME",
+            description = "Architecture: resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, "
+                    + "wide_resnet101_2, resnext50_32x4d, resnext101_32x8d or resnext101_64x4d. Default: the weights' "
+                    + "(from their metadata or recognised from their tensors), else resnet50.")
+    String arch;
 
     @Option(names = "--preset", paramLabel = "NAME",
             description = "Preprocessing: torchvision-v1 (256/224) or torchvision-v2 (232/224). Default: from the weights' metadata, else torchvision-v1.")
@@ -65,9 +72,9 @@ final class ModelOptions {
     }
 
     /** Builds the model and tells (on {@code err}) which device and weights it runs with. */
-    ResNet50 build(PrintWriter err) throws IOException {
+    ResNet build(PrintWriter err) throws IOException {
         Device d = Device.parse(device);
-        ResNet50.Builder b = ResNet50.builder().device(d).seed(seed).precision(Precision.parse(precision == null ? "fp32" : precision));
+        ResNet.Builder b = ResNet.builder().device(d).seed(seed).precision(Precision.parse(precision == null ? "fp32" : precision));
         Path w = resolveWeights();
         if (w != null) {
             b.weights(w);
@@ -78,7 +85,10 @@ final class ModelOptions {
         if (variant != null) {
             b.variant(Variant.fromId(variant));
         }
-        ResNet50 model = b.build();
+        if (arch != null) {
+            b.architecture(Architecture.of(arch));
+        }
+        ResNet model = b.build();
         err.println("device:  " + model.deviceDescription());
         if (model.isPretrained()) {
             err.println("weights: " + model.weightsDescription());

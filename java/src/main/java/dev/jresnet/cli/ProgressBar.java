@@ -1,6 +1,6 @@
 package dev.jresnet.cli;
 
-import dev.jresnet.train.TrainingListener;
+import dev.jresnet.finetune.TrainingListener;
 
 import java.io.PrintWriter;
 import java.util.Locale;

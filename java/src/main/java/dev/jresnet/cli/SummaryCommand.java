@@ -1,6 +1,6 @@
 package dev.jresnet.cli;
 
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
 
 /** {@code jresnet summary}: the model's size and cost. */
 @Command(name = "summary", mixinStandardHelpOptions = true,
-        description = "Print the network's parameter count, FLOPs per image, variant, preset and classes.")
+        description = "Print the network's architecture, parameter count, FLOPs per image, preset and weights.")
 final class SummaryCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -23,9 +23,10 @@ final class SummaryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (ResNet50 net = model.build(spec.commandLine().getErr())) {
+        try (ResNet net = model.build(spec.commandLine().getErr())) {
             int s = net.inputSize();
-            out.printf(Locale.ROOT, "ResNet-50 %s, %d classes%n", net.config().variant().id(), net.config().numClasses());
+            out.printf(Locale.ROOT, "architecture:      %s (%s), %d classes%n", net.architecture().id(),
+                    net.architecture().variant().id(), net.architecture().numClasses());
             out.printf(Locale.ROOT, "parameters:        %,d%n", net.parameterCount());
             out.printf(Locale.ROOT, "FLOPs per %dx%d:   %,d (%.2f GFLOP; a multiply-add counts 2)%n", s, s,
                     net.flopsPerImage(s, s), net.flopsPerImage(s, s) / 1e9);

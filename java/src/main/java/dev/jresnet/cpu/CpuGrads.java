@@ -170,9 +170,11 @@ public final class CpuGrads {
      * Backward of {@link CpuOps#maxPool}: each output gradient goes to the input that won its window
      * (dIn written; positions that won no window get 0, those that won several get the sum). The winner is
      * recomputed from the input with the forward's rule: the first maximum in scan order (row by row),
-     * as PyTorch's CPU kernel records it, a NaN winning over numbers.
+     * as PyTorch's CPU kernel records it, a NaN winning over numbers. {@code out} is the forward's output: the GPU
+     * twin needs it (cuDNN finds the winners by comparing with it); here it is only checked for its shape.
      */
-    public static void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, int kernel, int stride, int padding) {
+    public static void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, int kernel, int stride,
+                                       int padding) {
         requireRank("maxPoolBackward input", in, 4, "[N,C,H,W]");
         if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
             throw new IllegalArgumentException("maxPoolBackward: need kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2, "
@@ -186,6 +188,7 @@ public final class CpuGrads {
         int p = (h + 2 * padding - kernel) / stride + 1;
         int q = (w + 2 * padding - kernel) / stride + 1;
         dOut.require("maxPoolBackward dOut", n, c, p, q);
+        out.require("maxPoolBackward out", n, c, p, q);
         dIn.shape().require(in.shape(), "maxPoolBackward dIn");
         float[] x = in.data(), dy = dOut.data(), dx = dIn.data();
         // Planes are independent and overlapping windows stay within a plane, so a plane per task is race-free.
@@ -372,17 +375,36 @@ public final class CpuGrads {
      * Backward of {@link CpuOps#conv2d} with respect to its input, per image:
      * dCols[CRS, PQ] = weightᵀ[CRS, K] · dOut[K, PQ], then col2im adds every column entry back onto the input
      * pixel im2col copied it from (dIn written; a 1x1, stride-1, unpadded conv multiplies straight into dIn).
+     * With groups, each group's channels go through the same code on their own (see {@link CpuOps#conv2d}).
      */
-    public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, int stride, int padding) {
+    public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, int stride, int padding, int groups) {
         requireRank("conv2dBackwardData dIn", dIn, 4, "[N,C,H,W]");
-        Conv2d.Geometry g = geometry("conv2dBackwardData", dIn, weight, stride, padding);
-        int n = dIn.dim(0), k = weight.dim(0), crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
+        requireRank("conv2dBackwardData weight", weight, 4, "[K,C/groups,R,S]");
+        int n = dIn.dim(0), c = dIn.dim(1), h = dIn.dim(2), w = dIn.dim(3), k = weight.dim(0);
+        ChannelGroups.requireDivides("conv2dBackwardData", groups, c, k);
+        Conv2d.Geometry g = geometry("conv2dBackwardData", dIn, weight, stride, padding, groups);
         dOut.require("conv2dBackwardData dOut", n, k, g.p(), g.q());
         if (dIn.data() == dOut.data()) {
             throw new IllegalArgumentException("conv2dBackwardData: dIn must not share storage with dOut");
         }
-        float[] wT = transpose(weight.data(), k, crs);          // [CRS, K]
-        float[] dy = dOut.data(), dx = dIn.data();
+        if (groups == 1) {
+            backwardData(dIn.data(), dOut.data(), weight.data(), n, k, g);
+            return;
+        }
+        int cg = c / groups, kg = k / groups, pq = g.p() * g.q(), wPer = weight.size() / groups;
+        float[] dyG = new float[n * kg * pq], dxG = new float[n * cg * h * w];
+        for (int grp = 0; grp < groups; grp++) {
+            ChannelGroups.gather(dOut.data(), n, k, pq, grp * kg, kg, dyG);
+            backwardData(dxG, dyG, ChannelGroups.slice(weight.data(), grp * wPer, wPer), n, kg, g);
+            ChannelGroups.scatter(dxG, n, c, h * w, grp * cg, cg, dIn.data());
+        }
+    }
+
+    /** {@link #conv2dBackwardData} of one group: dx [N, C, H, W] from dy [N, K, P, Q] and weight [K, C, R, S]. */
+    private static void backwardData(float[] dx, float[] dy, float[] weight, int n, int k, Conv2d.Geometry g) {
+        int stride = g.stride(), padding = g.pad();
+        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
+        float[] wT = transpose(weight, k, crs);                 // [CRS, K]
         boolean direct = g.r() == 1 && g.s() == 1 && stride == 1 && padding == 0;
         GemmKernel kernel = Gemm.kernel();
         if (n >= Parallel.threads()) {
@@ -415,18 +437,36 @@ public final class CpuGrads {
      * Backward of {@link CpuOps#conv2d} with respect to its weight: dWeight[K, CRS] += Σ_images dOut[K, PQ] ·
      * colsᵀ[PQ, CRS]. Computed transposed, dWᵀ[CRS, K] = cols[CRS, PQ] · dOutᵀ[PQ, K], so im2col's output is
      * the GEMM's left operand as it stands. Images are dealt to a fixed number of groups, one partial sum each,
-     * added in group order, so the result does not depend on scheduling.
+     * added in group order, so the result does not depend on scheduling. With groups, each group's channels go
+     * through the same code on their own (see {@link CpuOps#conv2d}).
      */
-    public static void conv2dBackwardFilter(Tensor dWeight, Tensor dOut, Tensor in, int stride, int padding) {
+    public static void conv2dBackwardFilter(Tensor dWeight, Tensor dOut, Tensor in, int stride, int padding,
+                                            int groups) {
         requireRank("conv2dBackwardFilter input", in, 4, "[N,C,H,W]");
-        requireRank("conv2dBackwardFilter dWeight", dWeight, 4, "[K,C,R,S]");
-        Conv2d.Geometry g = geometry("conv2dBackwardFilter", in, dWeight, stride, padding);
-        int n = in.dim(0), k = dWeight.dim(0), crs = g.c() * g.r() * g.s(), pq = g.p() * g.q();
+        requireRank("conv2dBackwardFilter dWeight", dWeight, 4, "[K,C/groups,R,S]");
+        int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3), k = dWeight.dim(0);
+        ChannelGroups.requireDivides("conv2dBackwardFilter", groups, c, k);
+        Conv2d.Geometry g = geometry("conv2dBackwardFilter", in, dWeight, stride, padding, groups);
         dOut.require("conv2dBackwardFilter dOut", n, k, g.p(), g.q());
-        float[] x = in.data(), dy = dOut.data();
-        int groups = Math.min(n, Parallel.threads());
-        float[][] partial = new float[groups][];               // each [CRS, K]
         if (groups == 1) {
+            backwardFilter(dWeight.data(), 0, dOut.data(), in.data(), n, k, g);
+            return;
+        }
+        int cg = c / groups, kg = k / groups, pq = g.p() * g.q(), wPer = dWeight.size() / groups;
+        float[] dyG = new float[n * kg * pq], xG = new float[n * cg * h * w];
+        for (int grp = 0; grp < groups; grp++) {
+            ChannelGroups.gather(dOut.data(), n, k, pq, grp * kg, kg, dyG);
+            ChannelGroups.gather(in.data(), n, c, h * w, grp * cg, cg, xG);
+            backwardFilter(dWeight.data(), grp * wPer, dyG, xG, n, kg, g);
+        }
+    }
+
+    /** {@link #conv2dBackwardFilter} of one group: dw[dwOff..] [K, C, R, S] += from dy [N, K, P, Q], x [N, C, H, W]. */
+    private static void backwardFilter(float[] dw, int dwOff, float[] dy, float[] x, int n, int k, Conv2d.Geometry g) {
+        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q();
+        int parts = Math.min(n, Parallel.threads());  // image partitions, summed in a fixed order
+        float[][] partial = new float[parts][];               // each [CRS, K]
+        if (parts == 1) {
             float[] acc = new float[crs * k];
             for (int img = 0; img < n; img++) {
                 float[] cols = new float[crs * pq];
@@ -437,25 +477,24 @@ public final class CpuGrads {
             partial[0] = acc;
         } else {
             GemmKernel kernel = Gemm.kernel();
-            Parallel.forEach(groups, grp -> {
+            Parallel.forEach(parts, part -> {
                 float[] acc = new float[crs * k];
-                for (int img = grp; img < n; img += groups) {
+                for (int img = part; img < n; img += parts) {
                     float[] cols = COLS.get(crs * pq);
                     Conv2d.im2col(g, x, (long) img * pq, pq, cols);
                     float[] dyT = transpose(dy, img * k * pq, k, pq, DOUT_T.get(pq * k));
-                    kernel.gemm(crs, k, pq, cols, 0, pq, dyT, 0, k, acc, 0, k, img != grp);
+                    kernel.gemm(crs, k, pq, cols, 0, pq, dyT, 0, k, acc, 0, k, img != part);
                 }
-                partial[grp] = acc;
+                partial[part] = acc;
             });
         }
-        float[] dw = dWeight.data();
         for (int row = 0; row < k; row++) {
             for (int j = 0; j < crs; j++) {
                 float sum = 0f;
                 for (float[] acc : partial) {
                     sum += acc[j * k + row];
                 }
-                dw[row * crs + j] += sum;
+                dw[dwOff + row * crs + j] += sum;
             }
         }
     }
@@ -492,13 +531,16 @@ public final class CpuGrads {
         }
     }
 
-    /** Validates a conv's input-side tensor [N,C,H,W] against weight [K,C,R,S] and returns the geometry. */
-    private static Conv2d.Geometry geometry(String op, Tensor input, Tensor weight, int stride, int padding) {
-        requireRank(op + " weight", weight, 4, "[K,C,R,S]");
-        int c = input.dim(1), h = input.dim(2), w = input.dim(3), r = weight.dim(2), s = weight.dim(3);
+    /**
+     * Validates a conv's input-side tensor [N,C,H,W] against weight [K,C/groups,R,S] and returns the geometry of one
+     * group (C/groups channels).
+     */
+    private static Conv2d.Geometry geometry(String op, Tensor input, Tensor weight, int stride, int padding,
+                                            int groups) {
+        int c = input.dim(1) / groups, h = input.dim(2), w = input.dim(3), r = weight.dim(2), s = weight.dim(3);
         if (weight.dim(1) != c) {
-            throw new IllegalArgumentException(op + " weight: expected shape [K, C=" + c + ", R, S] to match input "
-                    + input.shape() + ", found " + weight.shape());
+            throw new IllegalArgumentException(op + " weight: expected shape [K, C/groups=" + c + ", R, S] to match input "
+                    + input.shape() + " and " + groups + " groups, found " + weight.shape());
         }
         if (stride < 1 || padding < 0) {
             throw new IllegalArgumentException(op + ": stride must be >= 1 and padding >= 0, found stride " + stride

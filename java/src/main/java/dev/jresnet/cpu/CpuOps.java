@@ -18,25 +18,35 @@ public final class CpuOps {
      * padding, P = (H + 2*padding - R) / stride + 1 and likewise Q. Computed as GEMM, see {@link Conv2d}.
      */
     public static void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, int stride, int padding) {
-        conv2d(Gemm.kernel(), out, in, weight, bias, stride, padding);
+        conv2d(Gemm.kernel(), out, in, weight, bias, stride, padding, 1);
     }
 
     /**
-     * {@link #conv2d(Tensor, Tensor, Tensor, Tensor, int, int)} on a given GEMM kernel rather than the active
+     * The grouped convolution (ResNeXt's 3x3): weight [K, C/groups, R, S]; group g maps input channels
+     * [g·C/G, (g+1)·C/G) to output channels [g·K/G, (g+1)·K/G). groups = 1 is the ordinary convolution.
+     */
+    public static void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, int stride, int padding, int groups) {
+        conv2d(Gemm.kernel(), out, in, weight, bias, stride, padding, groups);
+    }
+
+    /**
+     * {@link #conv2d(Tensor, Tensor, Tensor, Tensor, int, int, int)} on a given GEMM kernel rather than the active
      * one, so that both kernels can be checked and timed against each other in one JVM (the bench's kernel lab).
      */
     public static void conv2d(GemmKernel kernel, Tensor out, Tensor in, Tensor weight, Tensor bias, int stride,
-                              int padding) {
+                              int padding, int groups) {
         if (kernel == null) {
             throw new IllegalArgumentException("conv2d: kernel must not be null");
         }
         requireRank("conv2d input", in, 4, "[N,C,H,W]");
-        requireRank("conv2d weight", weight, 4, "[K,C,R,S]");
+        requireRank("conv2d weight", weight, 4, "[K,C/groups,R,S]");
         int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
         int k = weight.dim(0), r = weight.dim(2), s = weight.dim(3);
-        if (weight.dim(1) != c) {
-            throw new IllegalArgumentException("conv2d weight: expected shape [K, C=" + c + ", R, S] to match input "
-                    + in.shape() + ", found " + weight.shape());
+        ChannelGroups.requireDivides("conv2d", groups, c, k);
+        int cg = c / groups, kg = k / groups;
+        if (weight.dim(1) != cg) {
+            throw new IllegalArgumentException("conv2d weight: expected shape [K, C/groups=" + cg + ", R, S] to match input "
+                    + in.shape() + " and " + groups + " groups, found " + weight.shape());
         }
         if (stride < 1 || padding < 0) {
             throw new IllegalArgumentException("conv2d: stride must be >= 1 and padding >= 0, found stride " + stride
@@ -55,8 +65,38 @@ public final class CpuOps {
         if (out.data() == in.data()) {
             throw new IllegalArgumentException("conv2d: output must not share storage with the input");
         }
-        Conv2d.run(kernel, out.data(), in.data(), weight.data(), bias == null ? null : bias.data(),
-                n, c, h, w, k, r, s, p, q, stride, padding);
+        float[] b = bias == null ? null : bias.data();
+        if (groups == 1) {
+            Conv2d.run(kernel, out.data(), in.data(), weight.data(), b, n, c, h, w, k, r, s, p, q, stride, padding);
+            return;
+        }
+        float[] inG = new float[n * cg * h * w];
+        float[] outG = new float[n * kg * p * q];
+        int wPer = kg * cg * r * s;
+        for (int g = 0; g < groups; g++) {
+            ChannelGroups.gather(in.data(), n, c, h * w, g * cg, cg, inG);
+            Conv2d.run(kernel, outG, inG, ChannelGroups.slice(weight.data(), g * wPer, wPer),
+                    b == null ? null : ChannelGroups.slice(b, g * kg, kg), n, cg, h, w, kg, r, s, p, q, stride, padding);
+            ChannelGroups.scatter(outG, n, k, p * q, g * kg, kg, out.data());
+        }
+    }
+
+    /**
+     * out = relu(conv(in, weight) + bias [+ residual]): a convolution whose batch norm was folded into its weight and
+     * bias, then the block's residual (may be null) and ReLU. The CPU twin of the GPU engine's fused cuDNN call, run
+     * as the separate reference ops.
+     */
+    public static void conv2dBiasRelu(Tensor out, Tensor in, Tensor weight, Tensor bias, Tensor residual, int stride,
+                                      int padding, int groups) {
+        if (bias == null) {
+            throw new IllegalArgumentException("conv2dBiasRelu: bias must not be null");
+        }
+        conv2d(out, in, weight, bias, stride, padding, groups);
+        if (residual != null) {
+            add(out, out, residual, true);
+        } else {
+            relu(out, out);
+        }
     }
 
     /**

@@ -16,21 +16,22 @@ import dev.jresnet.tensor.Tensor;
 public final class FusedConv {
     private final Tensor weight, gamma, beta, mean, var;
     private final float eps;
-    private final int stride, padding;
+    private final int stride, padding, groups;
     private final int k, c, r, s;
-    private final float[] scale, shift;
+    private final float[][] scale, shift;             // per group
     private final ConvDriver driver;
-    private final GemmKernel.PackedMatrix packed;
+    private final GemmKernel.PackedMatrix[] packed;   // per group
 
-    private FusedConv(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean, Tensor var,
-                      float eps, ConvDriver driver) {
+    private FusedConv(Tensor weight, int stride, int padding, int groups, Tensor gamma, Tensor beta, Tensor mean,
+                      Tensor var, float eps, ConvDriver driver) {
         if (weight.rank() != 4) {
-            throw new IllegalArgumentException("fused conv weight: expected rank 4 [K,C,R,S], found " + weight.shape());
+            throw new IllegalArgumentException("fused conv weight: expected rank 4 [K,C/groups,R,S], found " + weight.shape());
         }
         this.k = weight.dim(0);
-        this.c = weight.dim(1);
+        this.c = weight.dim(1) * groups;
         this.r = weight.dim(2);
         this.s = weight.dim(3);
+        ChannelGroups.requireDivides("fused conv", groups, c, k);
         gamma.require("fused conv bn gamma", k);
         beta.require("fused conv bn beta", k);
         mean.require("fused conv bn mean", k);
@@ -47,23 +48,36 @@ public final class FusedConv {
         this.eps = eps;
         this.stride = stride;
         this.padding = padding;
-        this.scale = new float[k];
-        this.shift = new float[k];
-        CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
+        this.groups = groups;
+        float[] sc = new float[k], sh = new float[k];
+        CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, sc, sh);
+        int kg = k / groups, crs = weight.dim(1) * r * s;
+        this.scale = new float[groups][];
+        this.shift = new float[groups][];
+        this.packed = new GemmKernel.PackedMatrix[groups];
         this.driver = driver;
-        this.packed = driver == null ? null : driver.pack(weight.data(), k, c * r * s);
+        for (int g = 0; g < groups; g++) {
+            scale[g] = groups == 1 ? sc : ChannelGroups.slice(sc, g * kg, kg);
+            shift[g] = groups == 1 ? sh : ChannelGroups.slice(sh, g * kg, kg);
+            if (driver != null) {
+                float[] w = groups == 1 ? weight.data() : ChannelGroups.slice(weight.data(), g * kg * crs, kg * crs);
+                packed[g] = driver.pack(w, kg, crs);
+            }
+        }
     }
 
-    /** Conv with weight [K,C,R,S] (no bias), then batch norm with the given parameters, on the active kernel. */
-    public static FusedConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
-                               Tensor var, float eps) {
-        return new FusedConv(weight, stride, padding, gamma, beta, mean, var, eps, driverFor(Gemm.kernel()));
+    /**
+     * Conv with weight [K,C/groups,R,S] (no bias), then batch norm with the given parameters, on the active kernel.
+     */
+    public static FusedConv of(Tensor weight, int stride, int padding, int groups, Tensor gamma, Tensor beta,
+                               Tensor mean, Tensor var, float eps) {
+        return new FusedConv(weight, stride, padding, groups, gamma, beta, mean, var, eps, driverFor(Gemm.kernel()));
     }
 
     /** As {@link #of}, but always the unfused reference ops (for tests and timing side by side). */
-    public static FusedConv reference(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta,
+    public static FusedConv reference(Tensor weight, int stride, int padding, int groups, Tensor gamma, Tensor beta,
                                       Tensor mean, Tensor var, float eps) {
-        return new FusedConv(weight, stride, padding, gamma, beta, mean, var, eps, null);
+        return new FusedConv(weight, stride, padding, groups, gamma, beta, mean, var, eps, null);
     }
 
     private static ConvDriver driverFor(GemmKernel kernel) {
@@ -102,15 +116,31 @@ public final class FusedConv {
             residual.require("fused conv residual", n, k, p, q);
         }
         if (driver == null) {
-            CpuOps.conv2d(out, in, weight, null, stride, padding);
+            CpuOps.conv2d(out, in, weight, null, stride, padding, groups);
             CpuOps.batchNorm(out, out, gamma, beta, mean, var, eps, relu && residual == null);
             if (residual != null) {
                 CpuOps.add(out, out, residual, relu);
             }
             return out;
         }
-        driver.run(packed, out.data(), in.data(), n, k, new Conv2d.Geometry(c, h, w, r, s, p, q, stride, padding),
-                scale, shift, residual == null ? null : residual.data(), relu);
+        int cg = c / groups, kg = k / groups;
+        Conv2d.Geometry geometry = new Conv2d.Geometry(cg, h, w, r, s, p, q, stride, padding);
+        if (groups == 1) {
+            driver.run(packed[0], out.data(), in.data(), n, k, geometry, scale[0], shift[0],
+                    residual == null ? null : residual.data(), relu);
+            return out;
+        }
+        // Each group through the ungrouped kernel on its channels, so the rounding is the reference's.
+        float[] inG = new float[n * cg * h * w], outG = new float[n * kg * p * q];
+        float[] resG = residual == null ? null : new float[outG.length];
+        for (int g = 0; g < groups; g++) {
+            ChannelGroups.gather(in.data(), n, c, h * w, g * cg, cg, inG);
+            if (resG != null) {
+                ChannelGroups.gather(residual.data(), n, k, p * q, g * kg, kg, resG);
+            }
+            driver.run(packed[g], outG, inG, n, kg, geometry, scale[g], shift[g], resG, relu);
+            ChannelGroups.scatter(outG, n, k, p * q, g * kg, kg, out.data());
+        }
         return out;
     }
 }

@@ -214,8 +214,8 @@ public final class GradCheck {
                 },
                 (in, dy) -> {
                     Tensor dx = Tensor.zeros(in[0].shape()), dw = Tensor.zeros(in[1].shape());
-                    CpuGrads.conv2dBackwardData(dx, dy, in[1], 1, 1);
-                    CpuGrads.conv2dBackwardFilter(dw, dy, in[0], 1, 1);
+                    CpuGrads.conv2dBackwardData(dx, dy, in[1], 1, 1, 1);
+                    CpuGrads.conv2dBackwardFilter(dw, dy, in[0], 1, 1, 1);
                     CpuGrads.accumulate(dx, dy);
                     return new Tensor[] {dx, dw};
                 }, seed));
@@ -245,17 +245,22 @@ public final class GradCheck {
                     return new Tensor[] {dx, dg, db};
                 }, seed));
 
-        int[][] convs = {{3, 1, 1}, {3, 2, 1}, {1, 1, 0}, {1, 2, 0}, {7, 2, 3}, {3, 2, 0}};
+        // {kernel, stride, pad, groups}; the grouped ones are ResNeXt's 3x3 (6 input, 4 output channels in 2 groups).
+        int[][] convs = {{3, 1, 1, 1}, {3, 2, 1, 1}, {1, 1, 0, 1}, {1, 2, 0, 1}, {7, 2, 3, 1}, {3, 2, 0, 1},
+                {3, 1, 1, 2}, {3, 2, 1, 2}};
         for (int[] cfg : convs) {
-            int r = cfg[0], stride = cfg[1], pad = cfg[2];
-            all.addAll(check(String.format(Locale.ROOT, "conv2d(%dx%d,s%d,p%d)", r, r, stride, pad),
-                    new String[] {"input", "weight"},
-                    new Tensor[] {gaussian(seed + 17 + r, 2, 3, 9, 9), gaussian(seed + 18 + r, 4, 3, r, r)},
-                    in -> conv(in[0], in[1], stride, pad),
+            int r = cfg[0], stride = cfg[1], pad = cfg[2], groups = cfg[3];
+            int c = groups == 1 ? 3 : 6;
+            String name = groups == 1 ? String.format(Locale.ROOT, "conv2d(%dx%d,s%d,p%d)", r, r, stride, pad)
+                    : String.format(Locale.ROOT, "conv2d(%dx%d,s%d,p%d,g%d)", r, r, stride, pad, groups);
+            all.addAll(check(name, new String[] {"input", "weight"},
+                    new Tensor[] {gaussian(seed + 17 + r + groups, 2, c, 9, 9),
+                            gaussian(seed + 18 + r + groups, 4, c / groups, r, r)},
+                    in -> conv(in[0], in[1], stride, pad, groups),
                     (in, dy) -> {
                         Tensor dx = Tensor.zeros(in[0].shape()), dw = Tensor.zeros(in[1].shape());
-                        CpuGrads.conv2dBackwardData(dx, dy, in[1], stride, pad);
-                        CpuGrads.conv2dBackwardFilter(dw, dy, in[0], stride, pad);
+                        CpuGrads.conv2dBackwardData(dx, dy, in[1], stride, pad, groups);
+                        CpuGrads.conv2dBackwardFilter(dw, dy, in[0], stride, pad, groups);
                         return new Tensor[] {dx, dw};
                     }, seed));
         }
@@ -264,7 +269,7 @@ public final class GradCheck {
                 in -> maxPool(in[0]),
                 (in, dy) -> {
                     Tensor d = Tensor.zeros(in[0].shape());
-                    CpuGrads.maxPoolBackward(d, dy, in[0], 3, 2, 1);
+                    CpuGrads.maxPoolBackward(d, dy, in[0], maxPool(in[0]), 3, 2, 1);
                     return new Tensor[] {d};
                 }, seed));
 
@@ -287,10 +292,10 @@ public final class GradCheck {
 
     // ---------------------------------------------------------------- inputs and small forwards
 
-    private static Tensor conv(Tensor x, Tensor w, int stride, int pad) {
+    private static Tensor conv(Tensor x, Tensor w, int stride, int pad, int groups) {
         int p = (x.dim(2) + 2 * pad - w.dim(2)) / stride + 1, q = (x.dim(3) + 2 * pad - w.dim(3)) / stride + 1;
         Tensor y = Tensor.zeros(x.dim(0), w.dim(0), p, q);
-        CpuOps.conv2d(y, x, w, null, stride, pad);
+        CpuOps.conv2d(y, x, w, null, stride, pad, groups);
         return y;
     }
 

@@ -45,11 +45,11 @@ public final class ConvolutionDescriptor extends CudaResource {
 
     private final cudnnConvolutionStruct desc;
     private final int padH, padW, strideH, strideW, dilationH, dilationW, groups;
-    private final Precision computeType;
+    private final ElementType computeType;
     private final MathType mathType;
 
     private ConvolutionDescriptor(cudnnConvolutionStruct desc, int padH, int padW, int strideH, int strideW,
-                                  int dilationH, int dilationW, Precision computeType, MathType mathType, int groups) {
+                                  int dilationH, int dilationW, ElementType computeType, MathType mathType, int groups) {
         this.desc = desc;
         this.padH = padH;
         this.padW = padW;
@@ -67,7 +67,7 @@ public final class ConvolutionDescriptor extends CudaResource {
      * both fp32 and fp16 data in this project), with {@code mathType} and {@code groups} groups.
      */
     public static ConvolutionDescriptor create(int padH, int padW, int strideH, int strideW, int dilationH,
-                                               int dilationW, Precision computeType, MathType mathType, int groups) {
+                                               int dilationW, ElementType computeType, MathType mathType, int groups) {
         cudnnConvolutionStruct d = new cudnnConvolutionStruct();
         Cudnn.check(cudnnCreateConvolutionDescriptor(d), "cudnnCreateConvolutionDescriptor");
         ConvolutionDescriptor cd = new ConvolutionDescriptor(d, padH, padW, strideH, strideW, dilationH, dilationW,
@@ -87,7 +87,7 @@ public final class ConvolutionDescriptor extends CudaResource {
     }
 
     /** Square padding and stride, no dilation, one group. */
-    public static ConvolutionDescriptor create(int pad, int stride, Precision computeType, MathType mathType) {
+    public static ConvolutionDescriptor create(int pad, int stride, ElementType computeType, MathType mathType) {
         return create(pad, pad, stride, stride, 1, 1, computeType, mathType, 1);
     }
 
@@ -108,7 +108,7 @@ public final class ConvolutionDescriptor extends CudaResource {
         return mathType;
     }
 
-    public Precision computeType() {
+    public ElementType computeType() {
         return computeType;
     }
 

@@ -153,8 +153,14 @@ public final class Doctor {
             dev.jresnet.cpu.CpuOps.conv2d(expected, x, w, b, 1, 1);
             dev.jresnet.cpu.CpuOps.relu(expected, expected);
             dev.jresnet.tensor.Tensor actual;
-            try (GpuOps ops = new GpuOps(context, InferencePrecision.FP32)) {
-                actual = ops.conv(x, w, b, null, 1, 1);
+            try (GpuOps ops = new GpuOps(context, null, dev.jresnet.tensor.Precision.FP32,
+                    new ConvAlgorithms(ConvAlgorithms.Search.HEURISTIC, 256L << 20));
+                 GpuTensor gx = ops.upload(x, "smoke test input");
+                 GpuTensor gw = ops.upload(w, "smoke test weight");
+                 GpuTensor gb = ops.upload(b, "smoke test bias");
+                 GpuTensor gy = GpuTensor.allocate("smoke test output", 2, 16, 16, 16)) {
+                ops.conv2dBiasRelu(gy, gx, gw, gb, null, 1, 1, 1);
+                actual = ops.download(gy);
             }
             double err = relativeL2(actual.data(), expected.data());
             boolean ok = err <= 1e-5;

@@ -1,7 +1,7 @@
 package dev.jresnet.cuda;
 
 import dev.jresnet.image.RgbImage;
-import org.bytedeco.javacpp.FloatPointer;
+import dev.jresnet.nn.Dims;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -14,14 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static org.bytedeco.cuda.global.cublas.*;
-import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
-import static org.bytedeco.cuda.global.cudnn.cudnnPoolingForward;
-
 /**
- * Everything one caller (thread) needs to run a shared {@link CudaResNet50}: its own stream, a cuDNN and a
- * cuBLAS handle bound to that stream, the activation buffers, input/output staging (device and pinned host),
- * the convolution workspace, and the CUDA graphs it captured. All device memory except the grow-only
+ * Everything one caller (thread) needs to run a shared {@link CudaResNet}: its own {@link GpuOps} (stream, cuDNN and
+ * cuBLAS handles bound to it, convolution plans, workspace), the activation buffers, input/output staging (device and
+ * pinned host), and the CUDA graphs it captured. All device memory except the grow-only
  * workspace is one arena allocated at creation, so that after the first forward pass of each batch bucket
  * nothing is allocated.
  *
@@ -31,27 +27,22 @@ import static org.bytedeco.cuda.global.cudnn.cudnnPoolingForward;
  * (input buffer to logits buffer) into a CUDA graph, and later runs replay it.
  *
  * <p>A context is used by one thread at a time (its methods are synchronized). Get one with
- * {@link CudaResNet50#withContext} (from the model's pool) or {@link CudaResNet50#createContext()}.
+ * {@link CudaResNet#withContext} (from the model's pool) or {@link CudaResNet#createContext()}.
  */
 // cuDNN 9 marks the descriptor API deprecated (the graph API replaces it) but ships and supports it.
 @SuppressWarnings("deprecation")
 public final class ExecutionContext extends CudaResource {
-    /** cuBLAS workspace (NVIDIA recommends 32 MiB on Hopper); also what makes cuBLAS graph-capturable. */
-    static final long CUBLAS_WORKSPACE = 32L << 20;
-
-    private final CudaResNet50 model;
+    private final CudaResNet model;
     private final NetworkPlan plan;
-    private final InferencePrecision precision;
+    private final CudaPrecision precision;
     private final int[] buckets;
     private final int maxBatch;
     private final int inH, inW, classes;
     private final long perImageInput;  // elements of one input image
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
 
+    private final GpuOps ops;
     private final Stream stream;
-    private final CudnnHandle cudnn;
-    private final CublasHandle cublas;
-    private final ConvExec.Scalars scalars;
     private final DeviceArena arena;
     private final DeviceBuffer[] activations;
     private final DeviceBuffer input;
@@ -59,9 +50,6 @@ public final class ExecutionContext extends CudaResource {
     private final DeviceBuffer inputU8;
     private final DeviceBuffer pooled;
     private final DeviceBuffer logits;
-    private final DeviceBuffer ones;
-    private final Workspace workspace;
-    private DeviceBuffer workspaceBuffer;
     private final PinnedBuffer pinnedIn;
     private final PinnedBuffer pinnedU8;
     private final PinnedBuffer pinnedOut;
@@ -71,10 +59,10 @@ public final class ExecutionContext extends CudaResource {
     private final Map<Integer, String> captureFailures = new HashMap<>();
     private boolean useGraphs;
 
-    ExecutionContext(CudaResNet50 model) {
+    ExecutionContext(CudaResNet model) {
         this.model = model;
         this.plan = model.plan();
-        this.precision = model.precision();
+        this.precision = CudaPrecision.of(model.precision());
         this.buckets = model.options().bucketArray();
         this.maxBatch = buckets[buckets.length - 1];
         this.inH = plan.input().h();
@@ -83,22 +71,16 @@ public final class ExecutionContext extends CudaResource {
         this.perImageInput = plan.input().elements();
         this.useGraphs = model.options().cudaGraphs();
         try {
-            stream = own(Stream.create());
-            cudnn = own(CudnnHandle.create(stream));
-            cublas = own(CublasHandle.create(stream));
-            cublas.setMathMode(precision.cublasMath());
-            FloatPointer one = own(new FloatPointer(1).put(1f));
-            FloatPointer zero = own(new FloatPointer(1).put(0f));
-            scalars = new ConvExec.Scalars(one, zero, own(ActivationDescriptor.relu()));
-
+            ops = own(new GpuOps(model.context(), model.kernels(), model.precision(), model.algorithms()));
+            stream = ops.stream();
             int e = precision.element().bytes();
             long act = maxBatch * plan.maxActivationElements() * e;
             long in = maxBatch * perImageInput * e;
-            long inF32 = precision.element() == Precision.FP16 ? maxBatch * perImageInput * 4 : 0;
+            long inF32 = precision.element() == ElementType.FP16 ? maxBatch * perImageInput * 4 : 0;
             long inU8 = maxBatch * perImageInput;
             long pool = (long) maxBatch * plan.features() * 4;
             long out = (long) maxBatch * classes * 4;
-            long[] sizes = new long[plan.bufferCount() + 7];
+            long[] sizes = new long[plan.bufferCount() + 5];
             Arrays.fill(sizes, 0, plan.bufferCount(), act);
             int i = plan.bufferCount();
             sizes[i] = in;
@@ -106,40 +88,28 @@ public final class ExecutionContext extends CudaResource {
             sizes[i + 2] = inU8;
             sizes[i + 3] = pool;
             sizes[i + 4] = out;
-            sizes[i + 5] = 4L * maxBatch;
-            sizes[i + 6] = CUBLAS_WORKSPACE;
             arena = own(DeviceArena.create(DeviceArena.sizeFor(sizes), "activations of a "
-                    + precision + " context (buckets " + Arrays.toString(buckets) + ")"));
+                    + precision.precision().id() + " context (buckets " + Arrays.toString(buckets) + ")"));
             activations = new DeviceBuffer[plan.bufferCount()];
             for (int b = 0; b < activations.length; b++) {
                 activations[b] = arena.slice(act, "activation buffer " + b);
             }
             input = arena.slice(in, "network input");
             DeviceBuffer f32 = arena.slice(sizes[i + 1], "fp32 input staging");
-            inputF32 = precision.element() == Precision.FP16 ? f32 : input;
+            inputF32 = precision.element() == ElementType.FP16 ? f32 : input;
             inputU8 = arena.slice(inU8, "8-bit image staging");
             pooled = arena.slice(pool, "pooled features");
             logits = arena.slice(out, "logits");
-            ones = arena.slice(4L * maxBatch, "ones");
-            DeviceBuffer cublasWs = arena.slice(CUBLAS_WORKSPACE, "cuBLAS workspace");
-            cublas.setWorkspace(cublasWs);
             arena.buffer().fill(stream, 0); // every buffer starts as finite zeros
-            float[] oneValues = new float[maxBatch];
-            Arrays.fill(oneValues, 1f);
-            ones.upload(stream, oneValues);
 
             pinnedIn = own(PinnedBuffer.allocate(4 * maxBatch * perImageInput, "input staging"));
             pinnedU8 = own(PinnedBuffer.allocate(maxBatch * perImageInput, "8-bit image staging"));
             pinnedOut = own(PinnedBuffer.allocate(4L * maxBatch * classes, "logits staging"));
-            workspace = own(new Workspace(stream, "convolutions of a " + precision + " context"));
-
-            long need = 0;
             for (int b : buckets) {
-                BucketPlan p = own(new BucketPlan(b));
-                plans.put(b, p);
-                need = Math.max(need, p.workspaceBytes());
+                plans.put(b, own(new BucketPlan(b)));
             }
-            workspaceBuffer = workspace.ensure(need);
+            // Every shape is planned: size the workspace once, so that no later call (or capture) allocates.
+            ops.reserve(maxBatch);
             stream.synchronize();
         } catch (RuntimeException | Error ex) {
             releaseOwned();
@@ -154,8 +124,8 @@ public final class ExecutionContext extends CudaResource {
 
     // ------------------------------------------------------------------ public API
 
-    public InferencePrecision precision() {
-        return precision;
+    public dev.jresnet.tensor.Precision precision() {
+        return precision.precision();
     }
 
     /** The configured batch buckets, ascending. */
@@ -191,10 +161,10 @@ public final class ExecutionContext extends CudaResource {
 
     /** Bytes of convolution workspace held. */
     public synchronized long workspaceBytes() {
-        return workspace.bytes();
+        return ops.workspaceBytes();
     }
 
-    /** Bytes of the activation arena (activations, staging, logits, cuBLAS workspace). */
+    /** Bytes of the activation arena (activations, staging, pooled features, logits). */
     public long arenaBytes() {
         return arena.capacity();
     }
@@ -203,13 +173,32 @@ public final class ExecutionContext extends CudaResource {
     public synchronized List<String> unfusedLayers() {
         List<String> names = new java.util.ArrayList<>();
         for (BucketPlan p : plans.values()) {
-            for (ConvExec c : p.convs) {
-                if (c != null && !c.fused() && !names.contains(c.name())) {
-                    names.add(c.name());
+            for (int i = 0; i < p.convs.length; i++) {
+                NetworkPlan.Step st = plan.steps().get(i);
+                if (p.convs[i] != null && !p.convs[i].fused()) {
+                    String name = plan.layers().get(((NetworkPlan.Conv) st).layer()).name();
+                    if (!names.contains(name)) {
+                        names.add(name);
+                    }
                 }
             }
         }
         return names;
+    }
+
+    /** The forward algorithm chosen for every convolution at bucket {@code n}, by layer name. */
+    public synchronized Map<String, ConvAlgorithms.Choice> algorithms(int n) {
+        BucketPlan p = plans.get(n);
+        if (p == null) {
+            throw new IllegalArgumentException("no bucket " + n + " (buckets " + Arrays.toString(buckets) + ")");
+        }
+        Map<String, ConvAlgorithms.Choice> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < p.convs.length; i++) {
+            if (p.convs[i] != null) {
+                out.put(plan.layers().get(((NetworkPlan.Conv) plan.steps().get(i)).layer()).name(), p.convs[i].forward);
+            }
+        }
+        return out;
     }
 
     /** Logits [n][classes] (row-major) of n preprocessed images [n][3][H][W] (NCHW fp32). */
@@ -229,7 +218,7 @@ public final class ExecutionContext extends CudaResource {
      * copied once into pinned memory; heap buffers work too.
      */
     public synchronized void logits(FloatBuffer in, int n, FloatBuffer out) {
-        try (CudaResNet50.Guard g = model.enter()) {
+        try (CudaResNet.Guard g = model.enter()) {
             checkOpen();
             requireBatch(n);
             long needIn = (long) n * perImageInput, needOut = (long) n * classes;
@@ -263,7 +252,7 @@ public final class ExecutionContext extends CudaResource {
 
     /** Logits of a device-resident batch [n, 3, H, W] into a device tensor [n, classes]; no host copies. */
     public synchronized void logits(DeviceTensor in, DeviceTensor out) {
-        try (CudaResNet50.Guard g = model.enter()) {
+        try (CudaResNet.Guard g = model.enter()) {
             checkOpen();
             int[] d = in.dims();
             if (d.length != 4 || d[1] != 3 || d[2] != inH || d[3] != inW) {
@@ -299,7 +288,7 @@ public final class ExecutionContext extends CudaResource {
      * normalised on the GPU ({@code preprocess.cu}) with {@code mean} and {@code std}.
      */
     public synchronized float[] logitsOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
-        try (CudaResNet50.Guard g = model.enter()) {
+        try (CudaResNet.Guard g = model.enter()) {
             checkOpen();
             int n = crops.size();
             requireBatch(n);
@@ -318,7 +307,7 @@ public final class ExecutionContext extends CudaResource {
                     staging.put(crops.get(start + i).pixels());
                 }
                 inputU8.copyFrom(stream, pinnedU8, 0, 0, m * perImageInput);
-                if (precision.element() == Precision.FP16) {
+                if (precision.element() == ElementType.FP16) {
                     model.kernels().preprocessU8ToNhwcF16(stream, inputU8, input, m, inH, inW, mean, std);
                 } else {
                     model.kernels().preprocessU8ToNchwF32(stream, inputU8, input, m, inH, inW, mean, std);
@@ -350,7 +339,7 @@ public final class ExecutionContext extends CudaResource {
             CudaGraph graph = graphs.get(b);
             if (graph == null) {
                 try {
-                    graph = CudaGraph.capture(stream, precision + " forward, batch " + b, p::run);
+                    graph = CudaGraph.capture(stream, precision.precision().id() + " forward, batch " + b, p::run);
                 } catch (CudaException e) {
                     // Never silently: logged, and listed by captureFailures(); this bucket stays eager.
                     captureFailures.put(b, e.getMessage());
@@ -383,129 +372,87 @@ public final class ExecutionContext extends CudaResource {
         return b < 0 ? input : activations[b];
     }
 
-    /** Descriptors and algorithms of every step for one batch size. */
+    /** Every value of one batch size as a tensor view, and the plan of every convolution at that size. */
     private final class BucketPlan implements AutoCloseable {
         final int n;
-        final ConvExec[] convs;
-        final PoolingDescriptor[] pools;
-        final TensorDescriptor[] poolIn;
-        final TensorDescriptor[] poolOut;
+        final GpuTensor[] values;
+        final GpuOps.ConvPlan[] convs;
+        final GpuTensor pooledFeatures, logitsOut;
 
         BucketPlan(int n) {
             this.n = n;
             List<NetworkPlan.Step> steps = plan.steps();
-            convs = new ConvExec[steps.size()];
-            pools = new PoolingDescriptor[steps.size()];
-            poolIn = new TensorDescriptor[steps.size()];
-            poolOut = new TensorDescriptor[steps.size()];
+            values = new GpuTensor[plan.values().size()];
+            convs = new GpuOps.ConvPlan[steps.size()];
+            GpuTensor pool = null, out = null;
             try {
+                for (int v = 0; v < values.length; v++) {
+                    Dims d = plan.values().get(v);
+                    values[v] = GpuTensor.view(buffer(v), precision.element(), precision.layout(), n, d.c(), d.h(),
+                            d.w());
+                }
+                pool = GpuTensor.view(pooled, n, plan.features());
+                out = GpuTensor.view(logits, n, classes);
                 for (int i = 0; i < steps.size(); i++) {
-                    NetworkPlan.Step s = steps.get(i);
-                    NetworkPlan.Dims in = plan.values().get(s.inputs()[0]);
-                    if (s instanceof NetworkPlan.Conv c) {
-                        LayerWeights w = model.layerWeights().get(c.layer());
-                        ConvAlgorithms.FindBuffers find = model.algorithms().search() == ConvAlgorithms.Search.EXHAUSTIVE
-                                ? findBuffers(c) : null;
-                        convs[i] = ConvExec.create(cudnn, model.algorithms(), precision, w, n, in.h(), in.w(), find);
-                    } else if (s instanceof NetworkPlan.MaxPool p) {
-                        NetworkPlan.Dims out = plan.values().get(p.out());
-                        pools[i] = PoolingDescriptor.max(p.window(), p.pad(), p.stride());
-                        poolIn[i] = TensorDescriptor.create(precision.layout(), precision.element(), n, in.c(), in.h(), in.w());
-                        poolOut[i] = TensorDescriptor.create(precision.layout(), precision.element(), n, out.c(), out.h(), out.w());
-                        int[] dims = pools[i].outputDim(poolIn[i]);
-                        if (!Arrays.equals(dims, new int[] {n, out.c(), out.h(), out.w()})) {
-                            throw new IllegalStateException("max pool output " + Arrays.toString(dims) + " != planned "
-                                    + out + " for " + poolIn[i].shape());
-                        }
+                    if (steps.get(i) instanceof NetworkPlan.Conv c) {
+                        NetworkPlan.ConvLayer l = plan.layers().get(c.layer());
+                        convs[i] = ops.plan(values[c.out()], values[c.in()], model.layerWeights().get(c.layer()).filter,
+                                l.stride(), l.pad(), l.groups());
+                    } else if (steps.get(i) instanceof NetworkPlan.MaxPool m) {
+                        ops.pooling(org.bytedeco.cuda.global.cudnn.CUDNN_POOLING_MAX, m.kernel(), m.stride(), m.pad());
                     }
                 }
             } catch (RuntimeException e) {
-                close();
+                closeViews(values);
+                closeQuietly(pool);
+                closeQuietly(out);
                 throw e;
             }
-        }
-
-        /** Buffers for an exhaustive algorithm search: the real weights, scratch activations, a large workspace. */
-        private ConvAlgorithms.FindBuffers findBuffers(NetworkPlan.Conv c) {
-            DeviceBuffer ws = workspace.ensure(model.algorithms().workspaceLimit());
-            return new ConvAlgorithms.FindBuffers(buffer(c.in()), model.layerWeights().get(c.layer()).filter,
-                    activations[(plan.bufferOf(c.in()) + 1) % activations.length], ws);
-        }
-
-        long workspaceBytes() {
-            long m = 0;
-            for (ConvExec c : convs) {
-                if (c != null) {
-                    m = Math.max(m, c.workspaceBytes);
-                }
-            }
-            return m;
+            pooledFeatures = pool;
+            logitsOut = out;
         }
 
         /** Queues the whole forward pass (input buffer to logits buffer) on the stream; never synchronises. */
         void run() {
             List<NetworkPlan.Step> steps = plan.steps();
-            for (int i = 0; i < steps.size(); i++) {
-                NetworkPlan.Step s = steps.get(i);
+            for (NetworkPlan.Step s : steps) {
                 if (s instanceof NetworkPlan.Conv c) {
-                    convs[i].run(cudnn, scalars, buffer(c.in()), c.residual() < 0 ? null : buffer(c.residual()),
-                            buffer(c.out()), workspaceBuffer);
+                    NetworkPlan.ConvLayer l = plan.layers().get(c.layer());
+                    LayerWeights w = model.layerWeights().get(c.layer());
+                    GpuTensor residual = c.residual() < 0 ? null : values[c.residual()];
+                    if (w.bias == null) {
+                        ops.conv2d(values[c.out()], values[c.in()], w.filter, null, l.stride(), l.pad(), l.groups());
+                    } else {
+                        ops.conv2dBiasRelu(values[c.out()], values[c.in()], w.filter, w.bias, residual, l.stride(),
+                                l.pad(), l.groups());
+                    }
                 } else if (s instanceof NetworkPlan.MaxPool p) {
-                    Cudnn.check(cudnnPoolingForward(cudnn.handle(), pools[i].handle(), scalars.one(), poolIn[i].handle(),
-                            buffer(p.in()).pointer(), scalars.zero(), poolOut[i].handle(), buffer(p.out()).pointer()),
-                            "cudnnPoolingForward", poolIn[i].shape(), poolOut[i].shape());
+                    ops.maxPool(values[p.out()], values[p.in()], p.kernel(), p.stride(), p.pad());
                 }
             }
-            head();
-        }
-
-        /** Global average pool to [n, features] fp32, then logits = pooled · W^T + b with cuBLAS. */
-        private void head() {
-            int f = plan.featureValue();
-            NetworkPlan.Dims d = plan.values().get(f);
-            if (precision.element() == Precision.FP16) {
-                model.kernels().globalAvgPoolNhwcF16(stream, buffer(f), pooled, n, d.c(), d.h(), d.w());
-            } else {
-                model.kernels().globalAvgPoolNchwF32(stream, buffer(f), pooled, n, d.c(), d.h(), d.w());
-            }
-            classifier(cublas, scalars, model.fcWeight(), model.fcBias(), ones, pooled, logits, n, plan.features(),
-                    classes, precision);
+            ops.globalAvgPool(pooledFeatures, values[plan.featureValue()]);
+            ops.linear(logitsOut, pooledFeatures, model.fcWeight(), model.fcBias());
         }
 
         @Override
         public void close() {
-            for (int i = convs.length - 1; i >= 0; i--) {
-                closeQuietly(convs[i]);
-                closeQuietly(poolOut[i]);
-                closeQuietly(poolIn[i]);
-                closeQuietly(pools[i]);
-            }
+            closeViews(values);
+            closeQuietly(pooledFeatures);
+            closeQuietly(logitsOut);
         }
     }
 
-    /**
-     * {@code logits[n][k] = sum_f pooled[n][f] * weight[k][f] + bias[k]}, column-major for cuBLAS:
-     * logits^T (K x n, ld K) = bias (K x 1) · ones (1 x n), then += W^T-as-stored (op T of the F x K
-     * column-major view of weight) · pooled^T (F x n, ld F). The broadcast GEMM is pedantic fp32 (exact).
-     */
-    static void classifier(CublasHandle cublas, ConvExec.Scalars s, DeviceBuffer weight, DeviceBuffer bias,
-                           DeviceBuffer ones, DeviceBuffer pooled, DeviceBuffer logits, int n, int features,
-                           int classes, InferencePrecision precision) {
-        String shape = "pooled [" + n + ", " + features + "], weight [" + classes + ", " + features + "]";
-        Cublas.check(cublasGemmEx(cublas.handle(), CUBLAS_OP_N, CUBLAS_OP_N, classes, n, 1, s.one(), bias.pointer(),
-                CUDA_R_32F, classes, ones.pointer(), CUDA_R_32F, 1, s.zero(), logits.pointer(), CUDA_R_32F, classes,
-                CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_GEMM_DEFAULT), "cublasGemmEx", "fc bias broadcast", shape);
-        Cublas.check(cublasGemmEx(cublas.handle(), CUBLAS_OP_T, CUBLAS_OP_N, classes, n, features, s.one(),
-                weight.pointer(), CUDA_R_32F, features, pooled.pointer(), CUDA_R_32F, features, s.one(),
-                logits.pointer(), CUDA_R_32F, classes, precision.cublasCompute(), CUBLAS_GEMM_DEFAULT),
-                "cublasGemmEx", "fc", shape, precision);
+    private static void closeViews(GpuTensor[] views) {
+        for (GpuTensor t : views) {
+            closeQuietly(t);
+        }
     }
 
     // ------------------------------------------------------------------ lifecycle
 
     @Override
     protected String describe() {
-        return "ExecutionContext(" + precision + ", buckets " + Arrays.toString(buckets) + ")";
+        return "ExecutionContext(" + precision.precision().id() + ", buckets " + Arrays.toString(buckets) + ")";
     }
 
     @Override

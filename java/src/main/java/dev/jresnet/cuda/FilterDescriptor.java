@@ -13,25 +13,25 @@ import static org.bytedeco.cuda.global.cudnn.*;
 public final class FilterDescriptor extends CudaResource {
     private final cudnnFilterStruct desc;
     private final Layout layout;
-    private final Precision precision;
+    private final ElementType element;
     private final int k, c, r, s;
 
-    private FilterDescriptor(cudnnFilterStruct desc, Layout layout, Precision precision, int k, int c, int r, int s) {
+    private FilterDescriptor(cudnnFilterStruct desc, Layout layout, ElementType element, int k, int c, int r, int s) {
         this.desc = desc;
         this.layout = layout;
-        this.precision = precision;
+        this.element = element;
         this.k = k;
         this.c = c;
         this.r = r;
         this.s = s;
     }
 
-    public static FilterDescriptor create(Layout layout, Precision precision, int k, int c, int r, int s) {
+    public static FilterDescriptor create(Layout layout, ElementType element, int k, int c, int r, int s) {
         cudnnFilterStruct d = new cudnnFilterStruct();
         Cudnn.check(cudnnCreateFilterDescriptor(d), "cudnnCreateFilterDescriptor");
-        FilterDescriptor f = new FilterDescriptor(d, layout, precision, k, c, r, s);
+        FilterDescriptor f = new FilterDescriptor(d, layout, element, k, c, r, s);
         try {
-            Cudnn.check(cudnnSetFilter4dDescriptor(d, precision.cudnnType(), layout.cudnnFormat(), k, c, r, s),
+            Cudnn.check(cudnnSetFilter4dDescriptor(d, element.cudnnType(), layout.cudnnFormat(), k, c, r, s),
                     "cudnnSetFilter4dDescriptor", f.shape());
         } catch (RuntimeException e) {
             f.close();
@@ -46,18 +46,18 @@ public final class FilterDescriptor extends CudaResource {
     }
 
     public Layout layout() { return layout; }
-    public Precision precision() { return precision; }
+    public ElementType element() { return element; }
     public int k() { return k; }
     public int c() { return c; }
     public int r() { return r; }
     public int s() { return s; }
 
     public long bytes() {
-        return (long) k * c * r * s * precision.bytes();
+        return (long) k * c * r * s * element.bytes();
     }
 
     public String shape() {
-        return layout + " " + precision + " k=" + k + " c=" + c + " r=" + r + " s=" + s;
+        return layout + " " + element + " k=" + k + " c=" + c + " r=" + r + " s=" + s;
     }
 
     @Override

@@ -1,41 +1,41 @@
 package dev.jresnet.cuda;
 
-import dev.jresnet.nn.Bottleneck;
-import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.graph.BnFolding;
+import dev.jresnet.graph.Network;
+import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.Dims;
+import dev.jresnet.nn.GlobalAvgPool;
+import dev.jresnet.nn.Linear;
+import dev.jresnet.nn.NetworkSpec;
+import dev.jresnet.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * ResNet-50 for the GPU, host side only: BatchNorm folded into every convolution, the forward pass as a list
- * of steps over numbered values (activations), and each value's place in a small set of equal, reusable
- * activation buffers planned from the values' lifetimes.
+ * A network for the GPU, host side only: its {@link NetworkSpec#fused() fused} description with batch norm folded
+ * into every convolution, the steps over numbered values (activations), and each value's place in a small set of
+ * equal, reusable activation buffers planned from the values' lifetimes. The head (global average pool and the
+ * classifier) runs after the steps on the last value.
  *
- * <p>Value 0 is the network input; it lives in its own input buffer (buffer -1). A bottleneck is
- * {@code t1 = relu(conv1(x) + b1)}, {@code [s = convDs(x)]}, {@code t2 = relu(conv2(t1) + b2)},
- * {@code out = relu(conv3(t2) + b3 + z)} with {@code z = s} or {@code x}; the downsample's folded bias is
- * added to {@code b3} (in double) so that the projection is a plain convolution without bias or activation,
- * and every convolution with a bias ends in ReLU: the fused cuDNN call never needs the identity activation.
+ * <p>Value 0 is the network input; it lives in its own input buffer (buffer -1). A fused convolution is
+ * {@code out = relu(conv(in) + bias [+ residual])}. Where a residual is itself a convolution without ReLU read only
+ * there (a projection shortcut), its folded bias is added to this convolution's bias (in double, rounded once), so
+ * the projection is a plain convolution without bias or activation and every convolution with a bias ends in ReLU:
+ * the fused cuDNN call never needs the identity activation.
  */
 public final class NetworkPlan {
-    /** Per-image shape of a value. */
-    public record Dims(int c, int h, int w) {
-        public long elements() {
-            return (long) c * h * w;
-        }
-
-        @Override
-        public String toString() {
-            return "[" + c + ", " + h + ", " + w + "]";
-        }
-    }
-
     /**
-     * One convolution with folded weights [K][C][R][S] fp32 and bias [K] (null: no bias, no activation),
+     * One convolution with folded weights [K][C/groups][R][S] fp32 and bias [K] (null: no bias, no activation),
      * square stride and padding.
      */
-    public record ConvLayer(String name, int k, int c, int r, int s, int stride, int pad, float[] weight, float[] bias) {
+    public record ConvLayer(String name, int k, int c, int r, int s, int stride, int pad, int groups, float[] weight,
+                            float[] bias) {
         public int outSize(int in) {
             return (in + 2 * pad - r) / stride + 1;
         }
@@ -58,8 +58,8 @@ public final class NetworkPlan {
         }
     }
 
-    /** Max pooling with a square window. */
-    public record MaxPool(int in, int out, int window, int pad, int stride) implements Step {
+    /** Max pooling with a square window: kernel, stride, pad. */
+    public record MaxPool(int in, int out, int kernel, int stride, int pad) implements Step {
         @Override
         public int[] inputs() {
             return new int[] {in};
@@ -89,87 +89,76 @@ public final class NetworkPlan {
         this.bufferCount = Arrays.stream(bufferOf).max().orElse(-1) + 1;
     }
 
-    /** The plan of {@code graph} for {@code h x w} inputs (224 x 224 for ImageNet). */
-    public static NetworkPlan of(ResNet50Graph graph, int h, int w) {
+    /** The plan of {@code net} for {@code h x w} inputs (224 x 224 for ImageNet). */
+    public static NetworkPlan of(Network net, int h, int w) {
         if (h < 32 || w < 32) {
-            throw new IllegalArgumentException("ResNet-50 input must be at least 32x32, got " + h + "x" + w);
+            throw new IllegalArgumentException(net.architecture().id() + " input must be at least 32x32, got " + h
+                    + "x" + w);
         }
-        Builder b = new Builder(new Dims(3, h, w));
-        BnFolding.Folded stem = BnFolding.fold(graph.conv1, graph.bn1);
-        int x = b.conv(layer(graph.conv1, stem.weight(), stem.bias()), 0, -1);
-        x = b.maxPool(x, 3, 1, 2);
-        for (List<Bottleneck> stage : graph.stages()) {
-            for (Bottleneck block : stage) {
-                x = b.bottleneck(block, x);
+        NetworkSpec spec = net.spec().fused();
+        List<Dims> dims = spec.shapes(h, w);
+        List<dev.jresnet.nn.Step> all = spec.steps();
+        int head = all.size() - 2;
+        if (head < 1 || !(all.get(head) instanceof GlobalAvgPool gap) || !(all.get(head + 1) instanceof Linear fc)
+                || gap.in() != head) {
+            throw new IllegalArgumentException(spec.name() + ": the GPU plan needs a network that ends in global "
+                    + "average pooling of the last map and a linear classifier");
+        }
+        Map<String, Tensor> t = net.tensors();
+        // A projection read only as a residual gives its bias to the convolution that reads it.
+        Set<Integer> mergedInto = new HashSet<>();
+        Map<Integer, Integer> residualOwner = new HashMap<>();
+        for (int i = 0; i < head; i++) {
+            if (all.get(i) instanceof ConvBn c && c.residual() >= 0 && c.residual() > 0
+                    && all.get(c.residual() - 1) instanceof ConvBn r && !r.relu() && r.residual() < 0
+                    && spec.lastUse(r.out()) == i && readers(all, r.out()) == 1) {
+                residualOwner.put(r.out(), i);
+                mergedInto.add(i);
             }
         }
-        if (b.dims(x).c() != graph.fc.inFeatures) {
-            throw new IllegalStateException("features " + b.dims(x) + " do not match fc " + graph.fc.inFeatures);
-        }
-        return new NetworkPlan(b.layers, b.steps, b.values, graph.fc.inFeatures, graph.fc.outFeatures,
-                graph.fc.weight.data().clone(), graph.fc.bias.data().clone());
-    }
-
-    private static ConvLayer layer(dev.jresnet.nn.Conv2d conv, float[] weight, float[] bias) {
-        return new ConvLayer(conv.name, conv.outChannels, conv.inChannels, conv.kernel, conv.kernel, conv.stride,
-                conv.padding, weight, bias);
-    }
-
-    private static final class Builder {
-        final List<ConvLayer> layers = new ArrayList<>();
-        final List<Step> steps = new ArrayList<>();
-        final List<Dims> values = new ArrayList<>();
-
-        Builder(Dims input) {
-            values.add(input);
-        }
-
-        Dims dims(int v) {
-            return values.get(v);
-        }
-
-        int conv(ConvLayer l, int in, int residual) {
-            Dims d = dims(in);
-            if (d.c() != l.c()) {
-                throw new IllegalStateException(l.name() + " expects " + l.c() + " channels, input is " + d);
-            }
-            Dims o = new Dims(l.k(), l.outSize(d.h()), l.outSize(d.w()));
-            if (residual >= 0 && !dims(residual).equals(o)) {
-                throw new IllegalStateException(l.name() + ": residual " + dims(residual) + " != output " + o);
-            }
-            layers.add(l);
-            values.add(o);
-            steps.add(new Conv(layers.size() - 1, in, values.size() - 1, residual));
-            return values.size() - 1;
-        }
-
-        int maxPool(int in, int window, int pad, int stride) {
-            Dims d = dims(in);
-            values.add(new Dims(d.c(), (d.h() + 2 * pad - window) / stride + 1, (d.w() + 2 * pad - window) / stride + 1));
-            steps.add(new MaxPool(in, values.size() - 1, window, pad, stride));
-            return values.size() - 1;
-        }
-
-        int bottleneck(Bottleneck blk, int x) {
-            BnFolding.Folded f1 = BnFolding.fold(blk.conv1, blk.bn1);
-            BnFolding.Folded f2 = BnFolding.fold(blk.conv2, blk.bn2);
-            BnFolding.Folded f3 = BnFolding.fold(blk.conv3, blk.bn3);
-            int t1 = conv(layer(blk.conv1, f1.weight(), f1.bias()), x, -1);
-            int shortcut = x;
-            float[] b3 = f3.bias();
-            if (blk.downsampleConv != null) {
-                BnFolding.Folded ds = BnFolding.fold(blk.downsampleConv, blk.downsampleBn);
-                shortcut = conv(layer(blk.downsampleConv, ds.weight(), null), x, -1);
-                double[] sum = BnFolding.shifts(blk.bn3);
-                double[] dsShift = BnFolding.shifts(blk.downsampleBn);
-                for (int i = 0; i < sum.length; i++) {
-                    sum[i] += dsShift[i];
+        List<ConvLayer> layers = new ArrayList<>();
+        List<Step> steps = new ArrayList<>();
+        for (int i = 0; i < head; i++) {
+            dev.jresnet.nn.Step s = all.get(i);
+            if (s instanceof ConvBn c) {
+                BnFolding.Folded f = BnFolding.fold(c, t);
+                float[] bias = f.bias();
+                if (residualOwner.containsKey(c.out())) {
+                    bias = null;                    // its shift goes to the reader's bias
+                } else if (mergedInto.contains(i)) {
+                    double[] sum = BnFolding.shifts(c, t);
+                    double[] other = BnFolding.shifts((ConvBn) all.get(c.residual() - 1), t);
+                    for (int k = 0; k < sum.length; k++) {
+                        sum[k] += other[k];
+                    }
+                    bias = BnFolding.toFloat(sum);
                 }
-                b3 = BnFolding.toFloat(sum);
+                if (bias != null && !c.relu()) {
+                    throw new IllegalArgumentException(spec.name() + ": " + c.conv() + " has a bias but no ReLU, which "
+                            + "the GPU plan does not run");
+                }
+                layers.add(new ConvLayer(c.conv(), c.outChannels(), c.inChannels(), c.kernel(), c.kernel(), c.stride(),
+                        c.pad(), c.groups(), f.weight(), bias));
+                steps.add(new Conv(layers.size() - 1, c.in(), c.out(), c.residual()));
+            } else if (s instanceof dev.jresnet.nn.MaxPool m) {
+                steps.add(new MaxPool(m.in(), m.out(), m.kernel(), m.stride(), m.pad()));
+            } else {
+                throw new IllegalArgumentException(spec.name() + ": the GPU plan runs convolutions and max pooling "
+                        + "before the head, not " + s);
             }
-            int t2 = conv(layer(blk.conv2, f2.weight(), f2.bias()), t1, -1);
-            return conv(layer(blk.conv3, f3.weight(), b3), t2, shortcut);
         }
+        return new NetworkPlan(layers, steps, dims.subList(0, head + 1), fc.inFeatures(), fc.outFeatures(),
+                t.get(fc.weight()).data().clone(), t.get(fc.bias()).data().clone());
+    }
+
+    private static int readers(List<dev.jresnet.nn.Step> steps, int value) {
+        int n = 0;
+        for (dev.jresnet.nn.Step s : steps) {
+            for (int v : s.inputs()) {
+                n += v == value ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     /**

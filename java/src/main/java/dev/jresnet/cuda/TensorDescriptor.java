@@ -8,26 +8,26 @@ import static org.bytedeco.cuda.global.cudnn.*;
 public final class TensorDescriptor extends CudaResource {
     private final cudnnTensorStruct desc;
     private final Layout layout;
-    private final Precision precision;
+    private final ElementType element;
     private final int n, c, h, w;
 
-    private TensorDescriptor(cudnnTensorStruct desc, Layout layout, Precision precision, int n, int c, int h, int w) {
+    private TensorDescriptor(cudnnTensorStruct desc, Layout layout, ElementType element, int n, int c, int h, int w) {
         this.desc = desc;
         this.layout = layout;
-        this.precision = precision;
+        this.element = element;
         this.n = n;
         this.c = c;
         this.h = h;
         this.w = w;
     }
 
-    /** A descriptor of an n x c x h x w tensor stored in {@code layout} with elements of {@code precision}. */
-    public static TensorDescriptor create(Layout layout, Precision precision, int n, int c, int h, int w) {
+    /** A descriptor of an n x c x h x w tensor stored in {@code layout} with elements of {@code element}. */
+    public static TensorDescriptor create(Layout layout, ElementType element, int n, int c, int h, int w) {
         cudnnTensorStruct d = new cudnnTensorStruct();
         Cudnn.check(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
-        TensorDescriptor t = new TensorDescriptor(d, layout, precision, n, c, h, w);
+        TensorDescriptor t = new TensorDescriptor(d, layout, element, n, c, h, w);
         try {
-            Cudnn.check(cudnnSetTensor4dDescriptor(d, layout.cudnnFormat(), precision.cudnnType(), n, c, h, w),
+            Cudnn.check(cudnnSetTensor4dDescriptor(d, layout.cudnnFormat(), element.cudnnType(), n, c, h, w),
                     "cudnnSetTensor4dDescriptor", t.shape());
         } catch (RuntimeException e) {
             t.close();
@@ -36,12 +36,12 @@ public final class TensorDescriptor extends CudaResource {
         return t;
     }
 
-    public static TensorDescriptor nchw(Precision precision, int n, int c, int h, int w) {
-        return create(Layout.NCHW, precision, n, c, h, w);
+    public static TensorDescriptor nchw(ElementType element, int n, int c, int h, int w) {
+        return create(Layout.NCHW, element, n, c, h, w);
     }
 
-    public static TensorDescriptor nhwc(Precision precision, int n, int c, int h, int w) {
-        return create(Layout.NHWC, precision, n, c, h, w);
+    public static TensorDescriptor nhwc(ElementType element, int n, int c, int h, int w) {
+        return create(Layout.NHWC, element, n, c, h, w);
     }
 
     /** The {@code cudnnTensorDescriptor_t} for preset calls. */
@@ -51,7 +51,7 @@ public final class TensorDescriptor extends CudaResource {
     }
 
     public Layout layout() { return layout; }
-    public Precision precision() { return precision; }
+    public ElementType element() { return element; }
     public int n() { return n; }
     public int c() { return c; }
     public int h() { return h; }
@@ -62,12 +62,12 @@ public final class TensorDescriptor extends CudaResource {
     }
 
     public long bytes() {
-        return elements() * precision.bytes();
+        return elements() * element.bytes();
     }
 
     /** "NHWC FP16 n=8 c=64 h=56 w=56", used in error contexts. */
     public String shape() {
-        return layout + " " + precision + " n=" + n + " c=" + c + " h=" + h + " w=" + w;
+        return layout + " " + element + " n=" + n + " c=" + c + " h=" + h + " w=" + w;
     }
 
     @Override

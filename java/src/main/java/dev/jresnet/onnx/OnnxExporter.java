@@ -1,27 +1,27 @@
 package dev.jresnet.onnx;
 
+import dev.jresnet.graph.Network;
 import dev.jresnet.io.AtomicFile;
-
-import dev.jresnet.nn.BatchNorm2d;
-import dev.jresnet.nn.Bottleneck;
-import dev.jresnet.nn.Conv2d;
-import dev.jresnet.resnet.IncompatibleWeightsException;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.WeightBinding;
-import dev.jresnet.weights.WeightSet;
+import dev.jresnet.nn.AddRelu;
+import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.GlobalAvgPool;
+import dev.jresnet.nn.Linear;
+import dev.jresnet.nn.MaxPool;
+import dev.jresnet.nn.NetworkSpec;
+import dev.jresnet.nn.Step;
+import dev.jresnet.nn.StepVisitor;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a model as ONNX (opset 13, IR 7): input {@code input [N,3,H,W]} with a symbolic batch,
- * output {@code logits [N,classes]}. BatchNorm stays a node of its own (not folded), so the file keeps
- * torchvision's tensor names and imports back losslessly.
+ * Writes a network as ONNX (opset 13, IR 7), one node (or a few) per step of its description: input
+ * {@code input [N,3,H,W]} with symbolic sizes, output {@code logits [N,classes]}. Batch norm stays a node of its own
+ * (not folded), so the file keeps torchvision's tensor names and imports back losslessly; grouped convolutions carry
+ * their {@code group} attribute.
  */
 public final class OnnxExporter {
     static final int OPSET = 13;
@@ -36,76 +36,98 @@ public final class OnnxExporter {
 
     private OnnxExporter() {}
 
-    /** Writes {@code model} to {@code out} atomically (temporary file, then rename). */
-    public static void write(ResNet50 model, Path out) throws IOException {
-        WeightSet weights = model.exportWeights(null);
-        ResNet50Graph g = new ResNet50Graph(model.config());
-        try {
-            WeightBinding.load(g, weights);
-        } catch (IncompatibleWeightsException e) {
-            throw new IllegalStateException("a model's own weights must fit its graph", e);
+    /** Writes {@code net} with {@code metadata} (metadata_props) to {@code out} atomically (temporary file, rename). */
+    public static void write(Network net, Map<String, String> metadata, Path out) throws IOException {
+        byte[] bytes = new OnnxExporter().model(net, metadata);
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
         }
-        byte[] bytes = new OnnxExporter().model(g, weights.metadata());
-        Files.createDirectories(out.toAbsolutePath().getParent());
         AtomicFile.write(out, tmp -> Files.write(tmp, bytes));
     }
 
-    private byte[] model(ResNet50Graph g, Map<String, String> metadata) {
-        graph.string(2, "jresnet_resnet50");
-        g.visitTensors((name, t, kind) -> graph.message(5, new ProtoWriter()
+    private byte[] model(Network net, Map<String, String> metadata) {
+        NetworkSpec spec = net.spec();
+        graph.string(2, "jresnet_" + spec.name());
+        net.visitTensors((name, t, kind) -> graph.message(5, new ProtoWriter()
                 .int64s(1, t.shape().dims())
                 .int64(2, FLOAT)
                 .string(8, name)
                 .bytes(9, ProtoWriter.littleEndianFloats(t.data()))));
-        graph.message(11, valueInfo("input", "N", 3, "H", "W"));
-        graph.message(12, valueInfo("logits", "N", g.config.numClasses()));
-
-        String x = conv(g.conv1, "input");                                     // [N, 64, 112, 112]
-        x = relu(bn(g.bn1, x));
-        node("MaxPool", List.of(x), "maxpool", new ProtoWriter[] {
-                ints("kernel_shape", 3, 3), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1)});
-        x = "maxpool";                                                         // [N, 64, 56, 56]
-        for (List<Bottleneck> stage : g.stages()) {
-            for (Bottleneck b : stage) {
-                x = bottleneck(b, x);                                          // ... [N, 2048, 7, 7]
+        graph.message(11, valueInfo("input", "N", spec.inputChannels(), "H", "W"));
+        graph.message(12, valueInfo("logits", "N", spec.numClasses()));
+        String[] names = new String[spec.valueCount()];
+        names[0] = "input";
+        StepVisitor emit = new StepVisitor() {
+            @Override
+            public void convBn(ConvBn s) {
+                int p = s.pad();
+                node("Conv", List.of(names[s.in()], s.weight()), s.conv(), new ProtoWriter[] {
+                        ints("kernel_shape", s.kernel(), s.kernel()), ints("strides", s.stride(), s.stride()),
+                        ints("pads", p, p, p, p), ints("dilations", 1, 1), intAttr("group", s.groups())});
+                node("BatchNormalization", List.of(s.conv(), s.gamma(), s.beta(), s.runningMean(), s.runningVar()),
+                        s.bn(), new ProtoWriter[] {floatAttr("epsilon", ConvBn.BN_EPS)});
+                String y = s.bn();
+                if (s.residual() >= 0) {
+                    node("Add", List.of(y, names[s.residual()]), s.bn() + ".add", null);
+                    y = s.bn() + ".add";
+                }
+                names[s.out()] = s.relu() ? relu(y) : y;
             }
-        }
-        node("GlobalAveragePool", List.of(x), "avgpool", null);                // [N, 2048, 1, 1]
-        node("Flatten", List.of("avgpool"), "flatten", new ProtoWriter[] {intAttr("axis", 1)});
-        node("Gemm", List.of("flatten", "fc.weight", "fc.bias"), "logits", new ProtoWriter[] {
-                intAttr("transB", 1), floatAttr("alpha", 1f), floatAttr("beta", 1f)});
 
+            @Override
+            public void addRelu(AddRelu s) {
+                String name = blockOf(spec, s.a()) + ".add";
+                node("Add", List.of(names[s.a()], names[s.b()]), name, null);
+                names[s.out()] = relu(name);
+            }
+
+            @Override
+            public void maxPool(MaxPool s) {
+                int p = s.pad();
+                node("MaxPool", List.of(names[s.in()]), "maxpool", new ProtoWriter[] {
+                        ints("kernel_shape", s.kernel(), s.kernel()), ints("strides", s.stride(), s.stride()),
+                        ints("pads", p, p, p, p)});
+                names[s.out()] = "maxpool";
+            }
+
+            @Override
+            public void globalAvgPool(GlobalAvgPool s) {
+                node("GlobalAveragePool", List.of(names[s.in()]), "avgpool", null);          // [N, C, 1, 1]
+                node("Flatten", List.of("avgpool"), "flatten", new ProtoWriter[] {intAttr("axis", 1)});
+                names[s.out()] = "flatten";
+            }
+
+            @Override
+            public void linear(Linear s) {
+                String out = s.out() == spec.outputValue() ? "logits" : s.name();
+                node("Gemm", List.of(names[s.in()], s.weight(), s.bias()), out, new ProtoWriter[] {
+                        intAttr("transB", 1), floatAttr("alpha", 1f), floatAttr("beta", 1f)});
+                names[s.out()] = out;
+            }
+        };
+        for (Step s : spec.steps()) {
+            s.accept(emit);
+        }
         ProtoWriter m = new ProtoWriter()
                 .int64(1, IR_VERSION)
                 .string(2, "jresnet")
                 .string(3, "0.1.0")
                 .message(7, graph)
                 .message(8, new ProtoWriter().string(1, "").int64(2, OPSET));
-        metadata.forEach((k, v) -> m.message(14, new ProtoWriter().string(1, k).string(2, v)));
+        if (metadata != null) {
+            metadata.forEach((k, v) -> m.message(14, new ProtoWriter().string(1, k).string(2, v)));
+        }
         return m.toByteArray();
     }
 
-    private String bottleneck(Bottleneck b, String in) {
-        String y = relu(bn(b.bn1, conv(b.conv1, in)));
-        y = relu(bn(b.bn2, conv(b.conv2, y)));
-        y = bn(b.bn3, conv(b.conv3, y));
-        String shortcut = b.downsampleConv == null ? in : bn(b.downsampleBn, conv(b.downsampleConv, in));
-        node("Add", List.of(y, shortcut), b.name + ".add", null);
-        return relu(b.name + ".add");
-    }
-
-    private String conv(Conv2d c, String in) {
-        int p = c.padding;
-        node("Conv", List.of(in, c.name + ".weight"), c.name, new ProtoWriter[] {
-                ints("kernel_shape", c.kernel, c.kernel), ints("strides", c.stride, c.stride),
-                ints("pads", p, p, p, p), ints("dilations", 1, 1), intAttr("group", 1)});
-        return c.name;
-    }
-
-    private String bn(BatchNorm2d b, String in) {
-        node("BatchNormalization", List.of(in, b.name + ".weight", b.name + ".bias", b.name + ".running_mean",
-                b.name + ".running_var"), b.name, new ProtoWriter[] {floatAttr("epsilon", BatchNorm2d.EPS)});
-        return b.name;
+    /** "layer1.0" for the value a block's last convolution made (its name less the last part), else "value N". */
+    private static String blockOf(NetworkSpec spec, int value) {
+        Step producer = value > 0 ? spec.steps().get(value - 1) : null;
+        if (producer instanceof ConvBn c && c.conv().lastIndexOf('.') > 0) {
+            return c.conv().substring(0, c.conv().lastIndexOf('.'));
+        }
+        return "value" + value;
     }
 
     private String relu(String in) {

@@ -1,13 +1,11 @@
 package dev.jresnet.onnx;
 
-import dev.jresnet.nn.BatchNorm2d;
-import dev.jresnet.nn.Bottleneck;
-import dev.jresnet.nn.Conv2d;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.Variant;
-import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.ArchitectureMatch;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
+import dev.jresnet.graph.WeightBinding;
+import dev.jresnet.nn.ConvBn;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
@@ -26,10 +24,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads ResNet-50 weights from an ONNX file: jresnet's own export, or torchvision's model exported by
- * {@code torch.onnx.export}, which usually folds each BatchNorm into its convolution's weight and bias.
- * The graph is matched structurally: the k-th Conv node is the k-th convolution of ResNet-50 in
- * torchvision's order, and the Gemm (or MatMul+Add) is fc. Folded convolutions get an identity BatchNorm
+ * Reads the weights of a ResNet-family network from an ONNX file: jresnet's own export, or a torchvision model
+ * exported by {@code torch.onnx.export}, which usually folds each batch norm into its convolution's weight and bias.
+ * The graph is matched structurally against the descriptions of the known architectures: the k-th Conv node is the
+ * k-th convolution of the description (torchvision's forward order), with its weight shape, stride and group count,
+ * and the Gemm (or MatMul+Add) is fc. The architecture is the metadata's ({@code jresnet.architecture}) or the one
+ * whose convolutions match; v1 or v1.5 is read from the strides. Folded convolutions get an identity batch norm
  * (gamma 1, beta = conv bias, mean 0, var 1 - eps).
  */
 public final class OnnxImporter {
@@ -204,12 +204,6 @@ public final class OnnxImporter {
 
     private WeightSet toWeights() throws OnnxFormatException {
         List<Node> convs = nodes.stream().filter(n -> n.op.equals("Conv")).toList();
-        if (convs.size() != 53) {
-            throw new OnnxFormatException(file + ": expected ResNet-50's 53 Conv nodes, found " + convs.size());
-        }
-        // layer2.0's first 1x1 convolution carries the stride in v1; in v1.5 the 3x3 does (conv index 11).
-        List<Long> strides = convs.get(11).ints.getOrDefault("strides", List.of());
-        Variant variant = strides.contains(2L) ? Variant.V1 : Variant.V1_5;
         Tensor fcWeight = null;
         Tensor fcBias = null;
         for (Node n : nodes) {
@@ -229,50 +223,28 @@ public final class OnnxImporter {
                 }
             }
         }
-        if (fcWeight == null || fcWeight.rank() != 2 || fcWeight.dim(1) != ResNet50Config.FEATURES) {
-            throw new OnnxFormatException(file + ": no Gemm/MatMul classifier with 2048 inputs found"
+        if (fcWeight == null || fcWeight.rank() != 2) {
+            throw new OnnxFormatException(file + ": no Gemm/MatMul classifier found"
                     + (fcWeight == null ? "" : " (found weight " + fcWeight.shape() + ")"));
         }
-        ResNet50Graph g = new ResNet50Graph(new ResNet50Config(variant, fcWeight.dim(0)));
-        List<Conv2d> ourConvs = new ArrayList<>();
-        List<BatchNorm2d> ourBns = new ArrayList<>();
-        ourConvs.add(g.conv1);
-        ourBns.add(g.bn1);
-        for (List<Bottleneck> stage : g.stages()) {
-            for (Bottleneck b : stage) {
-                ourConvs.addAll(List.of(b.conv1, b.conv2, b.conv3));
-                ourBns.addAll(List.of(b.bn1, b.bn2, b.bn3));
-                if (b.downsampleConv != null) {
-                    ourConvs.add(b.downsampleConv);
-                    ourBns.add(b.downsampleBn);
-                }
-            }
-        }
+        Architecture arch = architecture(convs).withClasses(fcWeight.dim(0));
+        Network net = new Network(arch);
+        List<ConvBn> ours = net.spec().convolutions();
         Map<String, WeightSet.Entry> entries = new LinkedHashMap<>();
         for (int i = 0; i < convs.size(); i++) {
             Node n = convs.get(i);
-            Conv2d c = ourConvs.get(i);
-            BatchNorm2d bn = ourBns.get(i);
-            Tensor w = init(n.inputs.get(1), "weight of Conv node " + i + " (" + c.name + ")");
-            if (!w.shape().equals(c.weight.shape())) {
-                throw new OnnxFormatException(file + ": Conv node " + i + " maps to " + c.name + ": expected weight "
-                        + c.weight.shape() + ", found " + w.shape());
-            }
-            List<Long> s = n.ints.getOrDefault("strides", List.of(1L, 1L));
-            if (!s.isEmpty() && s.get(0) != c.stride) {
-                throw new OnnxFormatException(file + ": Conv node " + i + " (" + c.name + ") has strides " + s
-                        + ", ResNet-50 " + variant.id() + " needs " + c.stride);
-            }
+            ConvBn c = ours.get(i);
+            Tensor w = init(n.inputs.get(1), "weight of Conv node " + i + " (" + c.conv() + ")");
             Tensor bias = n.inputs.size() > 2 && !n.inputs.get(2).isEmpty() ? init(n.inputs.get(2), "conv bias") : null;
-            put(entries, c.name + ".weight", w);
+            put(entries, c.weight(), w);
             Node bnNode = consumer(n.outputs.get(0), "BatchNormalization");
-            int ch = c.outChannels;
+            int ch = c.outChannels();
             Tensor gamma, beta, mean, var;
             if (bnNode != null) {
                 float eps = bnNode.attrs.containsKey("epsilon") ? bnNode.attrs.get("epsilon").float32() : 1e-5f;
-                if (Math.abs(eps - BatchNorm2d.EPS) > 1e-9) {
-                    throw new OnnxFormatException(file + ": BatchNormalization after " + c.name + " has epsilon "
-                            + eps + ", jresnet uses " + BatchNorm2d.EPS);
+                if (Math.abs(eps - ConvBn.BN_EPS) > 1e-9) {
+                    throw new OnnxFormatException(file + ": BatchNormalization after " + c.conv() + " has epsilon "
+                            + eps + ", jresnet uses " + ConvBn.BN_EPS);
                 }
                 gamma = init(bnNode.inputs.get(1), "BN scale");
                 beta = init(bnNode.inputs.get(2), "BN bias");
@@ -288,26 +260,91 @@ public final class OnnxImporter {
                 gamma = filled(ch, 1f);
                 beta = bias != null ? bias : filled(ch, 0f);
                 mean = filled(ch, 0f);
-                var = filled(ch, 1f - BatchNorm2d.EPS);
+                var = filled(ch, 1f - ConvBn.BN_EPS);
             }
-            put(entries, bn.name + ".weight", gamma);
-            put(entries, bn.name + ".bias", beta);
-            put(entries, bn.name + ".running_mean", mean);
-            put(entries, bn.name + ".running_var", var);
+            put(entries, c.gamma(), gamma);
+            put(entries, c.beta(), beta);
+            put(entries, c.runningMean(), mean);
+            put(entries, c.runningVar(), var);
         }
-        put(entries, "fc.weight", fcWeight);
-        put(entries, "fc.bias", fcBias != null ? fcBias : filled(fcWeight.dim(0), 0f));
+        dev.jresnet.nn.Linear fc = net.spec().classifier();
+        put(entries, fc.weight(), fcWeight);
+        put(entries, fc.bias(), fcBias != null ? fcBias : filled(fcWeight.dim(0), 0f));
         Map<String, String> meta = new LinkedHashMap<>(metadata);
-        meta.put(ResNet50.META_VARIANT, variant.id());
-        meta.putIfAbsent(ResNet50.META_SOURCE, file.getFileName().toString());
+        meta.put(ArchitectureMatch.META_ARCHITECTURE, arch.id());
+        meta.put(ArchitectureMatch.META_VARIANT, arch.variant().id());
+        meta.putIfAbsent("jresnet.source", file.getFileName().toString());
         WeightSet set = new WeightSet(file, entries, meta);
         // Fails here, naming the file, if anything is still off.
         try {
-            WeightBinding.load(g, set);
+            WeightBinding.load(net, set);
         } catch (IOException e) {
             throw new OnnxFormatException(e.getMessage());
         }
         return set;
+    }
+
+    /**
+     * The architecture whose convolutions (weight shapes, strides, groups, in order) the Conv nodes are: the metadata's
+     * when it names one, else the first known one that matches, in v1.5 or v1; throws naming the closest otherwise.
+     */
+    private Architecture architecture(List<Node> convs) throws OnnxFormatException {
+        List<Architecture> candidates = new ArrayList<>();
+        String named = metadata.get(ArchitectureMatch.META_ARCHITECTURE);
+        if (named != null) {
+            try {
+                candidates.add(Architecture.of(named));
+            } catch (IllegalArgumentException e) {
+                throw new OnnxFormatException(file + ": metadata " + ArchitectureMatch.META_ARCHITECTURE + " says "
+                        + e.getMessage());
+            }
+        } else {
+            candidates.addAll(Architecture.KNOWN);
+        }
+        String closest = null;
+        int fewest = Integer.MAX_VALUE;
+        for (Architecture a : candidates) {
+            for (Variant v : new Variant[] {Variant.V1_5, Variant.V1}) {
+                List<String> diffs = differences(a.withVariant(v).spec().convolutions(), convs);
+                if (diffs.isEmpty()) {
+                    return a.withVariant(v);
+                }
+                if (diffs.size() < fewest) {
+                    fewest = diffs.size();
+                    closest = a.withVariant(v).describe() + ": " + String.join("; ", diffs.subList(0,
+                            Math.min(3, diffs.size()))) + (diffs.size() > 3 ? "; and " + (diffs.size() - 3) + " more" : "");
+                }
+            }
+        }
+        throw new OnnxFormatException(file + ": its " + convs.size() + " Conv nodes match no known architecture ("
+                + Architecture.ids() + "); closest is " + closest);
+    }
+
+    /** How the Conv nodes differ from the description's convolutions (empty when they match). */
+    private List<String> differences(List<ConvBn> ours, List<Node> convs) {
+        List<String> d = new ArrayList<>();
+        if (ours.size() != convs.size()) {
+            d.add(ours.size() + " convolutions, found " + convs.size() + " Conv nodes");
+            return d;
+        }
+        for (int i = 0; i < ours.size(); i++) {
+            ConvBn c = ours.get(i);
+            Node n = convs.get(i);
+            Tensor w = n.inputs.size() > 1 ? initializers.get(n.inputs.get(1)) : null;
+            dev.jresnet.tensor.Shape expected = dev.jresnet.tensor.Shape.of(c.outChannels(), c.groupChannels(),
+                    c.kernel(), c.kernel());
+            List<Long> strides = n.ints.getOrDefault("strides", List.of(1L, 1L));
+            long groups = n.attrs.containsKey("group") ? n.attrs.get("group").value() : 1;
+            if (w == null || !w.shape().equals(expected)) {
+                d.add("Conv node " + i + " (" + c.conv() + ") weight " + (w == null ? "missing" : w.shape())
+                        + ", expected " + expected);
+            } else if (!strides.isEmpty() && strides.get(0) != c.stride()) {
+                d.add("Conv node " + i + " (" + c.conv() + ") stride " + strides.get(0) + ", expected " + c.stride());
+            } else if (groups != c.groups()) {
+                d.add("Conv node " + i + " (" + c.conv() + ") group " + groups + ", expected " + c.groups());
+            }
+        }
+        return d;
     }
 
     private Node consumer(String output, String op) {

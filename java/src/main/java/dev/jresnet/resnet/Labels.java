@@ -24,7 +24,7 @@ public final class Labels {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the ImageNet labels", e);
             }
-            if (l.size() != ResNet50Config.IMAGENET_CLASSES) {
+            if (l.size() != dev.jresnet.graph.Architecture.IMAGENET_CLASSES) {
                 throw new IllegalStateException("expected 1000 ImageNet labels, found " + l.size());
             }
             imagenet = l;
@@ -34,7 +34,7 @@ public final class Labels {
 
     /** Labels for a model with {@code n} classes: ImageNet's for 1000, else "class 0".."class n-1". */
     public static List<String> defaultFor(int n) {
-        if (n == ResNet50Config.IMAGENET_CLASSES) {
+        if (n == dev.jresnet.graph.Architecture.IMAGENET_CLASSES) {
             return imagenet();
         }
         String[] names = new String[n];

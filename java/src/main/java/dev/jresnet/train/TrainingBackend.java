@@ -1,8 +1,5 @@
 package dev.jresnet.train;
 
-import dev.jresnet.cuda.CudaAvailability;
-import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
@@ -12,10 +9,10 @@ import java.util.Map;
  * logits, and the model and optimizer state as host tensors. {@link FineTuner} owns everything else (data,
  * schedule, metrics, checkpoints, the feature cache) and talks to the device only through this interface.
  *
- * <p><b>Devices.</b> {@link #create} builds {@link CpuTrainingBackend} for {@code Device.Kind.CPU} and
- * {@code dev.jresnet.cuda.train.CudaTrainingBackend} for {@code CUDA}, with the same contract: batches arrive as host tensors
- * (NCHW float32, or the frozen features {@link #frozenFeatures} returned), results leave as host tensors, and
- * {@link #weights()} / {@link #optimizer()} give host copies for checkpoints and the output model.
+ * <p><b>Devices.</b> {@link Trainer} implements it for every device (the CPU's {@link CpuTrainDevice} or the GPU's
+ * twin) with one contract: batches arrive as host tensors (NCHW float32, or the frozen features
+ * {@link #frozenFeatures} returned), results leave as host tensors, and {@link #weights()} / {@link #optimizer()}
+ * give host copies for checkpoints and the output model.
  *
  * <p>"Input" is either an image batch {@code [N,3,H,W]} ({@code fromFrozen} false) or a batch of
  * {@link #frozenFeatures} rows ({@code fromFrozen} true). A backend is used from one thread.
@@ -27,7 +24,7 @@ public interface TrainingBackend extends AutoCloseable {
     /** Which device and why, for the log. */
     String description();
 
-    /** The inference-mode output of the frozen prefix (see {@link TrainableResNet#forwardFrozen}), on the host. */
+    /** The inference-mode output of the frozen prefix (the value entering the first trainable stage), on the host. */
     Tensor frozenFeatures(Tensor images);
 
     /**
@@ -51,48 +48,6 @@ public interface TrainingBackend extends AutoCloseable {
 
     @Override
     default void close() {}
-
-    /**
-     * The backend for {@code device}. CPU: {@link CpuTrainingBackend}. CUDA:
-     * {@link dev.jresnet.cuda.train.CudaTrainingBackend}, built from {@code net}'s graph (which becomes its host
-     * copy), with the same unfreeze and BatchNorm mode in fp32, and {@code optimizer}'s kind, hyperparameters and
-     * state on the device.
-     */
-    static TrainingBackend create(Device device, TrainableResNet net, Optimizer optimizer, float labelSmoothing,
-                                  float clipGradNorm) {
-        checkDevice(device);
-        return switch (device.kind()) {
-            case CPU -> new CpuTrainingBackend(net, optimizer, labelSmoothing, clipGradNorm, device.description());
-            case CUDA -> dev.jresnet.cuda.train.CudaTrainingBackend.create(device, net, optimizer, labelSmoothing,
-                    clipGradNorm);
-        };
-    }
-
-    /**
-     * Throws {@link DeviceUnavailableException} saying why (one line) when fine-tuning cannot run on
-     * {@code device}: before anything is loaded, so a run that cannot start fails at once. For CUDA that is when
-     * the GPU engine is unusable (no driver, device, cuDNN, cuBLAS or NVRTC) or has no device of that index.
-     * Update together with {@link #create}.
-     */
-    static void checkDevice(Device device) {
-        if (device == null) {
-            throw new IllegalArgumentException("device must not be null");
-        }
-        if (device.kind() == Device.Kind.CUDA) {
-            CudaAvailability.Status s = CudaAvailability.backendStatus();
-            if (!s.usable()) {
-                throw new DeviceUnavailableException("cannot fine-tune on " + device + ": CUDA is unusable ("
-                        + s.reason() + "); " + CudaAvailability.installHint(s.reason())
-                        + "; --device cpu fine-tunes on the CPU");
-            }
-            if (device.index() >= s.deviceCount()) {
-                throw new DeviceUnavailableException("cannot fine-tune on " + device + ": there "
-                        + (s.deviceCount() == 1 ? "is 1 CUDA device" : "are " + s.deviceCount() + " CUDA devices")
-                        + " (cuda:0" + (s.deviceCount() > 1 ? " to cuda:" + (s.deviceCount() - 1) : "")
-                        + "); pick one of those or use --device cpu");
-            }
-        }
-    }
 
     /**
      * Copies {@code weights} into {@code targets} (the live model tensors, by name) after checking that both hold

@@ -1,11 +1,13 @@
 package dev.jresnet.cuda.train;
 
 import dev.jresnet.cuda.DeviceMemory;
+import dev.jresnet.cuda.GpuTensor;
 import dev.jresnet.cuda.Stream;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.train.AdamW;
 import dev.jresnet.train.Optimizer;
+import dev.jresnet.train.Param;
 import dev.jresnet.train.Sgd;
 
 import java.util.HashSet;
@@ -35,7 +37,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
     long steps;
 
     /** One update of every parameter with learning rate {@code lr}, queued on the ops' stream. */
-    public abstract void step(TrainOps ops, List<DeviceParameter> params, float lr);
+    public abstract void step(GpuGrads ops, List<Param<GpuTensor>> params, float lr);
 
     /** Kind and hyperparameters, exactly as the Java optimizer describes itself. */
     public abstract String describe();
@@ -90,37 +92,37 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
     /** A state to upload at the first step (from {@link #from}), when the parameters' shapes are known. */
     Map<String, Tensor> pendingState;
 
-    static void checkLr(String owner, float lr, List<DeviceParameter> params) {
+    static void checkLr(String owner, float lr, List<Param<GpuTensor>> params) {
         if (!Float.isFinite(lr) || lr < 0) {
             throw new IllegalArgumentException(owner + ": learning rate must be finite and non-negative, got " + lr);
         }
         Set<String> seen = new HashSet<>();
-        for (DeviceParameter p : params) {
+        for (Param<GpuTensor> p : params) {
             if (!seen.add(p.name())) {
                 throw new IllegalArgumentException(owner + ": parameter name " + p.name() + " appears twice");
             }
         }
     }
 
-    DeviceMemory buffer(TrainOps ops, DeviceParameter p, String suffix, boolean[] created) {
+    DeviceMemory buffer(GpuGrads ops, Param<GpuTensor> p, String suffix, boolean[] created) {
         String key = p.name() + "." + suffix;
         DeviceMemory b = buffers.get(key);
         if (b == null) {
-            b = DeviceMemory.allocate(4L * p.count(), "optimizer state " + key);
+            b = DeviceMemory.allocate(4L * p.shape().size(), "optimizer state " + key);
             b.buffer().fill(ops.stream(), 0);
             buffers.put(key, b);
             if (created != null) {
                 created[0] = true;
             }
-        } else if (b.bytes() != 4L * p.count()) {
+        } else if (b.bytes() != 4L * p.shape().size()) {
             throw new IllegalArgumentException("optimizer state " + key + " has " + b.bytes() / 4 + " values but "
-                    + p.name() + " has " + p.count());
+                    + p.name() + " has " + p.shape().size());
         }
         return b;
     }
 
     /** Uploads a pending state (see {@link #from}) now that the parameters are known. */
-    void applyPending(TrainOps ops, List<DeviceParameter> params) {
+    void applyPending(GpuGrads ops, List<Param<GpuTensor>> params) {
         if (pendingState == null) {
             return;
         }
@@ -215,15 +217,15 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
         }
 
         @Override
-        public void step(TrainOps ops, List<DeviceParameter> params, float lr) {
+        public void step(GpuGrads ops, List<Param<GpuTensor>> params, float lr) {
             checkLr("SGD", lr, params);
             applyPending(ops, params);
             steps++;
             float negLr = -lr;
-            for (DeviceParameter p : params) {
+            for (Param<GpuTensor> p : params) {
                 boolean[] first = {false};
                 DeviceMemory buf = momentum != 0 ? buffer(ops, p, MOMENTUM_BUFFER, first) : null;
-                ops.kernels().sgdStep(ops.stream(), p.value(), p.grad(), buf == null ? null : buf.buffer(), p.count(),
+                ops.kernels().sgdStep(ops.stream(), p.value().buffer(), p.grad().buffer(), buf == null ? null : buf.buffer(), p.shape().size(),
                         negLr, momentum, weightDecay, first[0], nesterov);
             }
         }
@@ -254,7 +256,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
         }
 
         @Override
-        public void step(TrainOps ops, List<DeviceParameter> params, float lr) {
+        public void step(GpuGrads ops, List<Param<GpuTensor>> params, float lr) {
             checkLr("AdamW", lr, params);
             applyPending(ops, params);
             steps++;
@@ -262,7 +264,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
             float decay = (float) (1 - lrD * weightDecay);
             float oneMinusBeta1 = (float) (1 - (double) beta1);
             float oneMinusBeta2 = (float) (1 - (double) beta2);
-            for (DeviceParameter p : params) {
+            for (Param<GpuTensor> p : params) {
                 String stepKey = p.name() + "." + STEP_KEY;
                 boolean[] created = {false};
                 DeviceMemory m = buffer(ops, p, EXP_AVG, created);
@@ -276,7 +278,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
                 double bc2 = 1 - Math.pow(beta2, step);
                 float negStepSize = (float) -(lrD / bc1);
                 float bc2Sqrt = (float) Math.sqrt(bc2);
-                ops.kernels().adamwStep(ops.stream(), p.value(), p.grad(), m.buffer(), v.buffer(), p.count(), decay,
+                ops.kernels().adamwStep(ops.stream(), p.value().buffer(), p.grad().buffer(), m.buffer(), v.buffer(), p.shape().size(), decay,
                         oneMinusBeta1, oneMinusBeta2, beta1, beta2, negStepSize, bc2Sqrt, eps);
             }
         }

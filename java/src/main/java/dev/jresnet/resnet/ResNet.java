@@ -1,0 +1,592 @@
+package dev.jresnet.resnet;
+
+import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.cuda.ConvAlgorithms;
+import dev.jresnet.cuda.CudaAvailability;
+import dev.jresnet.cuda.CudaException;
+import dev.jresnet.cuda.CudaResNet;
+import dev.jresnet.cuda.DeviceTensor;
+import dev.jresnet.cuda.NetworkPlan;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.ArchitectureMatch;
+import dev.jresnet.graph.CpuInference;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
+import dev.jresnet.graph.WeightBinding;
+import dev.jresnet.image.Preset;
+import dev.jresnet.image.RgbImage;
+import dev.jresnet.nn.Dims;
+import dev.jresnet.onnx.OnnxImporter;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.weights.IncompatibleWeightsException;
+import dev.jresnet.weights.WeightSet;
+import dev.jresnet.weights.WeightSets;
+
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A ResNet (resnet50 by default, or any {@link Architecture} of torchvision's family) ready for inference: weights,
+ * labels, preprocessing preset and the device it runs on. A model is immutable after {@link Builder#build()} and
+ * safe to call from several threads at once: on the CPU each call allocates its own activations; on CUDA each call
+ * borrows an execution context (stream, handles, activation buffers, CUDA graphs) from the model's pool, see
+ * {@link CudaResNet}. Close it when done: it owns device memory on the GPU; any call after {@link #close()} throws
+ * IllegalStateException.
+ *
+ * <pre>{@code
+ * try (ResNet model = ResNet.load(Path.of("resnet50.pth"), Device.cpu())) {
+ *     List<Prediction> top5 = model.classify(ImageDecoder.decode(Path.of("cat.jpg")), 5);
+ * }
+ * }</pre>
+ */
+public final class ResNet implements AutoCloseable {
+    /** safetensors metadata keys that jresnet writes and reads. */
+    public static final String META_ARCHITECTURE = ArchitectureMatch.META_ARCHITECTURE;
+    public static final String META_VARIANT = ArchitectureMatch.META_VARIANT;
+    public static final String META_PRESET = "jresnet.preset";
+    public static final String META_CLASSES = "jresnet.classes";
+    public static final String META_SOURCE = "jresnet.source";
+    /** The input side a model was fine-tuned at (written by {@code FineTuner}); the default of {@link #inputSize()}. */
+    public static final String META_IMAGE_SIZE = "jresnet.image_size";
+
+    private final Network network;
+    private final CpuInference cpu;
+    private final Device device;
+    private final Preset preset;
+    private final int inputSize;
+    private final List<String> labels;
+    private final String weightsDescription;
+    private final boolean pretrained;
+    private final Precision precision;
+    private final CudaResNet cuda;
+    private final int asyncThreads;
+    private ExecutorService asyncExecutor;
+    private volatile boolean closed;
+
+    private ResNet(Network network, Device device, Preset preset, int inputSize, List<String> labels,
+                   String weightsDescription, boolean pretrained, Precision precision, CudaResNet cuda,
+                   int asyncThreads) {
+        this.network = network;
+        this.cpu = cuda == null ? new CpuInference(network) : null;
+        this.device = device;
+        this.preset = preset;
+        this.inputSize = inputSize;
+        this.labels = labels;
+        this.weightsDescription = weightsDescription;
+        this.pretrained = pretrained;
+        this.precision = precision;
+        this.cuda = cuda;
+        this.asyncThreads = asyncThreads;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Loads a {@code .pth}, {@code .safetensors} or {@code .onnx} file onto {@code device}. */
+    public static ResNet load(Path weights, Device device) throws IOException {
+        return builder().weights(weights).device(device).build();
+    }
+
+    /** torchvision's initialisation with a fixed seed: deterministic, untrained (predictions are noise). */
+    public static ResNet untrained(long seed, Device device) {
+        try {
+            return builder().seed(seed).device(device).build();
+        } catch (IOException e) {
+            throw new IllegalStateException("unreachable: no file is read", e);
+        }
+    }
+
+    /** Logits [N, classes] of a preprocessed batch [N, 3, H, W]. */
+    public Tensor forward(Tensor batch) {
+        requireOpen();
+        if (!(batch.rank() == 4 && batch.dim(1) == 3)) {
+            throw new IllegalArgumentException("input batch must be [N, 3, H, W], found " + batch.shape());
+        }
+        batch.requireFinite("input batch");
+        if (cuda == null) {
+            return cpu.forward(batch);
+        }
+        requireCudaInput(batch.dim(2), batch.dim(3), batch.shape().toString());
+        int n = batch.dim(0);
+        return new Tensor(dev.jresnet.tensor.Shape.of(n, network.numClasses()), cuda.logits(batch.data(), n));
+    }
+
+    private void requireCudaInput(int h, int w, String shape) {
+        Dims in = cuda.plan().input();
+        if (h != in.h() || w != in.w()) {
+            throw new IllegalArgumentException("the CUDA engine is planned for [N, 3, " + in.h() + ", " + in.w()
+                    + "] inputs (the preset's crop), found " + shape);
+        }
+    }
+
+    /**
+     * Logits of {@code n} preprocessed images read from {@code in} ([n][3][H][W] NCHW fp32, from its position)
+     * written to {@code out} ([n][classes], at its position); positions are left unchanged. Use direct
+     * buffers: on CUDA they are copied once to pinned memory and back.
+     */
+    public void logits(FloatBuffer in, int n, FloatBuffer out) {
+        requireOpen();
+        if (cuda != null) {
+            cuda.logits(in, n, out);
+            return;
+        }
+        int size = inputSize;
+        int per = 3 * size * size, classes = network.numClasses();
+        if (n < 1 || in.remaining() < (long) n * per || out.remaining() < (long) n * classes) {
+            throw new IllegalArgumentException("logits: " + n + " images need " + (long) n * per + " input floats ("
+                    + in.remaining() + " remaining) and " + (long) n * classes + " output floats (" + out.remaining()
+                    + " remaining)");
+        }
+        Tensor batch = Tensor.zeros(n, 3, size, size);
+        in.duplicate().get(batch.data());
+        out.duplicate().put(forward(batch).data());
+    }
+
+    /** A device tensor [n, 3, H, W] fp32 for {@link #logits(DeviceTensor, DeviceTensor)} (CUDA models only). */
+    public DeviceTensor allocateInput(int n) {
+        return requireCuda("device tensors").allocateInput(n);
+    }
+
+    /** A device tensor [n, classes] fp32 for the logits (CUDA models only). */
+    public DeviceTensor allocateOutput(int n) {
+        return requireCuda("device tensors").allocateOutput(n);
+    }
+
+    /** Logits of a device-resident batch into a device-resident tensor, without host copies (CUDA only). */
+    public void logits(DeviceTensor in, DeviceTensor out) {
+        requireCuda("device tensors").logits(in, out);
+    }
+
+    /** {@link #logits(Tensor)} on the model's worker threads. */
+    public CompletableFuture<float[][]> logitsAsync(Tensor batch) {
+        requireOpen();
+        return CompletableFuture.supplyAsync(() -> logits(batch), executor());
+    }
+
+    private synchronized ExecutorService executor() {
+        requireOpen();
+        if (asyncExecutor == null) {
+            asyncExecutor = Executors.newFixedThreadPool(asyncThreads, r -> {
+                Thread t = new Thread(r, "jresnet-async");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return asyncExecutor;
+    }
+
+    private CudaResNet requireCuda(String what) {
+        requireOpen();
+        if (cuda == null) {
+            throw new IllegalStateException(what + " need a CUDA model; this one runs on " + device);
+        }
+        return cuda;
+    }
+
+    /** The CUDA engine of this model, for contexts and device-level calls; empty on the CPU. */
+    public Optional<CudaResNet> cudaEngine() {
+        requireOpen();
+        return Optional.ofNullable(cuda);
+    }
+
+    /** The precision the model computes in (always FP32 on the CPU). */
+    public Precision precision() {
+        return cuda == null ? Precision.FP32 : precision;
+    }
+
+    /** The device's description plus, on CUDA, the GPU, precision and graph buckets. */
+    public String deviceDescription() {
+        if (cuda == null) {
+            return device.description() + (precision != Precision.FP32 ? " (precision " + precision.id()
+                    + " requested; the CPU engine computes in fp32)" : "");
+        }
+        return device.description() + ": " + cuda.describe();
+    }
+
+    /** Logits as one row per image. */
+    public float[][] logits(Tensor batch) {
+        Tensor l = forward(batch);
+        int n = l.dim(0), k = l.dim(1);
+        float[][] rows = new float[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = Arrays.copyOfRange(l.data(), i * k, (i + 1) * k);
+        }
+        return rows;
+    }
+
+    /**
+     * The model's preprocessing (resize, crop, normalise) of one image: [3, S, S] with S = {@link #inputSize()}
+     * (224 unless the model was fine-tuned at another size).
+     */
+    public Tensor preprocess(RgbImage image) {
+        return preset.preprocess(image, inputSize);
+    }
+
+    /**
+     * The side of the square inputs {@link #preprocess} makes and the CUDA engine is planned for: the builder's
+     * {@link Builder#imageSize}, else the weights' {@link #META_IMAGE_SIZE} metadata (the size a fine-tuned model
+     * was trained at), else the preset's crop size.
+     */
+    public int inputSize() {
+        return inputSize;
+    }
+
+    /** Top-{@code k} classes of one image. */
+    public List<Prediction> classify(RgbImage image, int k) {
+        return classify(List.of(image), k).get(0);
+    }
+
+    /** Top-{@code k} classes of each image, in input order, run as one batch. */
+    public List<List<Prediction>> classify(List<RgbImage> images, int k) {
+        if (images.isEmpty()) {
+            return List.of();
+        }
+        requireOpen();
+        if (cuda != null) {
+            List<RgbImage> crops = new ArrayList<>(images.size());
+            for (RgbImage image : images) {
+                crops.add(preset.resizeAndCrop(image, inputSize));
+            }
+            float[] l = cuda.logitsOfCrops(crops, preset.mean(), preset.std());
+            return topK(new Tensor(dev.jresnet.tensor.Shape.of(images.size(), network.numClasses()), l), k);
+        }
+        int size = inputSize;
+        Tensor batch = Tensor.zeros(images.size(), 3, size, size);
+        int per = 3 * size * size;
+        for (int i = 0; i < images.size(); i++) {
+            System.arraycopy(preprocess(images.get(i)).data(), 0, batch.data(), i * per, per);
+        }
+        return topK(forward(batch), k);
+    }
+
+    /** Softmax and the {@code k} most probable classes of each row of logits [N, classes]. */
+    public List<List<Prediction>> topK(Tensor logits, int k) {
+        int n = logits.dim(0), classes = logits.dim(1);
+        if (k < 1 || k > classes) {
+            throw new IllegalArgumentException("top-k must be in 1.." + classes + ", got " + k);
+        }
+        Tensor probs = Tensor.zeros(n, classes);
+        CpuOps.softmax(probs, logits);
+        List<List<Prediction>> all = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Integer[] order = new Integer[classes];
+            for (int c = 0; c < classes; c++) {
+                order[c] = c;
+            }
+            int row = i * classes;
+            // Ties keep the lower index first, as torch.topk does on the CPU in practice.
+            Arrays.sort(order, (a, b) -> {
+                int cmp = Float.compare(logits.data()[row + b], logits.data()[row + a]);
+                return cmp != 0 ? cmp : Integer.compare(a, b);
+            });
+            List<Prediction> top = new ArrayList<>(k);
+            for (int j = 0; j < k; j++) {
+                int c = order[j];
+                top.add(new Prediction(c, labels.get(c), probs.data()[row + c], logits.data()[row + c]));
+            }
+            all.add(List.copyOf(top));
+        }
+        return List.copyOf(all);
+    }
+
+    /** The architecture: family member, variant and number of classes. */
+    public Architecture architecture() {
+        return network.architecture();
+    }
+
+    /** The network (description and weights) this model runs; do not change its tensors. */
+    public Network network() {
+        return network;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public Preset preset() {
+        return preset;
+    }
+
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** Where the weights came from, e.g. the file path, or "seeded untrained (seed 0)". */
+    public String weightsDescription() {
+        return weightsDescription;
+    }
+
+    /** False for the seeded initialisation, whose predictions are meaningless. */
+    public boolean isPretrained() {
+        return pretrained;
+    }
+
+    /** Learnable parameters: 25,557,032 for resnet50 with 1000 classes. */
+    public long parameterCount() {
+        return network.parameterCount();
+    }
+
+    /** Floating-point operations for one {@code h x w} image (a multiply-add counts 2). */
+    public long flopsPerImage(int h, int w) {
+        return network.flops(h, w);
+    }
+
+    /** The weights as a WeightSet, with jresnet's metadata (for writing a converted file). */
+    public WeightSet exportWeights(String source) {
+        requireOpen();
+        Map<String, String> meta = new HashMap<>();
+        meta.put(META_ARCHITECTURE, network.architecture().id());
+        meta.put(META_VARIANT, network.architecture().variant().id());
+        meta.put(META_PRESET, preset.id());
+        if (inputSize != preset.cropSize()) {
+            meta.put(META_IMAGE_SIZE, Integer.toString(inputSize));
+        }
+        meta.put(META_CLASSES, String.join("\n", labels));
+        if (source != null) {
+            meta.put(META_SOURCE, source);
+        }
+        return WeightBinding.export(network, meta);
+    }
+
+    /** Frees the GPU engine (contexts, graphs, buffers, weights) and the async workers; idempotent. */
+    @Override
+    public void close() {
+        ExecutorService ex;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            ex = asyncExecutor;
+        }
+        if (ex != null) {
+            ex.shutdown();
+        }
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this " + network.architecture().id() + " model (" + weightsDescription
+                    + ") is closed");
+        }
+    }
+
+    /** Builds a model; unset options come from the weight file's metadata, then from torchvision's defaults. */
+    public static final class Builder {
+        private Path weights;
+        private long seed = 0;
+        private Device device = Device.cpu();
+        private Architecture architecture;
+        private Variant variant;
+        private Preset preset;
+        private List<String> labels;
+        private Precision precision = Precision.FP32;
+        private CudaResNet.Options cudaOptions = CudaResNet.Options.defaults();
+        private int asyncThreads = 2;
+        private Integer imageSize;
+
+        private Builder() {}
+
+        /**
+         * The input side (square) to preprocess to and plan the CUDA engine for. Default: the weights'
+         * {@link #META_IMAGE_SIZE} metadata, else the preset's crop size (224).
+         */
+        public Builder imageSize(int size) {
+            this.imageSize = checkImageSize(size, "image size");
+            return this;
+        }
+
+        /** Arithmetic of the CUDA engine (default FP32); the CPU engine always computes in fp32. */
+        public Builder precision(Precision p) {
+            if (p == null) {
+                throw new IllegalArgumentException("precision must not be null");
+            }
+            this.precision = p;
+            return this;
+        }
+
+        /** Batch sizes the CUDA engine plans and captures graphs for (default 1, 8, 32, 256). */
+        public Builder batchBuckets(int... sizes) {
+            List<Integer> list = new ArrayList<>();
+            for (int b : sizes) {
+                list.add(b);
+            }
+            this.cudaOptions = cudaOptions.withBuckets(list);
+            return this;
+        }
+
+        /** CUDA graphs on (default) or off. */
+        public Builder cudaGraphs(boolean on) {
+            this.cudaOptions = cudaOptions.withCudaGraphs(on);
+            return this;
+        }
+
+        /** Execution contexts the CUDA engine keeps at most (concurrent calls; default 4). */
+        public Builder maxContexts(int n) {
+            this.cudaOptions = cudaOptions.withMaxContexts(n);
+            return this;
+        }
+
+        /** cuDNN algorithm choice: heuristics (default) or timing every algorithm once per shape. */
+        public Builder algorithmSearch(ConvAlgorithms.Search search) {
+            this.cudaOptions = cudaOptions.withSearch(search);
+            return this;
+        }
+
+        /** Threads behind {@link ResNet#logitsAsync} (default 2). */
+        public Builder asyncThreads(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("asyncThreads must be >= 1, got " + n);
+            }
+            this.asyncThreads = n;
+            return this;
+        }
+
+        /**
+         * The architecture (default: the weight file's, read from its metadata or recognised from its tensors;
+         * resnet50 without a file). A file that does not hold it is refused, naming the differences.
+         */
+        public Builder architecture(Architecture a) {
+            this.architecture = a;
+            return this;
+        }
+
+        /**
+         * A {@code .pth}, {@code .safetensors} or {@code .onnx} file; without one, the seeded untrained weights are
+         * used.
+         */
+        public Builder weights(Path p) {
+            this.weights = p;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        public Builder device(Device d) {
+            if (d == null) {
+                throw new IllegalArgumentException("device must not be null");
+            }
+            this.device = d;
+            return this;
+        }
+
+        public Builder variant(Variant v) {
+            this.variant = v;
+            return this;
+        }
+
+        public Builder preset(Preset p) {
+            this.preset = p;
+            return this;
+        }
+
+        public Builder labels(List<String> l) {
+            this.labels = List.copyOf(l);
+            return this;
+        }
+
+        public ResNet build() throws IOException {
+            if (device.kind() == Device.Kind.CUDA) {
+                CudaAvailability.Status s = CudaAvailability.backendStatus();
+                if (!s.usable()) {
+                    throw new DeviceUnavailableException("cannot run on " + device + ": CUDA is unusable ("
+                            + s.reason() + "); " + CudaAvailability.installHint(s.reason())
+                            + " (NVIDIA driver, CUDA 13 and cuDNN 9 runtime libraries), or use Device.cpu()");
+                }
+            }
+            WeightSet set = weights == null ? null
+                    : weights.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+                    ? OnnxImporter.read(weights) : WeightSets.read(weights);
+            Map<String, String> meta = set == null ? Map.of() : set.metadata();
+            Architecture arch = architectureOf(set);
+            if (variant != null) {
+                arch = arch.withVariant(variant);
+            }
+            Preset p = preset != null ? preset
+                    : meta.containsKey(META_PRESET) ? Preset.fromName(meta.get(META_PRESET)) : Preset.TORCHVISION_V1;
+            int size;
+            if (imageSize != null) {
+                size = imageSize;
+            } else if (meta.containsKey(META_IMAGE_SIZE)) {
+                String what = weights + ": metadata " + META_IMAGE_SIZE;
+                try {
+                    size = checkImageSize(Integer.parseInt(meta.get(META_IMAGE_SIZE).strip()), what);
+                } catch (NumberFormatException e) {
+                    throw new IncompatibleWeightsException(what + " = \"" + meta.get(META_IMAGE_SIZE)
+                            + "\" is not a number");
+                }
+            } else {
+                size = p.cropSize();
+            }
+            int classes = arch.numClasses();
+            List<String> names = labels != null ? labels
+                    : meta.containsKey(META_CLASSES) ? List.of(meta.get(META_CLASSES).split("\n", -1))
+                    : Labels.defaultFor(classes);
+            if (names.size() != classes) {
+                throw new IncompatibleWeightsException((weights == null ? "labels" : weights.toString()) + ": "
+                        + names.size() + " class names for a classifier with " + classes + " outputs");
+            }
+            Network network = new Network(arch);
+            String description;
+            if (set == null) {
+                WeightBinding.initialise(network, seed);
+                description = "seeded untrained (seed " + seed + ")";
+            } else {
+                WeightBinding.load(network, set);
+                description = weights.toString();
+            }
+            CudaResNet engine = null;
+            if (device.kind() == Device.Kind.CUDA) {
+                engine = startCuda(network, size);
+            }
+            return new ResNet(network, device, p, size, names, description, set != null, precision, engine,
+                    asyncThreads);
+        }
+
+        /** The builder's architecture, else the file's (see {@link ArchitectureMatch}), else resnet50. */
+        private Architecture architectureOf(WeightSet set) throws IncompatibleWeightsException {
+            if (set == null) {
+                return architecture != null ? architecture : Architecture.RESNET50;
+            }
+            if (architecture != null) {
+                return architecture.withClasses(WeightBinding.classesOf(set));
+            }
+            return ArchitectureMatch.of(set);
+        }
+
+        private static int checkImageSize(int size, String what) {
+            if (size < 32 || size > 4096) {
+                throw new IllegalArgumentException(what + " must be in 32..4096 pixels, got " + size);
+            }
+            return size;
+        }
+
+        private CudaResNet startCuda(Network network, int size) {
+            CudaResNet.Options o = cudaOptions.withDevice(device.index()).withPrecision(precision);
+            try {
+                return CudaResNet.create(NetworkPlan.of(network, size, size), o);
+            } catch (CudaException | IllegalArgumentException | LinkageError e) {
+                throw new DeviceUnavailableException("cannot run on " + device + ": " + e.getMessage()
+                        + "; `jresnet doctor` tells what is missing, or use Device.cpu()");
+            }
+        }
+    }
+}
