@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""PyTorch reference for jresnet's training backward pass (dev.jresnet.train.TrainableResNet).
+"""PyTorch reference for jresnet's training backward pass (dev.jresnet.train.Trainer).
 
-usage: grad_reference.py OUTDIR
+usage: grad_reference.py OUTDIR [ARCH]
 
-A seeded torchvision resnet50() with random BatchNorm parameters (chosen to keep ReLU inputs away from 0) and
+A seeded torchvision ARCH() (default resnet50; also resnet18 and resnext50_32x4d, each with its own variants)
+with random BatchNorm parameters (chosen to keep ReLU inputs away from 0) and
 running statistics calibrated on the input, then jittered and fc replaced by
 a 5-class nn.Linear, a seeded input [2,3,64,64] and targets; for each variant, one forward + backward of
 CrossEntropyLoss with requires_grad only on the unfrozen stages. Frozen stages always run in eval mode; the
@@ -26,12 +27,23 @@ import numpy as np
 import torch
 import torchvision
 
-VARIANTS = [
+VARIANTS = {
     # name, first unfrozen stage, BatchNorm in train mode, label smoothing
-    ("layer4_trainbn", "layer4", True, 0.1),
-    ("layer4_frozenbn", "layer4", False, 0.0),
-    ("all_trainbn", "all", True, 0.1),
-]
+    "resnet50": [
+        ("layer4_trainbn", "layer4", True, 0.1),
+        ("layer4_frozenbn", "layer4", False, 0.0),
+        ("all_trainbn", "all", True, 0.1),
+    ],
+    # a basic-block and a grouped architecture
+    "resnet18": [
+        ("layer3_frozenbn", "layer3", False, 0.0),
+        ("all_trainbn", "all", True, 0.1),
+    ],
+    "resnext50_32x4d": [
+        ("layer4_frozenbn", "layer4", False, 0.1),
+        ("all_trainbn", "all", True, 0.0),
+    ],
+}
 STAGES = ["stem", "layer1", "layer2", "layer3", "layer4", "fc"]
 
 
@@ -68,24 +80,32 @@ def margin(model, x, trainable):
 
 def main():
     out = sys.argv[1]
+    arch = sys.argv[2] if len(sys.argv) > 2 else "resnet50"
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(4321)
     torch.set_num_threads(2)
-    model = torchvision.models.resnet50()
-    model.fc = torch.nn.Linear(2048, 5)
+    model = getattr(torchvision.models, arch)()
+    model.fc = torch.nn.Linear(model.fc.in_features, 5)
+    # The batch norm before each block's add: bn2 of a basic block, bn3 of a bottleneck.
+    last_bn = set()
+    for mname, m in model.named_modules():
+        if isinstance(m, torchvision.models.resnet.BasicBlock):
+            last_bn.add(mname + ".bn2")
+        elif isinstance(m, torchvision.models.resnet.Bottleneck):
+            last_bn.add(mname + ".bn3")
     x = torch.randn(2, 3, 64, 64)
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     with torch.no_grad():
         # Every pre-ReLU value is kept well away from 0: the two implementations differ by ~1e-5 in float32, and a
         # value that close to the kink would make their ReLU masks (and every gradient upstream) differ. Small
-        # gammas with shifts of +-0.5 do it: gamma * x_hat never reaches |beta|. bn3 and the downsample BN get
+        # gammas with shifts of +-0.5 do it: gamma * x_hat never reaches |beta|. The block's last BN and the downsample BN get
         # positive shifts so that the sum before each block's last ReLU stays positive too. ReLU masks
         # themselves are checked by finite differences (GradCheck), not here.
         for name, m in model.named_modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 c = m.num_features
                 m.weight.copy_(0.05 * (1.0 + 0.2 * torch.randn(c)))
-                sign = torch.ones(c) if name.endswith("bn3") or name.endswith("downsample.1") \
+                sign = torch.ones(c) if name in last_bn or name.endswith("downsample.1") \
                     else torch.randint(0, 2, (c,)).float() * 2 - 1
                 m.bias.copy_(sign * (0.5 + 0.1 * torch.rand(c)))
         # Running statistics of the input batch itself (momentum 1 keeps just its statistics), then jittered by a
@@ -106,7 +126,7 @@ def main():
     save(out, "targets", y.float())
 
     lines = []
-    for name, unfreeze, train_bn, smoothing in VARIANTS:
+    for name, unfreeze, train_bn, smoothing in VARIANTS[arch]:
         model.load_state_dict(state)
         first = 0 if unfreeze == "all" else STAGES.index(unfreeze)
         trainable = set(STAGES[first:])

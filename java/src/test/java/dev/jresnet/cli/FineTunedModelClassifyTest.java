@@ -5,14 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.Variant;
-import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
+import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
-import dev.jresnet.train.FineTuner;
+import dev.jresnet.finetune.FineTuner;
 import dev.jresnet.train.Transforms;
 import dev.jresnet.weights.SafetensorsWriter;
 import dev.jresnet.weights.WeightSet;
@@ -34,14 +34,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FineTunedModelClassifyTest {
     /** A seeded 3-class model whose metadata says it was fine-tuned at {@code size} px. */
     static Path writeModel(Path dir, int size) throws Exception {
-        ResNet50Graph g = new ResNet50Graph(new ResNet50Config(Variant.V1_5, 3));
+        Network g = new Network(Architecture.RESNET50.withClasses(3));
         WeightBinding.initialise(g, 7);
         Map<String, WeightSet.Entry> entries = new LinkedHashMap<>();
         g.visitTensors((name, t, kind) -> entries.put(name,
                 new WeightSet.Entry(name, DataType.F32, t, null, t.shape().dims())));
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(ResNet50.META_CLASSES, "cat\ndog\nrocket");
-        meta.put(ResNet50.META_PRESET, Preset.TORCHVISION_V1.id());
+        meta.put(ResNet.META_CLASSES, "cat\ndog\nrocket");
+        meta.put(ResNet.META_PRESET, Preset.TORCHVISION_V1.id());
         meta.put(FineTuner.META_IMAGE_SIZE, Integer.toString(size));
         Path file = dir.resolve("tiny.safetensors");
         SafetensorsWriter.write(file, new WeightSet(null, entries, Map.of()), DataType.F32, meta);
@@ -52,19 +52,19 @@ class FineTunedModelClassifyTest {
     void theModelPreprocessesAtItsTrainingSize(@TempDir Path tmp) throws Exception {
         Path file = writeModel(tmp, 64);
         RgbImage image = ImageDecoder.decode(ClassifyCommandTest.samples().resolve("chelsea.png"));
-        try (ResNet50 m = ResNet50.builder().weights(file).build()) {
+        try (ResNet m = ResNet.builder().weights(file).build()) {
             assertEquals(64, m.inputSize());
             Tensor x = m.preprocess(image);
             assertArrayEquals(new int[] {3, 64, 64}, x.shape().dims());
             assertArrayEquals(Transforms.eval(Preset.TORCHVISION_V1, 64).apply(image, null).data(), x.data(),
                     "the same preprocessing as evaluation at the training size");
-            assertEquals("64", m.exportWeights("test").metadata().get(ResNet50.META_IMAGE_SIZE));
+            assertEquals("64", m.exportWeights("test").metadata().get(ResNet.META_IMAGE_SIZE));
         }
-        try (ResNet50 m = ResNet50.builder().weights(file).imageSize(224).build()) {
+        try (ResNet m = ResNet.builder().weights(file).imageSize(224).build()) {
             assertEquals(224, m.inputSize(), "the builder overrides the metadata");
             assertArrayEquals(Preset.TORCHVISION_V1.preprocess(image).data(), m.preprocess(image).data());
         }
-        try (ResNet50 m = ResNet50.untrained(0, dev.jresnet.resnet.Device.cpu())) {
+        try (ResNet m = ResNet.untrained(0, dev.jresnet.resnet.Device.cpu())) {
             assertEquals(224, m.inputSize(), "no metadata: the preset's crop");
         }
     }
@@ -80,7 +80,7 @@ class FineTunedModelClassifyTest {
         assertEquals(3, top.size(), "--top defaults to min(5, classes): " + r.out());
 
         // The logits are those of the image preprocessed at 64 px.
-        try (ResNet50 m = ResNet50.builder().weights(file).build()) {
+        try (ResNet m = ResNet.builder().weights(file).build()) {
             Tensor x = m.preprocess(ImageDecoder.decode(image));
             float[] logits = m.forward(x.reshape(1, 3, 64, 64)).data();
             for (JsonNode t : top) {

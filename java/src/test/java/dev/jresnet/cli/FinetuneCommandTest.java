@@ -3,7 +3,7 @@ package dev.jresnet.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jresnet.train.SyntheticShapes;
-import dev.jresnet.train.TrainingListener;
+import dev.jresnet.finetune.TrainingListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -13,22 +13,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The backward ops against naive loops in double, on seeded random (never zero) inputs. */
 class CpuGradsTest {
 
-    @ParameterizedTest(name = "N={0} C={1} {2}x{3} K={4} {5}x{5} stride {6} pad {7}")
+    @ParameterizedTest(name = "N={0} C={1} {2}x{3} K={4} {5}x{5} stride {6} pad {7} groups {8}")
     @CsvSource({
-            "2, 3, 9, 9, 4, 1, 1, 0",
-            "1, 5, 8, 7, 6, 1, 2, 0",
-            "2, 4, 9, 9, 5, 3, 1, 1",
-            "1, 4, 9, 8, 5, 3, 2, 1",
-            "3, 3, 11, 11, 4, 7, 2, 3",
-            "2, 2, 6, 6, 3, 3, 2, 0",
-            "1, 3, 13, 13, 8, 7, 2, 3",
-            "4, 16, 5, 5, 12, 3, 1, 1",
-            "2, 64, 2, 2, 48, 3, 1, 1",
-            "2, 256, 2, 2, 64, 3, 1, 1",
+            "2, 3, 9, 9, 4, 1, 1, 0, 1",
+            "1, 5, 8, 7, 6, 1, 2, 0, 1",
+            "2, 4, 9, 9, 5, 3, 1, 1, 1",
+            "1, 4, 9, 8, 5, 3, 2, 1, 1",
+            "3, 3, 11, 11, 4, 7, 2, 3, 1",
+            "2, 2, 6, 6, 3, 3, 2, 0, 1",
+            "1, 3, 13, 13, 8, 7, 2, 3, 1",
+            "4, 16, 5, 5, 12, 3, 1, 1, 1",
+            "2, 64, 2, 2, 48, 3, 1, 1, 1",
+            "2, 256, 2, 2, 64, 3, 1, 1, 1",
+            "2, 8, 9, 9, 12, 3, 1, 1, 4",
+            "3, 16, 8, 7, 16, 3, 2, 1, 8",
+            "1, 12, 5, 5, 6, 1, 1, 0, 3",
     })
-    void convBackwardMatchesNaiveLoops(int n, int c, int h, int w, int k, int r, int stride, int pad) {
+    void convBackwardMatchesNaiveLoops(int n, int c, int h, int w, int k, int r, int stride, int pad, int groups) {
         Tensor x = Naive.random(1, n, c, h, w);
-        Tensor wt = Naive.random(2, k, c, r, r);
+        int cg = c / groups, kg = k / groups;
+        Tensor wt = Naive.random(2, k, cg, r, r);
         int p = (h + 2 * pad - r) / stride + 1, q = (w + 2 * pad - r) / stride + 1;
         Tensor dy = Naive.random(3, n, k, p, q);
 
@@ -39,12 +43,13 @@ class CpuGradsTest {
                 for (int op = 0; op < p; op++) {
                     for (int oq = 0; oq < q; oq++) {
                         double g = dy.data()[((b * k + o) * p + op) * q + oq];
-                        for (int ch = 0; ch < c; ch++) {
+                        for (int j = 0; j < cg; j++) {
+                            int ch = o / kg * cg + j;
                             for (int kr = 0; kr < r; kr++) {
                                 for (int ks = 0; ks < r; ks++) {
                                     int ih = op * stride - pad + kr, iw = oq * stride - pad + ks;
                                     if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        int xi = ((b * c + ch) * h + ih) * w + iw, wi = ((o * c + ch) * r + kr) * r + ks;
+                                        int xi = ((b * c + ch) * h + ih) * w + iw, wi = ((o * cg + j) * r + kr) * r + ks;
                                         dxRef[xi] += g * wt.data()[wi];
                                         dwRef[wi] += g * x.data()[xi];
                                     }
@@ -56,10 +61,10 @@ class CpuGradsTest {
             }
         }
         Tensor dx = Naive.random(4, n, c, h, w);            // garbage: dIn is overwritten
-        CpuGrads.conv2dBackwardData(dx, dy, wt, stride, pad);
-        Tensor dw = Naive.random(5, k, c, r, r);            // accumulated into
+        CpuGrads.conv2dBackwardData(dx, dy, wt, stride, pad, groups);
+        Tensor dw = Naive.random(5, k, cg, r, r);           // accumulated into
         float[] before = dw.data().clone();
-        CpuGrads.conv2dBackwardFilter(dw, dy, x, stride, pad);
+        CpuGrads.conv2dBackwardFilter(dw, dy, x, stride, pad, groups);
         for (int i = 0; i < dwRef.length; i++) {
             dwRef[i] += before[i];
         }
@@ -189,7 +194,7 @@ class CpuGradsTest {
         java.util.Arrays.fill(x.data(), 1f);
         Tensor dy = new Tensor(dev.jresnet.tensor.Shape.of(1, 1, 2, 2), new float[] {1f, 2f, 3f, 4f});
         Tensor dx = Naive.random(40, 1, 1, 4, 4);
-        CpuGrads.maxPoolBackward(dx, dy, x, 3, 2, 1);
+        CpuGrads.maxPoolBackward(dx, dy, x, pooled(x), 3, 2, 1);
         // windows (rows x cols) [0,1]x[0,1], [0,1]x[1,3], [1,3]x[0,1], [1,3]x[1,3] -> first cells (0,0), (0,1), (1,0), (1,1)
         assertArrayEquals(new float[] {1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, dx.data());
     }
@@ -199,7 +204,7 @@ class CpuGradsTest {
         Tensor x = Naive.random(41, 2, 3, 9, 8);
         Tensor dy = Naive.random(42, 2, 3, 5, 4);
         Tensor dx = Tensor.zeros(x.shape());
-        CpuGrads.maxPoolBackward(dx, dy, x, 3, 2, 1);
+        CpuGrads.maxPoolBackward(dx, dy, x, pooled(x), 3, 2, 1);
         double[] ref = new double[x.size()];
         for (int plane = 0; plane < 6; plane++) {
             for (int op = 0; op < 5; op++) {
@@ -277,11 +282,12 @@ class CpuGradsTest {
     void shapeErrorsNameTheOperand() {
         Tensor dy = Tensor.zeros(2, 4, 5, 5);
         var e = assertThrows(IllegalArgumentException.class, () ->
-                CpuGrads.conv2dBackwardData(Tensor.zeros(2, 3, 5, 5), dy, Tensor.zeros(4, 2, 3, 3), 1, 1));
+                CpuGrads.conv2dBackwardData(Tensor.zeros(2, 3, 5, 5), dy, Tensor.zeros(4, 2, 3, 3), 1, 1, 1));
         assertTrue(e.getMessage().contains("conv2dBackwardData weight") && e.getMessage().contains("[4, 2, 3, 3]"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () ->
-                CpuGrads.conv2dBackwardFilter(Tensor.zeros(4, 3, 3, 3), Tensor.zeros(2, 4, 4, 4), Tensor.zeros(2, 3, 5, 5), 1, 1));
+                CpuGrads.conv2dBackwardFilter(Tensor.zeros(4, 3, 3, 3), Tensor.zeros(2, 4, 4, 4), Tensor.zeros(2, 3, 5, 5), 1, 1,
+                        1));
         assertTrue(e.getMessage().contains("conv2dBackwardFilter dOut"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () ->
                 CpuGrads.linearBackward(null, Tensor.zeros(3, 4), null, Tensor.zeros(2, 5), Tensor.zeros(2, 4), Tensor.zeros(3, 4)));
@@ -299,5 +305,12 @@ class CpuGradsTest {
             double err = Math.abs(expected[i] - actual[i]) / scale;
             assertTrue(err <= tol, what + "[" + i + "]: expected " + expected[i] + ", found " + actual[i] + " (error " + err + ")");
         }
+    }
+
+    /** The forward max pool (3, stride 2, pad 1) whose output maxPoolBackward takes. */
+    private static Tensor pooled(Tensor x) {
+        Tensor y = Tensor.zeros(x.dim(0), x.dim(1), (x.dim(2) - 1) / 2 + 1, (x.dim(3) - 1) / 2 + 1);
+        CpuOps.maxPool(y, x, 3, 2, 1);
+        return y;
     }
 }

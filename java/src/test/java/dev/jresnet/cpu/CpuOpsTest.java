@@ -49,11 +49,31 @@ class CpuOpsTest {
         assertClose("conv2d plain", plain, want, 1e-5);
     }
 
+    @ParameterizedTest(name = "N={0} C={1} {2}x{3} K={4} {5}x{5} stride {6} pad {7} groups {8}")
+    @CsvSource({
+            "2, 32, 14, 14, 32, 3, 1, 1, 32",    // depthwise-like: one channel per group
+            "3, 64, 9, 9, 64, 3, 2, 1, 32",      // ResNeXt's 32 groups, stride 2
+            "1, 12, 8, 8, 18, 3, 1, 1, 3",       // more outputs than inputs per group
+            "2, 8, 7, 7, 4, 1, 1, 0, 2",         // grouped 1x1
+    })
+    void groupedConv2dMatchesNaive(int n, int c, int h, int w, int k, int r, int stride, int pad, int groups) {
+        Tensor in = Naive.random(14, n, c, h, w);
+        Tensor weight = Naive.random(15, k, c / groups, r, r);
+        Tensor bias = Naive.random(16, k);
+        Tensor want = Naive.conv2d(in, weight, bias, stride, pad, groups);
+        assertTrue(Naive.hasNonZero(want.data()));
+        Tensor got = Tensor.zeros(want.shape());
+        CpuOps.conv2d(got, in, weight, bias, stride, pad, groups);
+        assertClose("grouped conv2d " + Gemm.kernelName(), got, want, 1e-5);
+        expectMessage(() -> CpuOps.conv2d(Tensor.zeros(want.shape()), in, weight, bias, stride, pad, groups + 1),
+                "groups");
+    }
+
     @Test
     void conv2dRejectsMismatchedShapes() {
         Tensor in = Tensor.zeros(2, 3, 8, 8);
         expectMessage(() -> CpuOps.conv2d(Tensor.zeros(2, 4, 8, 8), in, Tensor.zeros(4, 5, 3, 3), null, 1, 1),
-                "conv2d weight", "[4, 5, 3, 3]", "C=3");
+                "conv2d weight", "[4, 5, 3, 3]", "C/groups=3");
         expectMessage(() -> CpuOps.conv2d(Tensor.zeros(2, 4, 8, 8), in, Tensor.zeros(4, 3, 3, 3), null, 2, 1),
                 "conv2d output", "[2, 4, 4, 4]", "[2, 4, 8, 8]");
         expectMessage(() -> CpuOps.conv2d(Tensor.zeros(2, 4, 8, 8), in, Tensor.zeros(4, 3, 3, 3), Tensor.zeros(3), 1, 1),

@@ -11,35 +11,38 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The fused convolution (packed weights, BN/residual/ReLU epilogue) against the unfused reference ops. */
 class FusedConvTest {
 
-    @ParameterizedTest(name = "in [{0},{1},{2},{3}] weight [{4},{1},{5},{5}] stride {6} pad {7} residual {8} relu {9}")
+    @ParameterizedTest(name = "in [{0},{1},{2},{3}] weight [{4},{1}/g,{5},{5}] stride {6} pad {7} residual {8} relu {9} groups {10}")
     @CsvSource({
-            "1, 3, 32, 32, 64, 7, 2, 3, false, true",     // stem
-            "3, 3, 23, 19, 8, 7, 2, 3, false, true",      // stem, odd size, batch 3
-            "2, 16, 14, 14, 16, 3, 1, 1, false, true",    // 3x3
-            "3, 8, 15, 15, 12, 3, 2, 1, false, false",    // 3x3 stride 2, odd
-            "1, 32, 9, 9, 20, 1, 1, 0, true, true",       // 1x1 with residual
-            "3, 24, 56, 56, 16, 1, 1, 0, true, true",     // large image: chunks inside images
-            "2, 24, 13, 13, 40, 1, 2, 0, false, false",   // downsample
-            "3, 64, 7, 7, 70, 3, 1, 1, false, true",      // chunks spanning images
-            "8, 16, 7, 7, 33, 1, 1, 0, true, true",       // batch 8 on 7x7
-            "1, 600, 7, 7, 100, 1, 1, 0, true, true",     // batch 1 on 7x7, deep: row blocks, several KC blocks
-            "1, 64, 7, 7, 130, 3, 1, 1, false, true",     // row blocks on a 3x3
-            "2, 2, 1, 1, 3, 3, 1, 1, false, true",        // 1x1 image, padding only
-            "2, 8, 40, 40, 12, 3, 1, 1, true, true",      // 3x3 on rows wider than a strip (vector copies)
-            "3, 8, 20, 20, 10, 1, 1, 0, true, false",     // 1x1 on small images: chunks span images
-            "2, 5, 70, 45, 9, 3, 2, 1, false, true",      // 3x3 stride 2, rows wider than a strip
+            "1, 3, 32, 32, 64, 7, 2, 3, false, true, 1",     // stem
+            "3, 3, 23, 19, 8, 7, 2, 3, false, true, 1",      // stem, odd size, batch 3
+            "2, 16, 14, 14, 16, 3, 1, 1, false, true, 1",    // 3x3
+            "3, 8, 15, 15, 12, 3, 2, 1, false, false, 1",    // 3x3 stride 2, odd
+            "1, 32, 9, 9, 20, 1, 1, 0, true, true, 1",       // 1x1 with residual
+            "3, 24, 56, 56, 16, 1, 1, 0, true, true, 1",     // large image: chunks inside images
+            "2, 24, 13, 13, 40, 1, 2, 0, false, false, 1",   // downsample
+            "3, 64, 7, 7, 70, 3, 1, 1, false, true, 1",      // chunks spanning images
+            "8, 16, 7, 7, 33, 1, 1, 0, true, true, 1",       // batch 8 on 7x7
+            "1, 600, 7, 7, 100, 1, 1, 0, true, true, 1",     // batch 1 on 7x7, deep: row blocks, several KC blocks
+            "1, 64, 7, 7, 130, 3, 1, 1, false, true, 1",     // row blocks on a 3x3
+            "2, 2, 1, 1, 3, 3, 1, 1, false, true, 1",        // 1x1 image, padding only
+            "2, 8, 40, 40, 12, 3, 1, 1, true, true, 1",      // 3x3 on rows wider than a strip (vector copies)
+            "3, 8, 20, 20, 10, 1, 1, 0, true, false, 1",     // 1x1 on small images: chunks span images
+            "2, 5, 70, 45, 9, 3, 2, 1, false, true, 1",      // 3x3 stride 2, rows wider than a strip
+            "2, 32, 14, 14, 32, 3, 1, 1, false, true, 8", // ResNeXt's grouped 3x3
+            "3, 16, 15, 15, 24, 3, 2, 1, true, true, 4",  // grouped, stride 2, with a residual
+            "1, 64, 7, 7, 64, 3, 1, 1, false, false, 32", // 2 channels per group
     })
     void fusedIsBitwiseTheReference(int n, int c, int h, int w, int k, int r, int stride, int pad,
-                                    boolean withResidual, boolean relu) {
+                                    boolean withResidual, boolean relu, int groups) {
         Tensor in = Naive.random(21, n, c, h, w);
-        Tensor weight = Naive.random(22, k, c, r, r);
+        Tensor weight = Naive.random(22, k, c / groups, r, r);
         Tensor gamma = Naive.random(23, k), beta = Naive.random(24, k), mean = Naive.random(25, k);
         Tensor var = Naive.random(26, k);
         for (int i = 0; i < k; i++) {
             var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
         }
-        FusedConv fast = FusedConv.of(weight, stride, pad, gamma, beta, mean, var, 1e-5f);
-        FusedConv ref = FusedConv.reference(weight, stride, pad, gamma, beta, mean, var, 1e-5f);
+        FusedConv fast = FusedConv.of(weight, stride, pad, groups, gamma, beta, mean, var, 1e-5f);
+        FusedConv ref = FusedConv.reference(weight, stride, pad, groups, gamma, beta, mean, var, 1e-5f);
         int p = ref.outSize(h), q = (w + 2 * pad - r) / stride + 1;
         Tensor residual = withResidual ? Naive.random(27, n, k, p, q) : null;
         Tensor want = ref.forward(in, residual, relu);
@@ -50,7 +53,7 @@ class FusedConvTest {
             assertArrayEquals(want.data(), got.data(), "fused on " + Gemm.kernelName() + " vs unfused ops");
         }
         // And the reference against the naive convolution, for good measure.
-        Tensor naive = Naive.conv2d(in, weight, null, stride, pad);
+        Tensor naive = Naive.conv2d(in, weight, null, stride, pad, groups);
         CpuOps.batchNorm(naive, naive, gamma, beta, mean, var, 1e-5f, relu && residual == null);
         if (residual != null) {
             CpuOps.add(naive, naive, residual, relu);

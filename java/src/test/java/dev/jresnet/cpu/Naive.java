@@ -42,23 +42,30 @@ final class Naive {
     }
 
     static Tensor conv2d(Tensor in, Tensor weight, Tensor bias, int stride, int pad) {
+        return conv2d(in, weight, bias, stride, pad, 1);
+    }
+
+    /** The grouped convolution: weight [K, C/groups, R, S]; group g maps channels [g·C/G, ...) to [g·K/G, ...). */
+    static Tensor conv2d(Tensor in, Tensor weight, Tensor bias, int stride, int pad, int groups) {
         int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
-        int k = weight.dim(0), r = weight.dim(2), s = weight.dim(3);
+        int k = weight.dim(0), cg = weight.dim(1), r = weight.dim(2), s = weight.dim(3);
+        int kg = k / groups;
         int p = (h + 2 * pad - r) / stride + 1, q = (w + 2 * pad - s) / stride + 1;
         Tensor out = Tensor.zeros(n, k, p, q);
         float[] x = in.data(), wt = weight.data(), y = out.data();
         for (int b = 0; b < n; b++) {
             for (int o = 0; o < k; o++) {
+                int c0 = o / kg * cg;
                 for (int op = 0; op < p; op++) {
                     for (int oq = 0; oq < q; oq++) {
                         double sum = bias == null ? 0 : bias.data()[o];
-                        for (int ch = 0; ch < c; ch++) {
+                        for (int j = 0; j < cg; j++) {
                             for (int kr = 0; kr < r; kr++) {
                                 for (int ks = 0; ks < s; ks++) {
                                     int ih = op * stride - pad + kr, iw = oq * stride - pad + ks;
                                     if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        sum += (double) x[((b * c + ch) * h + ih) * w + iw]
-                                                * wt[((o * c + ch) * r + kr) * s + ks];
+                                        sum += (double) x[((b * c + c0 + j) * h + ih) * w + iw]
+                                                * wt[((o * cg + j) * r + kr) * s + ks];
                                     }
                                 }
                             }

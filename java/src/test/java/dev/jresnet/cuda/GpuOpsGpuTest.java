@@ -3,6 +3,8 @@ package dev.jresnet.cuda;
 import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
+import dev.jresnet.tensor.Half;
+import dev.jresnet.tensor.Precision;
 import dev.jresnet.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -10,46 +12,35 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Every op of the GPU network (the code the network runs) against the CPU reference, per precision. */
+/** Every {@link GpuOps} op against its {@link CpuOps} twin, per precision. */
 @Tag("gpu")
 class GpuOpsGpuTest {
-    private static CudaContext context;
-    private static final Map<InferencePrecision, GpuOps> OPS = new EnumMap<>(InferencePrecision.class);
+    private static GpuHarness gpu;
 
     @BeforeEach
     void open() {
         GpuTests.assumeCudnn();
         GpuTests.assumeCublas();
         GpuTests.assumeNvrtc();
-        if (context == null) {
-            context = CudaContext.open(0);
+        if (gpu == null) {
+            gpu = new GpuHarness();
         }
     }
 
     @AfterAll
     static void close() {
-        OPS.values().forEach(GpuOps::close);
-        OPS.clear();
-        if (context != null) {
-            context.close();
-            context = null;
+        if (gpu != null) {
+            gpu.close();
+            gpu = null;
         }
     }
 
-    private static GpuOps ops(InferencePrecision p) {
-        return OPS.computeIfAbsent(p, q -> new GpuOps(context, q));
-    }
-
     /** fp32 1e-5, tf32 3e-3, fp16 1e-2 (relative L2). */
-    private static double tolerance(InferencePrecision p) {
+    private static double tolerance(Precision p) {
         return switch (p) {
             case FP32 -> 1e-5;
             case TF32 -> 3e-3;
@@ -57,85 +48,148 @@ class GpuOpsGpuTest {
         };
     }
 
-    private static void assertClose(InferencePrecision p, Tensor expected, Tensor actual, String what) {
+    private static void assertClose(Precision p, Tensor expected, Tensor actual, String what) {
         assertEquals(expected.shape(), actual.shape(), what);
         double err = TestNets.relL2(actual.data(), expected.data());
         System.out.printf("%s %s: relative L2 error %.3e%n", p, what, err);
         assertTrue(err <= tolerance(p), p + " " + what + ": relative L2 error " + err);
     }
 
-    record ConvCase(int n, int c, int h, int k, int r, int stride, int pad) {}
+    record ConvCase(int n, int c, int h, int k, int r, int stride, int pad, int groups) {}
 
-    /** Shapes of ResNet-50's convolutions, smaller spatially: stem 7x7/2, 1x1, 3x3, strided 3x3 and 1x1. */
+    /** Shapes of the family's convolutions, smaller spatially: stem, 1x1, 3x3, strided, and ResNeXt's grouped 3x3. */
     private static final ConvCase[] CASES = {
-            new ConvCase(2, 3, 32, 64, 7, 2, 3),
-            new ConvCase(2, 64, 14, 64, 1, 1, 0),
-            new ConvCase(3, 64, 14, 64, 3, 1, 1),
-            new ConvCase(2, 128, 14, 128, 3, 2, 1),
-            new ConvCase(2, 256, 8, 512, 1, 2, 0),
+            new ConvCase(2, 3, 32, 64, 7, 2, 3, 1),
+            new ConvCase(2, 64, 14, 64, 1, 1, 0, 1),
+            new ConvCase(3, 64, 14, 64, 3, 1, 1, 1),
+            new ConvCase(2, 128, 14, 128, 3, 2, 1, 1),
+            new ConvCase(2, 256, 8, 512, 1, 2, 0, 1),
+            new ConvCase(2, 128, 14, 128, 3, 1, 1, 32),
+            new ConvCase(2, 256, 14, 256, 3, 2, 1, 32),
     };
 
+    private static Tensor conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, ConvCase cc, boolean fused) {
+        int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
+        GpuTensor out = gpu.zeros(p, cc.n(), cc.k(), q, q);
+        CudaPrecision c = CudaPrecision.of(p);
+        // A convolution's bias has the activations' element type (cuDNN's FLOAT and PSEUDO_HALF configurations).
+        GpuTensor bias = b == null ? null : GpuTensor.allocate("bias", c.element(), c.layout(), b.dim(0));
+        if (bias != null) {
+            gpu.ops(p).upload(bias, b);
+        }
+        if (fused) {
+            gpu.ops(p).conv2dBiasRelu(out, gpu.up(p, x), gpu.up(p, w), bias, z == null ? null : gpu.up(p, z),
+                    cc.stride(), cc.pad(), cc.groups());
+        } else {
+            gpu.ops(p).conv2d(out, gpu.up(p, x), gpu.up(p, w), bias, cc.stride(), cc.pad(), cc.groups());
+        }
+        Tensor result = gpu.down(p, out);
+        if (bias != null) {
+            bias.close();
+        }
+        return result;
+    }
+
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void fusedConvBiasReluMatchesCpu(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void conv2dBiasReluMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(1);
         for (ConvCase cc : CASES) {
+            int cg = cc.c() / cc.groups();
             Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
-            Tensor w = TestNets.random(r, 1 / Math.sqrt(cc.c() * cc.r() * cc.r()), cc.k(), cc.c(), cc.r(), cc.r());
+            Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
             Tensor b = TestNets.random(r, 0.5, cc.k());
             int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
             Tensor expected = Tensor.zeros(cc.n(), cc.k(), q, q);
-            CpuOps.conv2d(expected, x, w, b, cc.stride(), cc.pad());
-            CpuOps.relu(expected, expected);
-            assertClose(p, expected, ops(p).conv(x, w, b, null, cc.stride(), cc.pad()), "conv+bias+relu " + cc);
+            CpuOps.conv2dBiasRelu(expected, x, w, b, null, cc.stride(), cc.pad(), cc.groups());
+            assertClose(p, expected, conv(p, x, w, b, null, cc, true), "conv2dBiasRelu " + cc);
         }
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void fusedConvBiasResidualReluMatchesCpu(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void conv2dBiasReluWithResidualMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(2);
         Tensor x = TestNets.random(r, 1, 2, 64, 14, 14);
         Tensor w = TestNets.random(r, 1 / 8.0, 256, 64, 1, 1);
         Tensor b = TestNets.random(r, 0.5, 256);
         Tensor z = TestNets.random(r, 1, 2, 256, 14, 14);
         Tensor expected = Tensor.zeros(2, 256, 14, 14);
-        CpuOps.conv2d(expected, x, w, b, 1, 0);
-        CpuOps.add(expected, expected, z, true);
-        assertClose(p, expected, ops(p).conv(x, w, b, z, 1, 0), "conv+bias+residual+relu");
+        CpuOps.conv2dBiasRelu(expected, x, w, b, z, 1, 0, 1);
+        assertClose(p, expected, conv(p, x, w, b, z, new ConvCase(2, 64, 14, 256, 1, 1, 0, 1), true),
+                "conv2dBiasRelu with residual");
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void plainConvolutionMatchesCpu(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void conv2dMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(3);
-        Tensor x = TestNets.random(r, 1, 2, 64, 14, 14);
-        Tensor w = TestNets.random(r, 1 / 8.0, 256, 64, 1, 1);
-        Tensor expected = Tensor.zeros(2, 256, 7, 7);
-        CpuOps.conv2d(expected, x, w, null, 2, 0);
-        assertClose(p, expected, ops(p).conv(x, w, null, null, 2, 0), "projection conv (no bias, no activation)");
+        for (ConvCase cc : new ConvCase[] {new ConvCase(2, 64, 14, 256, 1, 2, 0, 1), CASES[5]}) {
+            int cg = cc.c() / cc.groups();
+            Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
+            Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
+            int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
+            Tensor expected = Tensor.zeros(cc.n(), cc.k(), q, q);
+            CpuOps.conv2d(expected, x, w, null, cc.stride(), cc.pad(), cc.groups());
+            assertClose(p, expected, conv(p, x, w, null, null, cc, false), "conv2d " + cc);
+        }
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void maxPoolMatchesCpu(InferencePrecision p) {
+    @EnumSource(value = Precision.class, names = {"FP32", "TF32"})
+    void batchNormReluAddAndSoftmaxMatchCpu(Precision p) {
+        SplittableRandom r = new SplittableRandom(8);
+        Tensor x = TestNets.random(r, 2, 2, 16, 9, 9);
+        Tensor gamma = TestNets.random(r, 1, 16), beta = TestNets.random(r, 1, 16), mean = TestNets.random(r, 1, 16);
+        Tensor var = TestNets.random(r, 1, 16);
+        for (int i = 0; i < 16; i++) {
+            var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
+        }
+        Tensor expected = Tensor.zeros(x.shape());
+        CpuOps.batchNorm(expected, x, gamma, beta, mean, var, 1e-5f, true);
+        GpuTensor out = gpu.zeros(p, 2, 16, 9, 9);
+        gpu.ops(p).batchNorm(out, gpu.up(p, x), gpu.up(gamma), gpu.up(beta), gpu.up(mean), gpu.up(var), 1e-5f, true);
+        assertArrayEquals(expected.data(), gpu.down(p, out).data(), "batch norm + ReLU (train.cu, CpuOps's formula)");
+
+        Tensor y = TestNets.random(r, 2, 2, 16, 9, 9);
+        Tensor sum = Tensor.zeros(x.shape());
+        CpuOps.add(sum, x, y, false);
+        GpuTensor gs = gpu.zeros(p, 2, 16, 9, 9);
+        gpu.ops(p).add(gs, gpu.up(p, x), gpu.up(p, y), false);
+        assertArrayEquals(sum.data(), gpu.down(p, gs).data(), "add");
+        CpuOps.relu(sum, sum);
+        gpu.ops(p).relu(gs, gs);
+        assertArrayEquals(sum.data(), gpu.down(p, gs).data(), "relu");
+
+        Tensor logits = TestNets.random(r, 5, 3, 1000);
+        Tensor probs = Tensor.zeros(3, 1000);
+        CpuOps.softmax(probs, logits);
+        GpuTensor gp = gpu.zeros(p, 3, 1000);
+        gpu.ops(p).softmax(gp, gpu.up(logits));
+        assertClose(Precision.FP32, probs, gpu.down(gp), "softmax");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void maxPoolMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(4);
         Tensor x = TestNets.random(r, 3, 2, 64, 21, 21);
         Tensor expected = Tensor.zeros(2, 64, 11, 11);
         CpuOps.maxPool(expected, x, 3, 2, 1);
-        Tensor actual = ops(p).maxPool(x, 3, 1, 2);
-        if (p == InferencePrecision.FP16) {
+        GpuTensor out = gpu.zeros(p, 2, 64, 11, 11);
+        gpu.ops(p).maxPool(out, gpu.up(p, x), 3, 2, 1);
+        if (p == Precision.FP16) {
             // max of fp16-rounded values is the fp16-rounded max
             for (int i = 0; i < expected.size(); i++) {
-                expected.data()[i] = dev.jresnet.tensor.Half.f16ToFloat(dev.jresnet.tensor.Half.floatToF16(expected.data()[i]));
+                expected.data()[i] = Half.f16ToFloat(Half.floatToF16(expected.data()[i]));
             }
         }
-        assertArrayEquals(expected.data(), actual.data(), p + " max pool");
+        assertArrayEquals(expected.data(), gpu.down(p, out).data(), p + " max pool");
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void headMatchesCpu(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void globalAvgPoolAndLinearMatchCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(5);
         Tensor x = TestNets.random(r, 2, 3, 2048, 7, 7);
         Tensor w = TestNets.random(r, 0.02, 1000, 2048);
@@ -144,43 +198,61 @@ class GpuOpsGpuTest {
         CpuOps.globalAvgPool(pooled, x);
         Tensor expected = Tensor.zeros(3, 1000);
         CpuOps.linear(expected, pooled, w, b);
-        assertClose(p, expected, ops(p).head(x, w, b), "global average pool + fc");
+        GpuTensor gp = gpu.zeros(3, 2048);
+        gpu.ops(p).globalAvgPool(gp, gpu.up(p, x));
+        GpuTensor out = gpu.zeros(3, 1000);
+        gpu.ops(p).linear(out, gp, gpu.up(w), gpu.up(b));
+        assertClose(p, expected, gpu.down(out), "global average pool + linear");
     }
 
     @ParameterizedTest
-    @EnumSource(value = InferencePrecision.class, names = {"FP32", "FP16"})
-    void preprocessingMatchesPreset(InferencePrecision p) {
+    @EnumSource(value = Precision.class, names = {"FP32", "FP16"})
+    void preprocessingMatchesPreset(Precision p) {
         SplittableRandom r = new SplittableRandom(6);
-        List<RgbImage> crops = new ArrayList<>();
-        Tensor expected = Tensor.zeros(2, 3, 224, 224);
-        for (int i = 0; i < 2; i++) {
+        int n = 2;
+        byte[] all = new byte[n * 224 * 224 * 3];
+        Tensor expected = Tensor.zeros(n, 3, 224, 224);
+        for (int i = 0; i < n; i++) {
             byte[] px = new byte[224 * 224 * 3];
             for (int j = 0; j < px.length; j++) {
                 px[j] = (byte) r.nextInt(256);
             }
-            RgbImage img = new RgbImage(224, 224, px);
-            crops.add(img);
-            System.arraycopy(Preset.TORCHVISION_V1.normalize(img).data(), 0, expected.data(), i * 3 * 224 * 224, 3 * 224 * 224);
+            System.arraycopy(px, 0, all, i * px.length, px.length);
+            System.arraycopy(Preset.TORCHVISION_V1.normalize(new RgbImage(224, 224, px)).data(), 0, expected.data(),
+                    i * 3 * 224 * 224, 3 * 224 * 224);
         }
-        Tensor actual = ops(p).preprocess(crops, Preset.TORCHVISION_V1.mean(), Preset.TORCHVISION_V1.std());
-        if (p == InferencePrecision.FP32) {
-            assertArrayEquals(expected.data(), actual.data(), "fp32 preprocessing is bit-exact");
-        } else {
-            for (int i = 0; i < expected.size(); i++) {
-                float h = dev.jresnet.tensor.Half.f16ToFloat(dev.jresnet.tensor.Half.floatToF16(expected.data()[i]));
-                assertEquals(h, actual.data()[i], "fp16 preprocessing at " + i);
+        GpuOps ops = gpu.ops(p);
+        try (DeviceMemory in = DeviceMemory.allocate(all.length, "test 8-bit images")) {
+            in.buffer().upload(ops.stream(), all);
+            GpuTensor out = gpu.zeros(p, n, 3, 224, 224);
+            if (p == Precision.FP16) {
+                gpu.kernels.preprocessU8ToNhwcF16(ops.stream(), in.buffer(), out.buffer(), n, 224, 224,
+                        Preset.TORCHVISION_V1.mean(), Preset.TORCHVISION_V1.std());
+            } else {
+                gpu.kernels.preprocessU8ToNchwF32(ops.stream(), in.buffer(), out.buffer(), n, 224, 224,
+                        Preset.TORCHVISION_V1.mean(), Preset.TORCHVISION_V1.std());
+            }
+            Tensor actual = gpu.down(p, out);
+            if (p == Precision.FP32) {
+                assertArrayEquals(expected.data(), actual.data(), "fp32 preprocessing is bit-exact");
+            } else {
+                for (int i = 0; i < expected.size(); i++) {
+                    assertEquals(Half.f16ToFloat(Half.floatToF16(expected.data()[i])), actual.data()[i],
+                            "fp16 preprocessing at " + i);
+                }
             }
         }
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void badShapesNameTheShapes(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void badShapesNameTheShapes(Precision p) {
         SplittableRandom r = new SplittableRandom(7);
-        Tensor x = TestNets.random(r, 1, 1, 8, 10, 10);
-        Tensor w = TestNets.random(r, 1, 4, 3, 3, 3);
+        GpuTensor x = gpu.up(p, TestNets.random(r, 1, 1, 8, 10, 10));
+        GpuTensor w = gpu.up(p, TestNets.random(r, 1, 4, 3, 3, 3));
+        GpuTensor out = gpu.zeros(p, 1, 4, 10, 10);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ops(p).conv(x, w, null, null, 1, 1));
+                () -> gpu.ops(p).conv2d(out, x, w, null, 1, 1, 1));
         assertTrue(e.getMessage().contains("[1, 8, 10, 10]") && e.getMessage().contains("[4, 3, 3, 3]"), e.getMessage());
     }
 }

@@ -44,7 +44,7 @@ class LibrariesGpuTest {
     @Test
     void badCudnnCallIsACudaException() {
         CudaException e = assertThrows(CudaException.class,
-                () -> TensorDescriptor.nchw(Precision.FP32, -1, 3, 224, 224));
+                () -> TensorDescriptor.nchw(ElementType.FP32, -1, 3, 224, 224));
         System.out.println(e.getMessage());
         assertEquals(CudaException.Library.CUDNN, e.library());
         assertEquals("cudnnSetTensor4dDescriptor", e.call());
@@ -56,20 +56,20 @@ class LibrariesGpuTest {
 
     @Test
     void resnetStemShapes() {
-        try (TensorDescriptor x = TensorDescriptor.nchw(Precision.FP32, 1, 3, 224, 224);
-             FilterDescriptor w = FilterDescriptor.create(Layout.NCHW, Precision.FP32, 64, 3, 7, 7);
-             ConvolutionDescriptor conv = ConvolutionDescriptor.create(3, 2, Precision.FP32,
+        try (TensorDescriptor x = TensorDescriptor.nchw(ElementType.FP32, 1, 3, 224, 224);
+             FilterDescriptor w = FilterDescriptor.create(Layout.NCHW, ElementType.FP32, 64, 3, 7, 7);
+             ConvolutionDescriptor conv = ConvolutionDescriptor.create(3, 2, ElementType.FP32,
                      ConvolutionDescriptor.MathType.FMA)) {
             assertArrayEquals(new int[] {1, 64, 112, 112}, conv.outputDim(x, w));
             assertEquals(4L * 3 * 224 * 224, x.bytes());
         }
-        try (TensorDescriptor x = TensorDescriptor.nhwc(Precision.FP16, 8, 3, 224, 224);
-             FilterDescriptor w = FilterDescriptor.create(Layout.NHWC, Precision.FP16, 64, 3, 7, 7);
-             ConvolutionDescriptor conv = ConvolutionDescriptor.create(3, 2, Precision.FP32,
+        try (TensorDescriptor x = TensorDescriptor.nhwc(ElementType.FP16, 8, 3, 224, 224);
+             FilterDescriptor w = FilterDescriptor.create(Layout.NHWC, ElementType.FP16, 64, 3, 7, 7);
+             ConvolutionDescriptor conv = ConvolutionDescriptor.create(3, 2, ElementType.FP32,
                      ConvolutionDescriptor.MathType.TENSOR_OP)) {
             assertArrayEquals(new int[] {8, 64, 112, 112}, conv.outputDim(x, w));
         }
-        try (TensorDescriptor y = TensorDescriptor.nhwc(Precision.FP16, 8, 64, 112, 112);
+        try (TensorDescriptor y = TensorDescriptor.nhwc(ElementType.FP16, 8, 64, 112, 112);
              PoolingDescriptor pool = PoolingDescriptor.max(3, 1, 2);
              ActivationDescriptor relu = ActivationDescriptor.relu()) {
             assertArrayEquals(new int[] {8, 64, 56, 56}, pool.outputDim(y));
@@ -79,9 +79,9 @@ class LibrariesGpuTest {
 
     @Test
     void descriptorsCloseOnce() {
-        TensorDescriptor t = TensorDescriptor.nchw(Precision.FP32, 1, 1, 1, 1);
-        FilterDescriptor f = FilterDescriptor.create(Layout.NCHW, Precision.FP32, 1, 1, 1, 1);
-        ConvolutionDescriptor c = ConvolutionDescriptor.create(0, 1, Precision.FP32, ConvolutionDescriptor.MathType.DEFAULT);
+        TensorDescriptor t = TensorDescriptor.nchw(ElementType.FP32, 1, 1, 1, 1);
+        FilterDescriptor f = FilterDescriptor.create(Layout.NCHW, ElementType.FP32, 1, 1, 1, 1);
+        ConvolutionDescriptor c = ConvolutionDescriptor.create(0, 1, ElementType.FP32, ConvolutionDescriptor.MathType.DEFAULT);
         ActivationDescriptor a = ActivationDescriptor.identity();
         PoolingDescriptor p = PoolingDescriptor.max(2, 0, 2);
         CudnnHandle h = CudnnHandle.create(stream);

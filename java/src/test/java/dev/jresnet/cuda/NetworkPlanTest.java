@@ -1,12 +1,16 @@
 package dev.jresnet.cuda;
 
 import dev.jresnet.cpu.CpuOps;
-import dev.jresnet.nn.BatchNorm2d;
-import dev.jresnet.nn.Conv2d;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.Variant;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.BnFolding;
+import dev.jresnet.graph.CpuReference;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
+import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.Dims;
 import dev.jresnet.tensor.Half;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -24,21 +28,26 @@ class NetworkPlanTest {
     @Test
     void foldingEqualsConvolutionThenBatchNorm() {
         SplittableRandom r = new SplittableRandom(3);
-        Conv2d conv = new Conv2d("c", 5, 7, 3, 2, 1);
-        BatchNorm2d bn = new BatchNorm2d("bn", 7);
-        fill(conv.weight, r, -1, 1);
-        fill(bn.weight, r, 0.5, 1.5);
-        fill(bn.bias, r, -0.2, 0.2);
-        fill(bn.runningMean, r, -0.3, 0.3);
-        fill(bn.runningVar, r, 0.2, 2);
-        Tensor x = TestNets.random(r, 1, 2, 5, 9, 9);
-        Tensor expected = conv.forward(x);
-        bn.forwardInPlace(expected, false);
-        BnFolding.Folded f = BnFolding.fold(conv, bn);
-        Tensor actual = Tensor.zeros(expected.shape());
-        CpuOps.conv2d(actual, x, new Tensor(conv.weight.shape(), f.weight()), new Tensor(dev.jresnet.tensor.Shape.of(7), f.bias()), 2, 1);
-        assertTrue(TestNets.relL2(actual.data(), expected.data()) < 1e-6, "relative error "
-                + TestNets.relL2(actual.data(), expected.data()));
+        for (int groups : new int[] {1, 5}) {
+            ConvBn c = new ConvBn("c", "bn", 0, 1, 5, 10, 3, 2, 1, groups, -1, false);
+            java.util.Map<String, Tensor> t = new java.util.HashMap<>();
+            t.put(c.weight(), random(r, -1, 1, 10, 5 / groups, 3, 3));
+            t.put(c.gamma(), random(r, 0.5, 1.5, 10));
+            t.put(c.beta(), random(r, -0.2, 0.2, 10));
+            t.put(c.runningMean(), random(r, -0.3, 0.3, 10));
+            t.put(c.runningVar(), random(r, 0.2, 2, 10));
+            Tensor x = TestNets.random(r, 1, 2, 5, 9, 9);
+            Tensor expected = Tensor.zeros(2, 10, 5, 5);
+            CpuOps.conv2d(expected, x, t.get(c.weight()), null, 2, 1, groups);
+            CpuOps.batchNorm(expected, expected, t.get(c.gamma()), t.get(c.beta()), t.get(c.runningMean()),
+                    t.get(c.runningVar()), ConvBn.BN_EPS, false);
+            BnFolding.Folded f = BnFolding.fold(c, t);
+            Tensor actual = Tensor.zeros(expected.shape());
+            CpuOps.conv2d(actual, x, new Tensor(t.get(c.weight()).shape(), f.weight()), new Tensor(Shape.of(10),
+                    f.bias()), 2, 1, groups);
+            double err = TestNets.relL2(actual.data(), expected.data());
+            assertTrue(err < 1e-6, groups + " groups: relative error " + err);
+        }
     }
 
     @Test
@@ -63,7 +72,7 @@ class NetworkPlanTest {
         assertEquals(54, plan.steps().size());
         assertTrue(plan.bufferCount() >= 3 && plan.bufferCount() <= 5, "buffers: " + plan.bufferCount());
         assertEquals(64L * 112 * 112, plan.maxActivationElements());
-        assertEquals(new NetworkPlan.Dims(2048, 7, 7), plan.values().get(plan.featureValue()));
+        assertEquals(Dims.map(2048, 7, 7), plan.values().get(plan.featureValue()));
         long projections = plan.layers().stream().filter(l -> l.bias() == null).count();
         assertEquals(4, projections, "only the projections run without bias and activation");
         for (NetworkPlan.Step s : plan.steps()) {
@@ -75,18 +84,26 @@ class NetworkPlanTest {
 
     @Test
     void planRunOnTheCpuWithAliasedBuffersEqualsTheReference() {
-        for (Variant v : Variant.values()) {
-            ResNet50Graph g = TestNets.randomBnGraph(11);
-            if (v == Variant.V1) {
-                ResNet50Graph g1 = new ResNet50Graph(ResNet50Config.imagenet().withVariant(Variant.V1));
-                dev.jresnet.resnet.WeightBinding.initialise(g1, 11);
-                g = g1;
-            }
+        for (Architecture a : java.util.List.of(Architecture.RESNET50, Architecture.RESNET50.withVariant(Variant.V1),
+                Architecture.RESNET18, Architecture.RESNEXT50_32X4D.withClasses(10))) {
+            Network g = TestNets.randomBn(a, 11);
             Tensor x = TestNets.randomInput(2, 64, 5);
-            Tensor expected = g.forward(x);
+            Tensor expected = CpuReference.forward(g, x);
             Tensor actual = runPlanOnCpu(NetworkPlan.of(g, 64, 64), x);
             double err = TestNets.relL2(actual.data(), expected.data());
-            assertTrue(err < 1e-5, v + ": relative L2 error " + err);
+            assertTrue(err < 1e-5, a + ": relative L2 error " + err);
+        }
+    }
+
+    @Test
+    void everyArchitecturePlansWithFewBuffers() {
+        for (Architecture a : Architecture.KNOWN) {
+            NetworkPlan plan = NetworkPlan.of(new Network(a), 224, 224);
+            int convs = new Network(a).spec().convolutions().size();
+            assertEquals(convs, plan.layers().size(), a.id());
+            assertTrue(plan.bufferCount() >= 3 && plan.bufferCount() <= 5, a.id() + " buffers: " + plan.bufferCount());
+            assertEquals(a.groups(), plan.layers().stream().mapToInt(NetworkPlan.ConvLayer::groups).max().orElse(0),
+                    a.id() + " groups");
         }
     }
 
@@ -106,21 +123,21 @@ class NetworkPlanTest {
         };
         List<NetworkPlan.Step> steps = plan.steps();
         for (NetworkPlan.Step s : steps) {
-            NetworkPlan.Dims d = plan.values().get(s.out());
+            Dims d = plan.values().get(s.out());
             Tensor out = Tensor.zeros(n, d.c(), d.h(), d.w());
             if (s instanceof NetworkPlan.Conv c) {
                 NetworkPlan.ConvLayer l = plan.layers().get(c.layer());
                 Tensor in = read.apply(c.in());
-                Tensor w = new Tensor(dev.jresnet.tensor.Shape.of(l.k(), l.c(), l.r(), l.s()), l.weight());
-                Tensor b = l.bias() == null ? null : new Tensor(dev.jresnet.tensor.Shape.of(l.k()), l.bias());
-                CpuOps.conv2d(out, in, w, b, l.stride(), l.pad());
-                if (c.residual() >= 0) {
-                    CpuOps.add(out, out, read.apply(c.residual()), true);
-                } else if (b != null) {
-                    CpuOps.relu(out, out);
+                Tensor w = new Tensor(Shape.of(l.k(), l.c() / l.groups(), l.r(), l.s()), l.weight());
+                Tensor b = l.bias() == null ? null : new Tensor(Shape.of(l.k()), l.bias());
+                if (b == null) {
+                    CpuOps.conv2d(out, in, w, null, l.stride(), l.pad(), l.groups());
+                } else {
+                    CpuOps.conv2dBiasRelu(out, in, w, b, c.residual() < 0 ? null : read.apply(c.residual()),
+                            l.stride(), l.pad(), l.groups());
                 }
             } else if (s instanceof NetworkPlan.MaxPool p) {
-                CpuOps.maxPool(out, read.apply(p.in()), p.window(), p.stride(), p.pad());
+                CpuOps.maxPool(out, read.apply(p.in()), p.kernel(), p.stride(), p.pad());
             }
             int buf = plan.bufferOf(s.out());
             contents[buf] = out;
@@ -137,21 +154,23 @@ class NetworkPlanTest {
 
     @Test
     void optionsValidateAndSortBuckets() {
-        CudaResNet50.Options o = CudaResNet50.Options.defaults().withBuckets(List.of(32, 1, 8));
+        CudaResNet.Options o = CudaResNet.Options.defaults().withBuckets(List.of(32, 1, 8));
         assertEquals(List.of(1, 8, 32), o.buckets());
-        assertThrows(IllegalArgumentException.class, () -> CudaResNet50.Options.defaults().withBuckets(List.of(0, 4)));
-        assertThrows(IllegalArgumentException.class, () -> CudaResNet50.Options.defaults().withBuckets(List.of(4, 4)));
-        assertThrows(IllegalArgumentException.class, () -> CudaResNet50.Options.defaults().withMaxContexts(0));
-        assertEquals(InferencePrecision.FP16, InferencePrecision.parse("fp16"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> InferencePrecision.parse("int8"));
+        assertThrows(IllegalArgumentException.class, () -> CudaResNet.Options.defaults().withBuckets(List.of(0, 4)));
+        assertThrows(IllegalArgumentException.class, () -> CudaResNet.Options.defaults().withBuckets(List.of(4, 4)));
+        assertThrows(IllegalArgumentException.class, () -> CudaResNet.Options.defaults().withMaxContexts(0));
+        assertEquals(Precision.FP16, Precision.parse("fp16"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Precision.parse("int8"));
         assertTrue(e.getMessage().contains("fp32, tf32 or fp16"), e.getMessage());
-        assertTrue(InferencePrecision.FP32.exact());
-        assertEquals(Layout.NHWC, InferencePrecision.FP16.layout());
+        assertTrue(CudaPrecision.of(Precision.FP32).exact());
+        assertEquals(Layout.NHWC, CudaPrecision.of(Precision.FP16).layout());
     }
 
-    private static void fill(Tensor t, SplittableRandom r, double lo, double hi) {
+    private static Tensor random(SplittableRandom r, double lo, double hi, int... dims) {
+        Tensor t = Tensor.zeros(dims);
         for (int i = 0; i < t.size(); i++) {
             t.data()[i] = (float) (lo + r.nextDouble() * (hi - lo));
         }
+        return t;
     }
 }

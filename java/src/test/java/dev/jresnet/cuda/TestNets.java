@@ -1,9 +1,9 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.nn.TensorVisitor;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.WeightBinding;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.SplittableRandom;
@@ -16,8 +16,13 @@ public final class TestNets {
      * torchvision's seeded initialisation with random BatchNorm statistics and affine parameters (as the PyTorch
      * reference test does), so that folding is exercised with non-trivial values.
      */
-    public static ResNet50Graph randomBnGraph(long seed) {
-        ResNet50Graph g = new ResNet50Graph(ResNet50Config.imagenet());
+    public static Network randomBnGraph(long seed) {
+        return randomBn(Architecture.imagenet(), seed);
+    }
+
+    /** {@link #randomBnGraph} for any architecture. */
+    public static Network randomBn(Architecture a, long seed) {
+        Network g = new Network(a);
         WeightBinding.initialise(g, seed);
         SplittableRandom r = new SplittableRandom(seed ^ 0x5eed);
         g.visitTensors((name, t, kind) -> {

@@ -5,7 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.jresnet.cli.Main;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
@@ -65,15 +65,15 @@ class OnnxTest {
         System.out.printf("[reference] ONNX Runtime on jresnet's export vs PyTorch: relative L2 %.3g%n", e);
         assertTrue(e <= 1e-5, "ORT vs PyTorch relative L2 " + e);
         float[] ours;
-        try (ResNet50 m = ResNet50.load(ref.resolve("resnet50_seeded.pth"), Device.cpu())) {
+        try (ResNet m = ResNet.load(ref.resolve("resnet50_seeded.pth"), Device.cpu())) {
             ours = m.forward(input).data();
         }
         double e2 = relL2(ours, ort);
         System.out.printf("[reference] jresnet CPU vs ONNX Runtime: relative L2 %.3g%n", e2);
         assertTrue(e2 <= 1e-5, "jresnet vs ORT relative L2 " + e2);
         // And back: importing our own export reproduces the weights exactly.
-        try (ResNet50 a = ResNet50.load(ref.resolve("resnet50_seeded.pth"), Device.cpu());
-             ResNet50 b = ResNet50.load(onnx, Device.cpu())) {
+        try (ResNet a = ResNet.load(ref.resolve("resnet50_seeded.pth"), Device.cpu());
+             ResNet b = ResNet.load(onnx, Device.cpu())) {
             Tensor x = input.reshape(2, 3, 224, 224);
             assertTrue(Arrays.equals(a.forward(x).data(), b.forward(x).data()), "export/import round trip");
         }
@@ -88,7 +88,7 @@ class OnnxTest {
         assertTrue(!log.contains("BatchNormalization"), "expected torch to fold BatchNorm: " + log);
         Tensor input = Npy.read(ref.resolve("input.npy"));
         float[] torch = Npy.read(ref.resolve("logits_v15.npy")).data();
-        try (ResNet50 m = ResNet50.load(onnx, Device.cpu())) {
+        try (ResNet m = ResNet.load(onnx, Device.cpu())) {
             double e = relL2(m.forward(input).data(), torch);
             System.out.printf("[reference] jresnet on torch.onnx.export's folded weights vs PyTorch: relative L2 %.3g%n", e);
             assertTrue(e <= 1e-5, "relative L2 " + e);

@@ -3,13 +3,14 @@ package dev.jresnet.cuda.train;
 import dev.jresnet.cuda.GpuTests;
 import dev.jresnet.cuda.TestNets;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.graph.Network;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.train.AdamW;
 import dev.jresnet.train.Optimizer;
 import dev.jresnet.train.Sgd;
-import dev.jresnet.train.TrainableResNet;
-import dev.jresnet.train.TrainableResNet.Unfreeze;
+import dev.jresnet.finetune.Backends;
+import dev.jresnet.train.Trainer;
+import dev.jresnet.train.Unfreeze;
 import dev.jresnet.train.TrainingBackend;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -26,13 +27,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link TrainingBackend#create} on CUDA against the CPU backend: same steps (from images and from frozen
+ * {@link Backends#create} on CUDA against the CPU backend: same steps (from images and from frozen
  * features), same eval logits, same weights and optimizer state under the same keys, and a checkpoint taken on
  * the CPU continues on the GPU.
  */
 @Tag("gpu")
 class CudaTrainingBackendGpuTest {
-    private static ResNet50Graph pretrained;
+    private static Network pretrained;
 
     @BeforeEach
     void open() {
@@ -61,11 +62,11 @@ class CudaTrainingBackendGpuTest {
         Tensor x = TestNets.randomInput(n, size, 9);
         int[] labels = {0, 3, 1, 4};
         float lr = 0.05f, smoothing = 0.1f, clip = 1f;
-        TrainableResNet cpuNet = TrainableResNet.withNewHead(pretrained, classes, 3, u, false);
-        TrainableResNet gpuNet = TrainableResNet.withNewHead(pretrained, classes, 3, u, false);
-        try (TrainingBackend cpu = TrainingBackend.create(Device.cpu(), cpuNet, optimizer(opt), smoothing, clip);
-             TrainingBackend gpu = TrainingBackend.create(Device.cuda(0), gpuNet, optimizer(opt), smoothing, clip)) {
-            assertInstanceOf(CudaTrainingBackend.class, gpu);
+        try (TrainingBackend cpu = Backends.create(Device.cpu(), pretrained.withNewHead(classes, 3), u, false,
+                optimizer(opt), smoothing, clip);
+             Trainer<?> gpu = Backends.create(Device.cuda(0), pretrained.withNewHead(classes, 3), u, false,
+                     optimizer(opt), smoothing, clip)) {
+            assertInstanceOf(GpuTrainDevice.class, gpu.device());
             assertTrue(gpu.description().startsWith("cuda"), gpu.description());
             assertEquals(cpu.optimizer().describe(), gpu.optimizer().describe());
             assertThrows(UnsupportedOperationException.class, () -> gpu.optimizer().step(List.of(), lr));
@@ -95,9 +96,8 @@ class CudaTrainingBackendGpuTest {
             }
 
             // The CPU's checkpoint continues on a fresh GPU backend as it does on the CPU.
-            TrainableResNet freshNet = TrainableResNet.withNewHead(pretrained, classes, 99, u, false);
-            try (TrainingBackend resumed = TrainingBackend.create(Device.cuda(0), freshNet, optimizer(opt), smoothing,
-                    clip)) {
+            try (TrainingBackend resumed = Backends.create(Device.cuda(0), pretrained.withNewHead(classes, 99), u, false,
+                    optimizer(opt), smoothing, clip)) {
                 resumed.loadWeights(wc);
                 resumed.optimizer().loadState(sc);
                 assertEquals(sc.keySet(), resumed.optimizer().state().keySet());
@@ -113,14 +113,14 @@ class CudaTrainingBackendGpuTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"sgd", "adamw"})
     void aConvertedOptimizerReportsItsStateBeforeTheFirstStep(String opt) {
-        TrainableResNet cpuNet = TrainableResNet.withNewHead(pretrained, 3, 3, Unfreeze.FC, false);
         Optimizer o = optimizer(opt);
         Tensor x = TestNets.randomInput(2, 64, 4);
-        try (TrainingBackend cpu = TrainingBackend.create(Device.cpu(), cpuNet, o, 0f, 0f)) {
+        try (TrainingBackend cpu = Backends.create(Device.cpu(), pretrained.withNewHead(3, 3), Unfreeze.FC, false, o,
+                0f, 0f)) {
             cpu.trainStep(x, false, new int[] {0, 2}, 0.1f);
         }
-        TrainableResNet gpuNet = TrainableResNet.withNewHead(pretrained, 3, 3, Unfreeze.FC, false);
-        try (TrainingBackend gpu = TrainingBackend.create(Device.cuda(0), gpuNet, o, 0f, 0f)) {
+        try (TrainingBackend gpu = Backends.create(Device.cuda(0), pretrained.withNewHead(3, 3), Unfreeze.FC, false,
+                o, 0f, 0f)) {
             Map<String, Tensor> expected = o.state(), actual = gpu.optimizer().state();
             assertEquals(expected.keySet(), actual.keySet());
             for (String k : expected.keySet()) {

@@ -1,12 +1,8 @@
 package dev.jresnet.cuda.train;
 
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.cuda.ConvAlgorithms;
 import dev.jresnet.train.AdamW;
-import dev.jresnet.train.Parameter;
 import dev.jresnet.train.Sgd;
-import dev.jresnet.train.TrainableResNet;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -16,28 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The host-side logic of the GPU training path (no GPU needed). */
+/** The host-side logic of the GPU path: optimizer twins, the algorithm pick (no GPU needed). */
 class TrainPlanningTest {
-    @Test
-    void trainableParameterNamesAreTheCpuOnes() {
-        ResNet50Graph g = new ResNet50Graph(ResNet50Config.imagenet().withClasses(7));
-        WeightBinding.initialise(g, 1);
-        for (TrainableResNet.Unfreeze u : TrainableResNet.Unfreeze.values()) {
-            List<String> cpu = TrainableResNet.of(g, u, false).parameters().stream().map(Parameter::name).toList();
-            assertEquals(cpu, CudaTrainableResNet.trainableParameterNames(g, u), u.id());
-        }
-    }
-
-    @Test
-    void stages() {
-        assertEquals(0, CudaTrainableResNet.stageOf("conv1.weight"));
-        assertEquals(0, CudaTrainableResNet.stageOf("bn1.running_var"));
-        assertEquals(3, CudaTrainableResNet.stageOf("layer3.5.downsample.1.weight"));
-        assertEquals(5, CudaTrainableResNet.stageOf("fc.bias"));
-        assertEquals(4, CudaTrainableResNet.firstStage(TrainableResNet.Unfreeze.LAYER4));
-        assertEquals(0, CudaTrainableResNet.firstStage(TrainableResNet.Unfreeze.ALL));
-    }
-
     @Test
     void gpuOptimizersDescribeThemselvesAsTheJavaOnes() {
         Sgd sgd = new Sgd(0.9f, 1e-4f, true);
@@ -51,22 +27,25 @@ class TrainPlanningTest {
 
     @Test
     void algorithmPickPrefersDeterministicFmaWithinTheLimit() {
-        TrainOps.Candidate tensorCore = new TrainOps.Candidate(1, CUDNN_STATUS_SUCCESS, 0, CUDNN_DETERMINISTIC,
-                CUDNN_TENSOR_OP_MATH);
-        TrainOps.Candidate nonDet = new TrainOps.Candidate(2, CUDNN_STATUS_SUCCESS, 0, CUDNN_NON_DETERMINISTIC,
-                CUDNN_FMA_MATH);
-        TrainOps.Candidate tooBig = new TrainOps.Candidate(3, CUDNN_STATUS_SUCCESS, 1L << 40, CUDNN_DETERMINISTIC,
-                CUDNN_FMA_MATH);
-        TrainOps.Candidate failed = new TrainOps.Candidate(4, CUDNN_STATUS_NOT_SUPPORTED, 0, CUDNN_DETERMINISTIC,
-                CUDNN_FMA_MATH);
-        TrainOps.Candidate good = new TrainOps.Candidate(5, CUDNN_STATUS_SUCCESS, 100, CUDNN_DETERMINISTIC,
-                CUDNN_DEFAULT_MATH);
-        List<TrainOps.Candidate> all = List.of(tensorCore, nonDet, tooBig, failed, good);
-        assertEquals(good, TrainOps.pick(all, true, 1 << 20, "test", "ctx"));
-        assertEquals(tensorCore, TrainOps.pick(all, false, 1 << 20, "test", "ctx"));
-        assertEquals(nonDet, TrainOps.pick(List.of(tensorCore, nonDet, tooBig), true, 1 << 20, "test", "ctx"));
+        ConvAlgorithms.Candidate tensorCore = new ConvAlgorithms.Candidate(1, CUDNN_STATUS_SUCCESS, 0,
+                CUDNN_DETERMINISTIC, CUDNN_TENSOR_OP_MATH);
+        ConvAlgorithms.Candidate nonDet = new ConvAlgorithms.Candidate(2, CUDNN_STATUS_SUCCESS, 0,
+                CUDNN_NON_DETERMINISTIC, CUDNN_FMA_MATH);
+        ConvAlgorithms.Candidate tooBig = new ConvAlgorithms.Candidate(3, CUDNN_STATUS_SUCCESS, 1L << 40,
+                CUDNN_DETERMINISTIC, CUDNN_FMA_MATH);
+        ConvAlgorithms.Candidate failed = new ConvAlgorithms.Candidate(4, CUDNN_STATUS_NOT_SUPPORTED, 0,
+                CUDNN_DETERMINISTIC, CUDNN_FMA_MATH);
+        ConvAlgorithms.Candidate good = new ConvAlgorithms.Candidate(5, CUDNN_STATUS_SUCCESS, 100,
+                CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH);
+        List<ConvAlgorithms.Candidate> all = List.of(tensorCore, nonDet, tooBig, failed, good);
+        // backward passes: deterministic preferred
+        assertEquals(4, ConvAlgorithms.pick(all, true, 1 << 20, true, "test"));
+        assertEquals(0, ConvAlgorithms.pick(all, false, 1 << 20, true, "test"));
+        assertEquals(1, ConvAlgorithms.pick(List.of(tensorCore, nonDet, tooBig), true, 1 << 20, true, "test"));
+        // forward: the first usable one
+        assertEquals(1, ConvAlgorithms.pick(all, true, 1 << 20, false, "test"));
         RuntimeException e = assertThrows(RuntimeException.class,
-                () -> TrainOps.pick(List.of(tensorCore, failed), true, 1 << 20, "backward data", "ctx"));
+                () -> ConvAlgorithms.pick(List.of(tensorCore, failed), true, 1 << 20, true, "backward data"));
         assertTrue(e.getMessage().contains("backward data"), e.getMessage());
     }
 }

@@ -1,6 +1,7 @@
 package dev.jresnet.resnet;
 
 import dev.jresnet.cuda.CudaAvailability;
+import dev.jresnet.tensor.Precision;
 import dev.jresnet.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -12,12 +13,12 @@ import java.nio.FloatBuffer;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The batch, buffer and async API on the CPU engine, and CUDA's refusal where it cannot run. */
-class ResNet50ApiTest {
+class ResNetApiTest {
 
     @Test
     void floatBufferAndAsyncCallsMatchTheTensorCall() throws Exception {
-        try (ResNet50 m = ResNet50.untrained(1, Device.cpu())) {
-            Tensor x = ResNet50Test.randomInput(2, 224, 3);
+        try (ResNet m = ResNet.untrained(1, Device.cpu())) {
+            Tensor x = ResNetTest.randomInput(2, 224, 3);
             float[][] expected = m.logits(x);
             FloatBuffer in = ByteBuffer.allocateDirect(4 * x.size()).order(ByteOrder.nativeOrder()).asFloatBuffer();
             in.put(x.data()).flip();
@@ -37,7 +38,7 @@ class ResNet50ApiTest {
 
     @Test
     void badBuffersAndUseAfterCloseAreRefused() {
-        ResNet50 m = ResNet50.untrained(1, Device.cpu());
+        ResNet m = ResNet.untrained(1, Device.cpu());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> m.logits(FloatBuffer.allocate(10), 1, FloatBuffer.allocate(1000)));
         assertTrue(e.getMessage().contains("150528"), e.getMessage());
@@ -46,15 +47,15 @@ class ResNet50ApiTest {
         m.close();
         m.close();
         assertThrows(IllegalStateException.class, () -> m.logits(FloatBuffer.allocate(150528), 1, FloatBuffer.allocate(1000)));
-        assertThrows(IllegalStateException.class, () -> m.logitsAsync(ResNet50Test.randomInput(1, 64, 1)));
-        assertThrows(IllegalStateException.class, () -> m.forward(ResNet50Test.randomInput(1, 64, 1)));
+        assertThrows(IllegalStateException.class, () -> m.logitsAsync(ResNetTest.randomInput(1, 64, 1)));
+        assertThrows(IllegalStateException.class, () -> m.forward(ResNetTest.randomInput(1, 64, 1)));
     }
 
     @Test
     void precisionParsesAndTheCpuSaysItComputesInFp32() throws Exception {
         assertEquals(Precision.TF32, Precision.parse("TF32"));
         assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp8"));
-        try (ResNet50 m = ResNet50.builder().device(Device.cpu()).precision(Precision.FP16).build()) {
+        try (ResNet m = ResNet.builder().device(Device.cpu()).precision(Precision.FP16).build()) {
             assertEquals(Precision.FP32, m.precision());
             assertTrue(m.deviceDescription().contains("computes in fp32"), m.deviceDescription());
         }
@@ -64,7 +65,7 @@ class ResNet50ApiTest {
     void cudaWithoutTheLibrariesFailsWithWhatToInstall() {
         Assumptions.assumeFalse(CudaAvailability.backendStatus().usable(), "this machine can run CUDA");
         DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class,
-                () -> ResNet50.builder().device(Device.cuda(0)).precision(Precision.FP16).build());
+                () -> ResNet.builder().device(Device.cuda(0)).precision(Precision.FP16).build());
         assertTrue(e.getMessage().contains("CUDA is unusable") && e.getMessage().contains("install"), e.getMessage());
         assertEquals(Device.Kind.CPU, Device.auto().kind());
     }

@@ -1,10 +1,10 @@
 package dev.jresnet.train;
 
 import dev.jresnet.cpu.CpuGrads;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.Variant;
-import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
+import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
@@ -12,7 +12,7 @@ import dev.jresnet.weights.PthReader;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,13 +28,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * One training step of TrainableResNet against torch 1.13 autograd (weights/reference/grad_reference.py):
+ * One training step of the Trainer against torch 1.13 autograd (weights/reference/grad_reference.py):
  * torchvision's resnet50 with a 5-class fc on a [2,3,64,64] input, layer4 unfrozen with BatchNorm in train or
- * eval mode, and everything unfrozen in train mode. Loss, logits, the gradient of every trainable parameter and
+ * eval mode, and everything unfrozen in train mode; and a basic-block (resnet18) and a grouped (resnext50_32x4d)
+ * architecture, partly and wholly unfrozen. Loss, logits, the gradient of every trainable parameter and
  * the updated running statistics agree to a relative L2 error of at most 1e-3 per tensor (see TOLERANCE).
  * The reference keeps every ReLU input far from 0 (see the script), so float32 rounding never flips a mask.
  */
-class TrainableResNetPyTorchTest {
+class TrainerPyTorchTest {
     /**
      * Typically ~1e-6; up to ~6e-4 for a convolution feeding a training-mode BatchNorm, whose weight gradient is
      * ~200x smaller than with frozen BatchNorm (the batch statistics cancel most of it), so the same absolute
@@ -48,34 +49,43 @@ class TrainableResNetPyTorchTest {
      * judged by absolute error against this bound.
      */
     private static final double VANISHING = 1e-5;
-    private static Path dir;
-    private static Map<String, String[]> variants;
+    private static final Map<String, Path> DIRS = new HashMap<>();
+    private static final Map<String, Map<String, String[]>> VARIANTS = new HashMap<>();
 
-    @BeforeAll
-    static void reference() throws Exception {
+    /** The reference files of {@code arch}, made once per run. */
+    private static synchronized Path reference(String arch) throws Exception {
         PyTorchReference.assumeAvailable();
-        dir = PyTorchReference.scratch("grad");
-        PyTorchReference.run("grad_reference.py", dir.toString());
-        variants = new HashMap<>();
-        for (String line : Files.readAllLines(dir.resolve("variants.txt"))) {
-            String[] f = line.strip().split(" ");
-            variants.put(f[0], f);
+        Path dir = DIRS.get(arch);
+        if (dir == null) {
+            dir = PyTorchReference.scratch("grad-" + arch);
+            PyTorchReference.run("grad_reference.py", dir.toString(), arch);
+            Map<String, String[]> variants = new HashMap<>();
+            for (String line : Files.readAllLines(dir.resolve("variants.txt"))) {
+                String[] f = line.strip().split(" ");
+                variants.put(f[0], f);
+            }
+            DIRS.put(arch, dir);
+            VARIANTS.put(arch, variants);
         }
+        return dir;
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"layer4_trainbn", "layer4_frozenbn", "all_trainbn"})
-    void gradientsMatchTorch(String variant) throws Exception {
-        String[] v = variants.get(variant);
-        TrainableResNet.Unfreeze unfreeze = TrainableResNet.Unfreeze.parse(v[1]);
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"resnet50,layer4_trainbn", "resnet50,layer4_frozenbn", "resnet50,all_trainbn",
+            "resnet18,layer3_frozenbn", "resnet18,all_trainbn",
+            "resnext50_32x4d,layer4_frozenbn", "resnext50_32x4d,all_trainbn"})
+    void gradientsMatchTorch(String arch, String variant) throws Exception {
+        Path dir = reference(arch);
+        String[] v = VARIANTS.get(arch).get(variant);
+        Unfreeze unfreeze = Unfreeze.parse(v[1]);
         boolean trainBn = Boolean.parseBoolean(v[2].toLowerCase(Locale.ROOT));
         float smoothing = Float.parseFloat(v[3]);
         double torchLoss = Double.parseDouble(v[4]);
 
-        ResNet50Graph graph = new ResNet50Graph(new ResNet50Config(Variant.V1_5, 5));
+        Network graph = new Network(Architecture.of(arch).withClasses(5));
         WeightSet weights = PthReader.read(dir.resolve("model.pth"));
         WeightBinding.load(graph, weights);
-        TrainableResNet net = TrainableResNet.of(graph, unfreeze, trainBn);
+        Trainer<Tensor> net = Trainer.cpu(graph, unfreeze, trainBn, new Sgd(0f, 0f, false), 0f, 0f);
         Tensor x = Npy.read(dir.resolve("input.npy"));
         float[] t = Npy.read(dir.resolve("targets.npy")).data();
         int[] targets = new int[t.length];
@@ -84,7 +94,7 @@ class TrainableResNetPyTorchTest {
         }
 
         long start = System.nanoTime();
-        Tensor logits = net.forwardTrain(x);
+        Tensor logits = net.forwardTrain(x, false);
         Tensor dLogits = Tensor.zeros(logits.shape());
         float loss = CpuGrads.softmaxCrossEntropy(dLogits, logits, targets, smoothing);
         net.backward(dLogits);
@@ -107,7 +117,7 @@ class TrainableResNetPyTorchTest {
         double worstGrad = 0, maxAbs = 0, worstVanishing = 0;
         int vanishing = 0;
         String worstName = "";
-        for (Parameter p : net.parameters()) {
+        for (Param<Tensor> p : net.parameters()) {
             actualNames.add(p.name());
             float[] expected = Npy.read(dir.resolve(prefix + p.name() + ".npy")).data();
             double largest = 0, abs = 0;
@@ -152,7 +162,7 @@ class TrainableResNetPyTorchTest {
         }
         report.add(String.format(Locale.ROOT, "%d running statistics after the step: worst rel L2 %.2e", stats, worstStat));
         worst = Math.max(worst, worstStat);
-        System.out.printf(Locale.ROOT, "%s vs torch (forward+backward %.2f s): %s%n", variant, seconds,
+        System.out.printf(Locale.ROOT, "%s %s vs torch (forward+backward %.2f s): %s%n", arch, variant, seconds,
                 String.join("; ", report));
         assertTrue(worst <= TOLERANCE, variant + ": " + report);
     }

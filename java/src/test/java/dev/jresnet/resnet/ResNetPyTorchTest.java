@@ -1,6 +1,9 @@
 package dev.jresnet.resnet;
 
 import dev.jresnet.cli.Main;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.Variant;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.ReferenceFiles;
@@ -23,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The whole CPU network against PyTorch: same .pth (written by torch.save), same input, logits within
  * 1e-5 relative L2 and the same top-5. The reference is made at test time by weights/reference/resnet_reference.py.
  */
-class ResNet50PyTorchTest {
+class ResNetPyTorchTest {
     static Path dir;
     static WeightSet weights;
     static Tensor input;
@@ -35,8 +38,8 @@ class ResNet50PyTorchTest {
         input = Npy.read(dir.resolve("input.npy"));
     }
 
-    static ResNet50 model(Variant v) throws IOException {
-        return ResNet50.builder().weights(dir.resolve("resnet50_seeded.pth")).variant(v).device(Device.cpu()).build();
+    static ResNet model(Variant v) throws IOException {
+        return ResNet.builder().weights(dir.resolve("resnet50_seeded.pth")).variant(v).device(Device.cpu()).build();
     }
 
     @Test
@@ -49,7 +52,7 @@ class ResNet50PyTorchTest {
             }
         }
         List<String> ours = new ArrayList<>();
-        new ResNet50Graph(ResNet50Config.imagenet()).visitTensors((name, t, kind) ->
+        new Network(Architecture.imagenet()).visitTensors((name, t, kind) ->
                 ours.add(name + " " + t.shape().toString()));
         assertEquals(expected, ours);
     }
@@ -67,7 +70,7 @@ class ResNet50PyTorchTest {
     private void compare(Variant v, String file) throws IOException {
         Tensor expected = Npy.read(dir.resolve(file));
         Tensor actual;
-        try (ResNet50 m = model(v)) {
+        try (ResNet m = model(v)) {
             actual = m.forward(input);
         }
         Errors e = Errors.of(actual, expected);
@@ -110,7 +113,7 @@ class ResNet50PyTorchTest {
         assertEquals(0, rc);
         Tensor a;
         Tensor b;
-        try (ResNet50 fromPth = model(Variant.V1_5); ResNet50 fromSt = ResNet50.load(st, Device.cpu())) {
+        try (ResNet fromPth = model(Variant.V1_5); ResNet fromSt = ResNet.load(st, Device.cpu())) {
             assertEquals("torchvision-v1", fromSt.preset().id());
             assertEquals(Labels.imagenet(), fromSt.labels());
             Tensor one = input.reshape(2, 3, 224, 224);

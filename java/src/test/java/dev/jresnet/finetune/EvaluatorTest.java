@@ -1,4 +1,7 @@
-package dev.jresnet.train;
+package dev.jresnet.finetune;
+
+import dev.jresnet.train.ImageFolder;
+import dev.jresnet.train.SyntheticShapes;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

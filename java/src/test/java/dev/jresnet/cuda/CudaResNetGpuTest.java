@@ -4,10 +4,10 @@ import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.Precision;
+import dev.jresnet.tensor.Precision;
 import dev.jresnet.resnet.Prediction;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.graph.Network;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
 import org.junit.jupiter.api.AfterAll;
@@ -34,8 +34,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The whole GPU network against the CPU reference, and the engine's guarantees (graphs, buckets, threads). */
 @Tag("gpu")
-class CudaResNet50GpuTest {
-    private static ResNet50Graph graph;
+class CudaResNetGpuTest {
+    private static Network graph;
     private static Tensor input;      // [4, 3, 224, 224]
     private static float[] reference; // CPU logits of input
 
@@ -47,7 +47,7 @@ class CudaResNet50GpuTest {
         if (graph == null) {
             graph = TestNets.randomBnGraph(2024);
             input = TestNets.randomInput(4, 224, 9);
-            reference = graph.forward(input).data();
+            reference = dev.jresnet.graph.CpuReference.forward(graph, input).data();
         }
     }
 
@@ -56,12 +56,12 @@ class CudaResNet50GpuTest {
         graph = null;
     }
 
-    private static CudaResNet50 model(InferencePrecision p, boolean graphs, Integer... buckets) {
-        return CudaResNet50.create(NetworkPlan.of(graph, 224, 224), CudaResNet50.Options.defaults().withPrecision(p)
+    private static CudaResNet model(Precision p, boolean graphs, Integer... buckets) {
+        return CudaResNet.create(NetworkPlan.of(graph, 224, 224), CudaResNet.Options.defaults().withPrecision(p)
                 .withCudaGraphs(graphs).withBuckets(List.of(buckets)));
     }
 
-    private static double tolerance(InferencePrecision p) {
+    private static double tolerance(Precision p) {
         return switch (p) {
             case FP32 -> 1e-5;
             case TF32 -> 2e-3;
@@ -70,9 +70,9 @@ class CudaResNet50GpuTest {
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void wholeNetworkMatchesCpu(InferencePrecision p) {
-        try (CudaResNet50 m = model(p, false, 4)) {
+    @EnumSource(Precision.class)
+    void wholeNetworkMatchesCpu(Precision p) {
+        try (CudaResNet m = model(p, false, 4)) {
             float[] gpu = m.logits(input.data(), 4);
             double err = TestNets.relL2(gpu, reference);
             System.out.printf("%s whole network: relative L2 error %.3e (%s)%n", p, err, m.describe());
@@ -85,13 +85,13 @@ class CudaResNet50GpuTest {
     }
 
     @ParameterizedTest
-    @EnumSource(InferencePrecision.class)
-    void graphReplayEqualsEagerAndBucketsPad(InferencePrecision p) {
+    @EnumSource(Precision.class)
+    void graphReplayEqualsEagerAndBucketsPad(Precision p) {
         float[] eager;
-        try (CudaResNet50 m = model(p, false, 8)) {
+        try (CudaResNet m = model(p, false, 8)) {
             eager = m.logits(input.data(), 4); // bucket 8, padded
         }
-        try (CudaResNet50 m = model(p, true, 4, 8)) {
+        try (CudaResNet m = model(p, true, 4, 8)) {
             float[] exact1 = m.logits(input.data(), 4);  // bucket 4: eager (warm-up)
             float[] exact2 = m.logits(input.data(), 4);  // captured, replayed
             float[] exact3 = m.logits(input.data(), 4);  // replayed
@@ -105,15 +105,15 @@ class CudaResNet50GpuTest {
             float[] three = m.logits(Arrays.copyOf(input.data(), 3 * 3 * 224 * 224), 3); // bucket 4 padded
             assertArrayEquals(Arrays.copyOf(exact1, 3 * 1000), three, p + ": padding does not change real rows");
             double err = TestNets.relL2(exact1, eager);
-            assertTrue(err <= (p == InferencePrecision.FP32 ? 1e-5 : tolerance(p)), p + ": bucket 4 vs padded bucket 8: " + err);
+            assertTrue(err <= (p == Precision.FP32 ? 1e-5 : tolerance(p)), p + ": bucket 4 vs padded bucket 8: " + err);
         }
     }
 
     @Test
     void largerBatchesAreSplitAndOddSizesPadded() {
         Tensor x = TestNets.randomInput(5, 224, 21);
-        float[] cpu = graph.forward(x).data();
-        try (CudaResNet50 m = model(InferencePrecision.FP32, true, 1, 2)) {
+        float[] cpu = dev.jresnet.graph.CpuReference.forward(graph, x).data();
+        try (CudaResNet m = model(Precision.FP32, true, 1, 2)) {
             for (int i = 0; i < 3; i++) {
                 double err = TestNets.relL2(m.logits(x.data(), 5), cpu);
                 assertTrue(err <= 1e-5, "run " + i + ": " + err);
@@ -123,7 +123,7 @@ class CudaResNet50GpuTest {
 
     @Test
     void noAllocationAfterWarmUp() {
-        try (CudaResNet50 m = model(InferencePrecision.FP16, true, 1, 4)) {
+        try (CudaResNet m = model(Precision.FP16, true, 1, 4)) {
             FloatBuffer in = direct(input.data());
             FloatBuffer out = ByteBuffer.allocateDirect(4 * 4 * 1000).order(ByteOrder.nativeOrder()).asFloatBuffer();
             FloatBuffer in1 = direct(Arrays.copyOf(input.data(), 3 * 224 * 224));
@@ -143,7 +143,7 @@ class CudaResNet50GpuTest {
 
     @Test
     void threadsShareOneModelWithTheirOwnContexts() throws Exception {
-        try (CudaResNet50 m = CudaResNet50.create(NetworkPlan.of(graph, 224, 224), CudaResNet50.Options.defaults()
+        try (CudaResNet m = CudaResNet.create(NetworkPlan.of(graph, 224, 224), CudaResNet.Options.defaults()
                 .withBuckets(List.of(1, 4)).withMaxContexts(3))) {
             float[] expected = m.logits(input.data(), 4);
             ExecutorService pool = Executors.newFixedThreadPool(6);
@@ -182,7 +182,7 @@ class CudaResNet50GpuTest {
 
     @Test
     void deviceTensorsStayOnTheGpu() {
-        try (CudaResNet50 m = model(InferencePrecision.FP32, true, 4)) {
+        try (CudaResNet m = model(Precision.FP32, true, 4)) {
             float[] expected = m.logits(input.data(), 4);
             try (DeviceTensor in = m.allocateInput(4); DeviceTensor out = m.allocateOutput(4)) {
                 in.upload(FloatBuffer.wrap(input.data()));
@@ -199,7 +199,7 @@ class CudaResNet50GpuTest {
 
     @Test
     void errorsNameShapesAndCloseIsFinal() {
-        CudaResNet50 m = model(InferencePrecision.FP32, true, 1);
+        CudaResNet m = model(Precision.FP32, true, 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> m.logits(new float[100], 1));
         assertTrue(e.getMessage().contains("[1, 3, 224, 224]"), e.getMessage());
@@ -218,8 +218,8 @@ class CudaResNet50GpuTest {
 
     @Test
     void publicApiOnCuda() throws Exception {
-        try (ResNet50 cpu = ResNet50.untrained(3, Device.cpu());
-             ResNet50 gpu = ResNet50.builder().seed(3).device(Device.cuda(0)).precision(Precision.FP32)
+        try (ResNet cpu = ResNet.untrained(3, Device.cpu());
+             ResNet gpu = ResNet.builder().seed(3).device(Device.cuda(0)).precision(Precision.FP32)
                      .batchBuckets(1, 2).build()) {
             assertEquals(Device.Kind.CUDA, gpu.device().kind());
             System.out.println(gpu.deviceDescription());
@@ -248,13 +248,13 @@ class CudaResNet50GpuTest {
             }
         }
         Path pretrained = PyTorchReference.projectRoot().resolve("weights/resnet50.safetensors");
-        ResNet50.Builder cpuB = ResNet50.builder().device(Device.cpu()).seed(5);
-        ResNet50.Builder gpuB = ResNet50.builder().device(Device.cuda(0)).seed(5).precision(Precision.FP16);
+        ResNet.Builder cpuB = ResNet.builder().device(Device.cpu()).seed(5);
+        ResNet.Builder gpuB = ResNet.builder().device(Device.cuda(0)).seed(5).precision(Precision.FP16);
         if (Files.isRegularFile(pretrained)) {
             cpuB.weights(pretrained);
             gpuB.weights(pretrained);
         }
-        try (ResNet50 cpu = cpuB.build(); ResNet50 gpu = gpuB.build()) {
+        try (ResNet cpu = cpuB.build(); ResNet gpu = gpuB.build()) {
             Tensor batch = Tensor.zeros(images.size(), 3, 224, 224);
             for (int i = 0; i < images.size(); i++) {
                 System.arraycopy(cpu.preprocess(images.get(i)).data(), 0, batch.data(), i * 3 * 224 * 224, 3 * 224 * 224);

@@ -1,10 +1,22 @@
-package dev.jresnet.train;
+package dev.jresnet.finetune;
+
+import dev.jresnet.train.AdamW;
+import dev.jresnet.train.ImageFolder;
+import dev.jresnet.train.LrSchedule;
+import dev.jresnet.train.Optimizer;
+import dev.jresnet.train.Sample;
+import dev.jresnet.train.Sgd;
+import dev.jresnet.train.Trainer;
+import dev.jresnet.train.SyntheticShapes;
+import dev.jresnet.train.Transform;
+import dev.jresnet.train.Transforms;
+import dev.jresnet.train.Unfreeze;
 
 import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.Preset;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
-import dev.jresnet.resnet.WeightBinding;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.Network;
+import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
@@ -54,7 +66,7 @@ class FineTunePyTorchTest {
     static final double TRAIN_BN_TOLERANCE = 5e-5;
 
     /** name, unfreeze, trainBn, optimizer, momentum, weight decay, label smoothing, clip, peak lr. */
-    record Run(String name, TrainableResNet.Unfreeze unfreeze, boolean trainBn, String optimizer, float momentum,
+    record Run(String name, Unfreeze unfreeze, boolean trainBn, String optimizer, float momentum,
                float weightDecay, float labelSmoothing, float clip, float lr) {}
 
     /**
@@ -67,14 +79,14 @@ class FineTunePyTorchTest {
      * of correctness (SGD scales such noise by lr and is unaffected).
      */
     static final List<Run> RUNS = List.of(
-            new Run("fc_sgd", TrainableResNet.Unfreeze.FC, false, "sgd", 0.9f, 1e-4f, 0f, 0f, 1e-6f),
-            new Run("fc_adamw", TrainableResNet.Unfreeze.FC, false, "adamw", 0f, 0.01f, 0.1f, 0f, 1e-4f),
-            new Run("layer4_sgd_trainbn_clip", TrainableResNet.Unfreeze.LAYER4, true, "sgd", 0.9f, 1e-4f, 0.1f, 1f,
+            new Run("fc_sgd", Unfreeze.FC, false, "sgd", 0.9f, 1e-4f, 0f, 0f, 1e-6f),
+            new Run("fc_adamw", Unfreeze.FC, false, "adamw", 0f, 0.01f, 0.1f, 0f, 1e-4f),
+            new Run("layer4_sgd_trainbn_clip", Unfreeze.LAYER4, true, "sgd", 0.9f, 1e-4f, 0.1f, 1f,
                     0.001f),
-            new Run("layer4_adamw", TrainableResNet.Unfreeze.LAYER4, false, "adamw", 0f, 0.01f, 0f, 0f, 1e-5f));
+            new Run("layer4_adamw", Unfreeze.LAYER4, false, "adamw", 0f, 0.01f, 0f, 0f, 1e-5f));
 
     private static Path dir;
-    private static ResNet50Graph pretrained;
+    private static Network pretrained;
     private static Tensor batches;
     private static int[] labels;
     private static Map<String, double[]> torchLosses;
@@ -84,14 +96,13 @@ class FineTunePyTorchTest {
         PyTorchReference.assumeAvailable();
         dir = PyTorchReference.scratch("finetune");
         Path pth = ReferenceFiles.resnet50().resolve("resnet50_seeded.pth");
-        pretrained = new ResNet50Graph(ResNet50Config.imagenet());
+        pretrained = new Network(Architecture.imagenet());
         WeightBinding.load(pretrained, PthReader.read(pth));
 
         // The head every run starts from, and the batches, all made here and read by Python.
-        TrainableResNet withHead = TrainableResNet.withNewHead(pretrained, CLASSES, 11, TrainableResNet.Unfreeze.FC,
-                false);
-        Npy.write(dir.resolve("head.fc.weight.npy"), withHead.graph().fc.weight);
-        Npy.write(dir.resolve("head.fc.bias.npy"), withHead.graph().fc.bias);
+        Network withHead = pretrained.withNewHead(CLASSES, 11);
+        Npy.write(dir.resolve("head.fc.weight.npy"), withHead.tensor("fc.weight"));
+        Npy.write(dir.resolve("head.fc.bias.npy"), withHead.tensor("fc.bias"));
         Path images = dir.resolve("shapes");
         SyntheticShapes.generate(images, 4, SIZE, 3);
         List<Sample> samples = new ArrayList<>(ImageFolder.scan(images).samples());
@@ -149,10 +160,10 @@ class FineTunePyTorchTest {
         List<String> report = new ArrayList<>();
         double worst = 0;
         for (Run r : RUNS) {
-            TrainableResNet net = TrainableResNet.withNewHead(pretrained, CLASSES, 11, r.unfreeze, r.trainBn);
             Optimizer opt = r.optimizer.equals("sgd") ? new Sgd(r.momentum, r.weightDecay, false)
                     : new AdamW(0.9f, 0.999f, 1e-8f, r.weightDecay);
-            CpuTrainingBackend backend = new CpuTrainingBackend(net, opt, r.labelSmoothing, r.clip, "cpu");
+            Trainer<Tensor> backend = Trainer.cpu(pretrained.withNewHead(CLASSES, 11), r.unfreeze, r.trainBn, opt,
+                    r.labelSmoothing, r.clip);
             float[] lrs = lrs(r);
             double[] expected = torchLosses.get(r.name);
             assertNotNull(expected, "torch ran " + r.name);

@@ -1,8 +1,16 @@
-package dev.jresnet.train;
+package dev.jresnet.finetune;
+
+import dev.jresnet.train.AdamW;
+import dev.jresnet.train.Checkpoint;
+import dev.jresnet.train.EpochMetrics;
+import dev.jresnet.train.SplitMix64;
+import dev.jresnet.train.SyntheticShapes;
+import dev.jresnet.train.Transforms;
+import dev.jresnet.train.Unfreeze;
 
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.SafetensorsReader;
@@ -47,7 +55,7 @@ class FineTunerTest {
         SyntheticShapes.generate(data, 3, 40, 9);
         // The starting weights: a seeded network in a file, as a user's --weights would be.
         weights = tmp.resolve("start.safetensors");
-        try (ResNet50 m = ResNet50.untrained(3, Device.cpu())) {
+        try (ResNet m = ResNet.untrained(3, Device.cpu())) {
             WeightSet set = m.exportWeights("test start");
             SafetensorsWriter.write(weights, set, DataType.F32, set.metadata());
         }
@@ -86,7 +94,7 @@ class FineTunerTest {
     @Test
     void resumeAfterACrashGivesBitwiseTheUninterruptedRunAndFrozenStagesStayUntouched() throws IOException {
         // Everything that has state: augmentation, train-mode BatchNorm, AdamW moments, warm-up + cosine, clipping.
-        FineTuneOptions straight = options("straight").unfreeze(TrainableResNet.Unfreeze.LAYER4).trainBn(true)
+        FineTuneOptions straight = options("straight").unfreeze(Unfreeze.LAYER4).trainBn(true)
                 .optimizer(FineTuneOptions.OptimizerKind.ADAMW).lr(1e-3f).warmupEpochs(1).labelSmoothing(0.1f)
                 .clipGradNorm(2f).epochs(2).build();
         FineTuneResult a = FineTuner.run(straight, null);
@@ -96,7 +104,7 @@ class FineTunerTest {
         // Another folder and another number of decoding threads: neither may change the result.
         FineTuneOptions interrupted = FineTuneOptions.builder(data, tmp.resolve("resumed/model.safetensors"))
                 .weights(weights).imageSize(SIZE).batchSize(5).valFraction(0.34).seed(4).workers(1)
-                .unfreeze(TrainableResNet.Unfreeze.LAYER4).trainBn(true).optimizer(FineTuneOptions.OptimizerKind.ADAMW)
+                .unfreeze(Unfreeze.LAYER4).trainBn(true).optimizer(FineTuneOptions.OptimizerKind.ADAMW)
                 .lr(1e-3f).warmupEpochs(1).labelSmoothing(0.1f).clipGradNorm(2f).epochs(2).build();
         var crash = assertThrows(IllegalStateException.class, () -> FineTuner.run(interrupted, new CrashAfter(1)));
         assertTrue(crash.getMessage().contains("simulated crash"), crash.getMessage());
@@ -157,10 +165,10 @@ class FineTunerTest {
 
     @Test
     void featureCacheTrainsTheHeadLikeTheUncachedLoopAndReportsItsSpeedup() throws IOException {
-        FineTuneOptions cached = options("cached").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+        FineTuneOptions cached = options("cached").unfreeze(Unfreeze.FC).augment(false)
                 .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
         FineTuneResult c = FineTuner.run(cached, null);
-        FineTuneResult u = FineTuner.run(options("uncached").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+        FineTuneResult u = FineTuner.run(options("uncached").unfreeze(Unfreeze.FC).augment(false)
                 .featureCache(false).optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build(), null);
         assertNotNull(c.cache(), "no augmentation, fc only: the cache is used");
         assertNull(u.cache());
@@ -175,7 +183,7 @@ class FineTunerTest {
             assertEquals(y.valLoss(), x.valLoss(), 1e-5 * Math.abs(y.valLoss()), "val loss epoch " + (i + 1));
         }
         // A cached run resumes exactly too: the cache is rebuilt in the same batches.
-        FineTuneOptions crashing = options("cached-resumed").unfreeze(TrainableResNet.Unfreeze.FC).augment(false)
+        FineTuneOptions crashing = options("cached-resumed").unfreeze(Unfreeze.FC).augment(false)
                 .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
         assertThrows(IllegalStateException.class, () -> FineTuner.run(crashing, new CrashAfter(1)));
         FineTuneResult resumed = FineTuner.run(crashing.toBuilder().resume(crashing.checkpointPath()).build(), null);
@@ -207,16 +215,16 @@ class FineTunerTest {
         FineTuneResult r = FineTuner.run(options("meta").augment(false).epochs(1).build(), null);
         WeightSet set = SafetensorsReader.read(r.model());
         Map<String, String> meta = set.metadata();
-        assertEquals(String.join("\n", SyntheticShapes.CLASSES), meta.get(ResNet50.META_CLASSES));
+        assertEquals(String.join("\n", SyntheticShapes.CLASSES), meta.get(ResNet.META_CLASSES));
         assertEquals("32", meta.get(FineTuner.META_IMAGE_SIZE));
-        assertEquals("torchvision-v1", meta.get(ResNet50.META_PRESET));
-        assertEquals("v1.5", meta.get(ResNet50.META_VARIANT));
-        assertTrue(meta.get(ResNet50.META_SOURCE).contains(weights.toString()), meta.get(ResNet50.META_SOURCE));
+        assertEquals("torchvision-v1", meta.get(ResNet.META_PRESET));
+        assertEquals("v1.5", meta.get(ResNet.META_VARIANT));
+        assertTrue(meta.get(ResNet.META_SOURCE).contains(weights.toString()), meta.get(ResNet.META_SOURCE));
         String training = meta.get(FineTuner.META_TRAINING);
         assertTrue(training.startsWith("{") && training.contains("\"unfreeze\": \"fc\"")
                 && training.contains("\"val_top1\": "), training);
         assertEquals(source.keySet(), set.entries().keySet(), "every tensor, no optimizer state");
-        try (ResNet50 model = ResNet50.load(r.model(), Device.cpu())) {
+        try (ResNet model = ResNet.load(r.model(), Device.cpu())) {
             assertEquals(SyntheticShapes.CLASSES, model.labels());
             assertTrue(model.isPretrained());
             // The file reproduces the training's validation: evaluate with the split's val part.
@@ -269,38 +277,4 @@ class FineTunerTest {
         assertEquals(Path.of("a/m.curves.png"), FineTuneOptions.sibling(Path.of("a/m.safetensors"), ".curves.png"));
     }
 
-    @Test
-    void sizedTransformsAndEvalFromFrozenAgreeWithTheWholeNetwork() {
-        TrainableResNet net = TrainableResNet.withNewHead(new dev.jresnet.resnet.ResNet50Graph(
-                dev.jresnet.resnet.ResNet50Config.imagenet()), 3, 1, TrainableResNet.Unfreeze.LAYER3, false);
-        dev.jresnet.resnet.WeightBinding.initialise(net.graph(), 2);
-        Tensor x = Tensor.zeros(2, 3, 40, 40);
-        java.util.Random rnd = new java.util.Random(3);
-        for (int i = 0; i < x.size(); i++) {
-            x.data()[i] = (float) rnd.nextGaussian();
-        }
-        Tensor frozen = net.forwardFrozen(x);
-        assertArrayEquals(new int[] {2, 512, 5, 5}, frozen.shape().dims());
-        assertArrayEquals(new int[] {512, 5, 5}, net.frozenShape(40));
-        assertArrayEquals(net.evalLogits(x).data(), net.evalFromFrozen(frozen).data());
-        assertEquals(37, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V1, 32));
-        assertEquals(256, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V1, 224));
-        assertEquals(33, Transforms.resizeFor(dev.jresnet.image.Preset.TORCHVISION_V2, 32));
-        // At 224 the sized transform is the preset's own, bit for bit.
-        var image = SyntheticShapes.draw("red_circle", 300, new SplitMix64(1));
-        byte[] px = new byte[300 * 300 * 3];
-        for (int y = 0; y < 300; y++) {
-            for (int xx = 0; xx < 300; xx++) {
-                int v = image.getRGB(xx, y);
-                px[(y * 300 + xx) * 3] = (byte) (v >> 16);
-                px[(y * 300 + xx) * 3 + 1] = (byte) (v >> 8);
-                px[(y * 300 + xx) * 3 + 2] = (byte) v;
-            }
-        }
-        var rgb = new dev.jresnet.image.RgbImage(300, 300, px);
-        assertArrayEquals(dev.jresnet.image.Preset.TORCHVISION_V1.preprocess(rgb).data(),
-                Transforms.eval(dev.jresnet.image.Preset.TORCHVISION_V1, 224).apply(rgb, null).data());
-        Tensor small = Transforms.eval(dev.jresnet.image.Preset.TORCHVISION_V1, 64).apply(rgb, null);
-        assertArrayEquals(new int[] {3, 64, 64}, small.shape().dims());
-    }
 }
