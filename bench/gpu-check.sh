@@ -10,7 +10,7 @@
 #      fp16 channels_last, torch.compile fp16 channels_last, at batch 1, 32, 256
 #   3b. the GPU kernel lab: every cuDNN forward algorithm on ResNet-50's 23 convolution shapes, fp16 and fp32,
 #      batch 32, checked against the CPU and timed (at most 60 s; JSON and Markdown in $OUT/gpu-lab)
-#   4. fine-tuning speed (own 60 s): jresnet (dev.jresnet.cuda.train.GpuTrainCheck) vs PyTorch (torch_peer.py
+#   4. fine-tuning speed (own 60 s): jresnet (dev.jresnet.bench.GpuTrainCheck) vs PyTorch (torch_peer.py
 #      train), layer4 + fc trainable at batch 64, fp32 / tf32 / AMP, and head-only epochs from cached features
 #   5. a compact table last, with the two targets.
 # Each step has its own time limit; a failed step is reported and the next one still runs.
@@ -47,7 +47,7 @@ fi
 step "2. logits: jresnet vs PyTorch on the GPU, same .pth and input"
 if timeout "$(limit 90)" "$py" bench/peers/torch_peer.py make "$out/ref" >"$out/torch-make.txt" 2>&1; then
   cat "$out/torch-make.txt" | tail -n 2
-  timeout "$(limit 100)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.cuda.GpuCheck logits \
+  timeout "$(limit 100)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.bench.GpuCheck logits \
     "$out/ref/resnet50_seeded.pth" "$out/ref/input.npy" "$out/ref" >"$out/jresnet-logits.txt" 2>&1 \
     || { echo "gpu-check: jresnet logits failed:"; tail -n 20 "$out/jresnet-logits.txt"; status=1; }
   cat "$out/jresnet-logits.txt" | grep -v "^WARNING" | tail -n 5
@@ -59,7 +59,7 @@ fi
 step "3. timing"
 csv=$out/timing.csv
 rm -f "$csv"
-timeout "$(limit 120)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.cuda.GpuCheck bench \
+timeout "$(limit 120)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.bench.GpuCheck bench \
   "$out/ref/resnet50_seeded.pth" "$csv" "$batches" "$seconds" >"$out/jresnet-bench.txt" 2>&1 \
   || { echo "gpu-check: jresnet timing failed:"; tail -n 20 "$out/jresnet-bench.txt"; status=1; }
 timeout "$(limit 90)" "$py" bench/peers/torch_peer.py bench "$out/ref" "$csv" "$batches" "$seconds" eager >"$out/torch-bench.txt" 2>&1 \
@@ -93,7 +93,7 @@ fi
 step "4. fine-tuning speed (batch 64, layer4 + fc trainable; head-only from cached features)"
 tcsv=$out/train.csv
 rm -f "$tcsv"
-timeout "$(limit 35)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.cuda.train.GpuTrainCheck \
+timeout "$(limit 35)" java "${java_opts[@]}" -cp "$GPU_CLASSPATH" dev.jresnet.bench.GpuTrainCheck \
   "$out/ref/resnet50_seeded.pth" "$tcsv" 64 1.5 >"$out/jresnet-train.txt" 2>&1 \
   || { echo "gpu-check: jresnet training timing failed:"; tail -n 20 "$out/jresnet-train.txt"; status=1; }
 grep -v "^WARNING" "$out/jresnet-train.txt" | grep -E "cuda|loss|epochs" | head -n 6

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `jresnet bench`: torchvision's resnet50 with jresnet's weights, serving timed runs.
+"""PyTorch peer of `jresnet bench`: torchvision's resnet50 (or --arch) with jresnet's weights, serving timed runs.
 
 Started by dev.jresnet.bench.PyTorchPeer, which talks to it one line at a time:
 
@@ -15,6 +15,7 @@ stdout carries only this protocol; everything else goes to stderr.
 
 Options:
   --weights FILE      float32 .safetensors written by jresnet (parsed with json + numpy: no safetensors package)
+  --arch NAME         torchvision builder: resnet18 ... resnext101_64x4d (default resnet50)
   --variant v1.5|v1   where downsampling blocks put their stride (v1: on the first 1x1 convolution)
   --classes K         outputs of the classifier
   --threads N         torch.set_num_threads
@@ -58,8 +59,8 @@ def read_safetensors(path):
 
 
 def build(args, torch, torchvision):
-    model = torchvision.models.resnet50(num_classes=args.classes)
-    if args.variant == "v1":
+    model = getattr(torchvision.models, args.arch)(num_classes=args.classes)
+    if args.variant == "v1" and hasattr(model.layer2[0], "conv3"):
         for layer in (model.layer2, model.layer3, model.layer4):
             layer[0].conv1.stride = (2, 2)
             layer[0].conv2.stride = (1, 1)
@@ -68,7 +69,7 @@ def build(args, torch, torchvision):
     # jresnet writes no BatchNorm counters; they do not take part in inference.
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        fail("weights do not fit torchvision's resnet50: missing %s, unexpected %s" % (missing, unexpected))
+        fail("weights do not fit torchvision's %s: missing %s, unexpected %s" % (args.arch, missing, unexpected))
     model.eval()
     return model
 
@@ -76,6 +77,7 @@ def build(args, torch, torchvision):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--weights", required=True)
+    p.add_argument("--arch", default="resnet50")
     p.add_argument("--variant", default="v1.5", choices=["v1.5", "v1"])
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)

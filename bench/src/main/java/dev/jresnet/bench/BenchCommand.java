@@ -2,14 +2,13 @@ package dev.jresnet.bench;
 
 import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
-import dev.jresnet.cuda.ConvForwardLab;
 import dev.jresnet.cuda.CudaAvailability;
-import dev.jresnet.cuda.InferencePrecision;
+import dev.jresnet.tensor.Precision;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
-import dev.jresnet.resnet.Precision;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Config;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.graph.Architecture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -86,11 +85,15 @@ public final class BenchCommand implements Callable<Integer> {
                     + "weights/resnet50.safetensors if present, else seeded untrained ones (as fast, logits noise).")
     Path weights;
 
+    @Option(names = "--arch", paramLabel = "NAME",
+            description = "Architecture (resnet18 ... resnext101_64x4d). Default: the weights', else resnet50.")
+    String arch;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Threads for jresnet and every peer. Default: the available processors.")
     Integer threads;
 
-    @Option(names = "--layers", description = "Kernel lab: time ResNet-50's convolution shapes on each CPU GEMM kernel "
+    @Option(names = "--layers", description = "Kernel lab: time the network's convolution shapes on each CPU GEMM kernel "
             + "(--device cuda: on each cuDNN forward algorithm).")
     boolean layers;
 
@@ -109,7 +112,7 @@ public final class BenchCommand implements Callable<Integer> {
      * several), {@code precisions} the list; {@code runs} the GPU lab's maximum of timed runs per algorithm.
      */
     record Settings(Device device, int[] batches, String precision, double seconds, double warmup, List<String> peers,
-                    int threads, List<String> precisions, int runs) {}
+                    int threads, List<String> precisions, int runs, Architecture architecture) {}
 
     /** Checks every option before anything slow happens, so a typo costs nothing. */
     Settings validate() {
@@ -168,7 +171,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (weights != null && !Files.isRegularFile(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
-        return new Settings(d, b, p, s, w, peers, t, ps, r);
+        Architecture a = arch == null ? null : Architecture.of(arch);
+        return new Settings(d, b, p, s, w, peers, t, ps, r, a);
     }
 
     /** "fp32", "fp16,fp32" or "all" (fp32, tf32, fp16), in the order given, without repeats. */
@@ -291,9 +295,12 @@ public final class BenchCommand implements Callable<Integer> {
      * The model to time. On CUDA: the run's precision, CUDA graphs on, one graph bucket per batch size (so that no
      * batch is padded to a larger bucket) and one execution context.
      */
-    private ResNet50 buildModel(Settings s) throws java.io.IOException {
+    private ResNet buildModel(Settings s) throws java.io.IOException {
         Device d = s.device();
-        ResNet50.Builder b = ResNet50.builder().device(d); // CUDA fails here, with the engine's reason
+        ResNet.Builder b = ResNet.builder().device(d); // CUDA fails here, with the engine's reason
+        if (s.architecture() != null) {
+            b.architecture(s.architecture());
+        }
         if (d.kind() == Device.Kind.CUDA) {
             b.precision(Precision.parse(s.precision())).cudaGraphs(true).batchBuckets(s.batches()).maxContexts(1);
         }
@@ -305,7 +312,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int runModel(Settings s, PrintWriter out, PrintWriter err, RoundRobin.Progress progress) throws Exception {
-        try (ResNet50 model = buildModel(s)) {
+        try (ResNet model = buildModel(s)) {
             progress.say("jresnet on " + model.deviceDescription() + ", weights " + model.weightsDescription());
             long flops = model.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
             List<Engine> engines = new ArrayList<>();
@@ -359,7 +366,7 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Engine startPeer(String name, ResNet50 model, Settings s) throws PeerUnavailableException {
+    private Engine startPeer(String name, ResNet model, Settings s) throws PeerUnavailableException {
         return switch (name) {
             case "onnxruntime" -> {
                 if (s.device().kind() != Device.Kind.CPU) {
@@ -375,11 +382,11 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** "cpu", or the CUDA device's name ("NVIDIA H200"). */
-    static String gpuName(ResNet50 model) {
+    static String gpuName(ResNet model) {
         return model.cudaEngine().map(e -> e.device().name()).orElse("cpu");
     }
 
-    private Results.RunInfo info(Settings s, ResNet50 model, long flops) {
+    private Results.RunInfo info(Settings s, ResNet model, long flops) {
         return new Results.RunInfo(commandLine(), MachineInfo.current(), model.device().toString(),
                 model.deviceDescription(), s.precision(), Gemm.kernelName(), Parallel.threads(),
                 model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops);
@@ -389,10 +396,11 @@ public final class BenchCommand implements Callable<Integer> {
         if (s.device().kind() != Device.Kind.CPU) {
             return runGpuLayers(s, out, progress);
         }
-        List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
+        Architecture a = s.architecture() != null ? s.architecture() : Architecture.RESNET50;
+        List<ConvShape> shapes = ConvShape.of(a, IMAGE_SIZE);
         ConvBackend backend = new CpuConvBackend();
         long flops;
-        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+        try (ResNet m = ResNet.builder().architecture(a).device(Device.cpu()).build()) {
             flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
         }
         Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), "cpu",
@@ -435,9 +443,10 @@ public final class BenchCommand implements Callable<Integer> {
             throw new DeviceUnavailableException("cannot run the kernel lab on " + s.device() + ": CUDA is unusable ("
                     + status.reason() + "); " + CudaAvailability.installHint(status.reason()));
         }
-        List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), IMAGE_SIZE);
+        Architecture a = s.architecture() != null ? s.architecture() : Architecture.RESNET50;
+        List<ConvShape> shapes = ConvShape.of(a, IMAGE_SIZE);
         long flops;
-        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+        try (ResNet m = ResNet.builder().architecture(a).device(Device.cpu()).build()) {
             flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
         }
         try (ConvForwardLab lab = ConvForwardLab.open(s.device().index())) {
@@ -452,7 +461,7 @@ public final class BenchCommand implements Callable<Integer> {
             List<CudaConvBackend> backends = new ArrayList<>();
             try {
                 for (String p : s.precisions()) {
-                    backends.add(new CudaConvBackend(lab, InferencePrecision.parse(p)));
+                    backends.add(new CudaConvBackend(lab, Precision.parse(p)));
                 }
                 for (int b : s.batches()) {
                     progress.say(String.format(Locale.ROOT, "GPU kernel lab: %d shapes x %d algorithms x %s, batch %d; "

@@ -1,8 +1,7 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.cuda.ConvForwardLab;
-import dev.jresnet.cuda.InferencePrecision;
-import dev.jresnet.resnet.ResNet50Config;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.graph.Architecture;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -71,7 +70,7 @@ public class ConvGpuBenchmark {
             case "layer4" -> "512x7x7 -> 512, 3x3/1 p1";
             default -> throw new IllegalArgumentException("unknown shape " + name + " (stem, layer1, layer3, layer4)");
         };
-        List<ConvShape> all = ConvShape.ofResNet50(ResNet50Config.imagenet(), 224);
+        List<ConvShape> all = ConvShape.of(Architecture.imagenet(), 224);
         return all.stream().filter(s -> s.label().equals(label)).findFirst()
                 .orElseThrow(() -> new IllegalStateException("ResNet-50 has no convolution " + label));
     }
@@ -82,7 +81,7 @@ public class ConvGpuBenchmark {
         if (GpuBenchmarks.skipIfNoGpu("ConvGpuBenchmark") != null) {
             return;
         }
-        InferencePrecision p = InferencePrecision.parse(precision);
+        Precision p = Precision.parse(precision);
         lab = ConvForwardLab.open(0);
         problem = lab.prepare(p, CudaConvBackend.shape(s, batch), LayerLab.input(s, batch, 1), LayerLab.weight(s, 1));
         algorithm = algo.equals("engine") ? problem.engineChoice().algo() : ConvForwardLab.algorithm(algo);

@@ -1,9 +1,9 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.nn.Bottleneck;
-import dev.jresnet.nn.Conv2d;
-import dev.jresnet.resnet.ResNet50Config;
-import dev.jresnet.resnet.ResNet50Graph;
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.Dims;
+import dev.jresnet.nn.NetworkSpec;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,10 +12,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One convolution shape of the network, per image: C input channels of H x W, K filters of R x R, stride, pad;
- * {@code count} is how many of the network's convolutions have it, {@code first} the torchvision name of the first.
+ * One convolution shape of the network, per image: C input channels of H x W, K filters of R x R, stride, pad and
+ * groups; {@code count} is how many of the network's convolutions have it, {@code first} the torchvision name of
+ * the first.
  */
-record ConvShape(int c, int k, int r, int stride, int pad, int h, int w, int count, String first) {
+record ConvShape(int c, int k, int r, int stride, int pad, int groups, int h, int w, int count, String first) {
 
     int p() {
         return (h + 2 * pad - r) / stride + 1;
@@ -27,48 +28,34 @@ record ConvShape(int c, int k, int r, int stride, int pad, int h, int w, int cou
 
     /** FLOPs for one image (a multiply-add counts 2), as the engine's FLOP count has them. */
     long flopsPerImage() {
-        return 2L * k * c * r * r * p() * q();
+        return 2L * k * (c / groups) * r * r * p() * q();
     }
 
-    /** E.g. "64x56x56 -> 256, 1x1/1 p0". */
+    /** E.g. "64x56x56 -> 256, 1x1/1 p0" (", g32" for a grouped one). */
     String label() {
-        return String.format(Locale.ROOT, "%dx%dx%d -> %d, %dx%d/%d p%d", c, h, w, k, r, r, stride, pad);
+        return String.format(Locale.ROOT, "%dx%dx%d -> %d, %dx%d/%d p%d", c, h, w, k, r, r, stride, pad)
+                + (groups != 1 ? ", g" + groups : "");
     }
 
     /**
-     * The distinct convolution shapes of ResNet-50 at {@code size x size} input, in the order the forward pass
-     * meets them, found by walking the engine's own graph (so a change to the graph changes the lab).
+     * The distinct convolution shapes of {@code architecture} at {@code size x size} input, in the order the forward
+     * pass meets them, read from the network's description (so a change to the description changes the lab).
      */
-    static List<ConvShape> ofResNet50(ResNet50Config config, int size) {
-        ResNet50Graph g = new ResNet50Graph(config);
+    static List<ConvShape> of(Architecture architecture, int size) {
+        NetworkSpec spec = architecture.spec();
+        List<Dims> dims = spec.shapes(size, size);
         Map<String, ConvShape> shapes = new LinkedHashMap<>();
-        add(shapes, g.conv1, size, size);
-        int h = g.conv1.outSize(size), w = g.conv1.outSize(size);
-        h = (h + 2 - 3) / 2 + 1; // the stem's 3x3/2 max-pool, padding 1
-        w = (w + 2 - 3) / 2 + 1;
-        for (List<Bottleneck> stage : g.stages()) {
-            for (Bottleneck b : stage) {
-                add(shapes, b.conv1, h, w);
-                int h1 = b.conv1.outSize(h), w1 = b.conv1.outSize(w);
-                add(shapes, b.conv2, h1, w1);
-                int h2 = b.conv2.outSize(h1), w2 = b.conv2.outSize(w1);
-                add(shapes, b.conv3, h2, w2);
-                if (b.downsampleConv != null) {
-                    add(shapes, b.downsampleConv, h, w);
-                }
-                h = h2;
-                w = w2;
-            }
+        for (ConvBn c : spec.convolutions()) {
+            Dims in = dims.get(c.in());
+            String key = c.inChannels() + "," + c.outChannels() + "," + c.kernel() + "," + c.stride() + "," + c.pad()
+                    + "," + c.groups() + "," + in.h() + "," + in.w();
+            ConvShape old = shapes.get(key);
+            shapes.put(key, old == null
+                    ? new ConvShape(c.inChannels(), c.outChannels(), c.kernel(), c.stride(), c.pad(), c.groups(),
+                    in.h(), in.w(), 1, c.conv())
+                    : new ConvShape(old.c, old.k, old.r, old.stride, old.pad, old.groups, old.h, old.w, old.count + 1,
+                    old.first));
         }
         return new ArrayList<>(shapes.values());
-    }
-
-    private static void add(Map<String, ConvShape> shapes, Conv2d conv, int h, int w) {
-        String key = conv.inChannels + "," + conv.outChannels + "," + conv.kernel + "," + conv.stride + ","
-                + conv.padding + "," + h + "," + w;
-        ConvShape old = shapes.get(key);
-        shapes.put(key, old == null
-                ? new ConvShape(conv.inChannels, conv.outChannels, conv.kernel, conv.stride, conv.padding, h, w, 1, conv.name)
-                : new ConvShape(old.c, old.k, old.r, old.stride, old.pad, old.h, old.w, old.count + 1, old.first));
     }
 }

@@ -49,13 +49,13 @@ final class CpuConvBackend implements ConvBackend {
         @Override
         public Prepared prepare(ConvShape s, int batch, float[] input, float[] weight) {
             Tensor in = new Tensor(Shape.of(batch, s.c(), s.h(), s.w()), input);
-            Tensor w = new Tensor(Shape.of(s.k(), s.c(), s.r(), s.r()), weight);
+            Tensor w = new Tensor(Shape.of(s.k(), s.c() / s.groups(), s.r(), s.r()), weight);
             Tensor out = Tensor.zeros(batch, s.k(), s.p(), s.q());
             return new Prepared() {
                 @Override
                 public double run() {
                     long t0 = System.nanoTime();
-                    CpuOps.conv2d(kernel, out, in, w, null, s.stride(), s.pad());
+                    CpuOps.conv2d(kernel, out, in, w, null, s.stride(), s.pad(), s.groups());
                     return (System.nanoTime() - t0) / 1e9;
                 }
 

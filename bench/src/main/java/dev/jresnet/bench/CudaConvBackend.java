@@ -1,9 +1,8 @@
 package dev.jresnet.bench;
 
 import dev.jresnet.cuda.ConvAlgorithms;
-import dev.jresnet.cuda.ConvForwardLab;
 import dev.jresnet.cuda.CudaException;
-import dev.jresnet.cuda.InferencePrecision;
+import dev.jresnet.tensor.Precision;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,14 +19,14 @@ import java.util.Locale;
  */
 final class CudaConvBackend implements ConvBackend, AutoCloseable {
     private final ConvForwardLab lab;
-    private final InferencePrecision precision;
+    private final Precision precision;
     private final List<ConvAlgorithm> algorithms = new ArrayList<>();
     private ConvForwardLab.Problem problem;
     private float[] problemInput;
     private float[] problemWeight;
     private int problemBatch;
 
-    CudaConvBackend(ConvForwardLab lab, InferencePrecision precision) {
+    CudaConvBackend(ConvForwardLab lab, Precision precision) {
         this.lab = lab;
         this.precision = precision;
         for (int a = 0; a < ConvForwardLab.ALGORITHMS; a++) {
@@ -36,8 +35,8 @@ final class CudaConvBackend implements ConvBackend, AutoCloseable {
     }
 
     /** Validation tolerance (max relative error) of a precision. */
-    static double tolerance(InferencePrecision p) {
-        return p == InferencePrecision.FP32 ? 1e-5 : 1e-2;
+    static double tolerance(Precision p) {
+        return p == Precision.FP32 ? 1e-5 : 1e-2;
     }
 
     @Override
@@ -72,7 +71,7 @@ final class CudaConvBackend implements ConvBackend, AutoCloseable {
     }
 
     static ConvForwardLab.Shape shape(ConvShape s, int batch) {
-        return new ConvForwardLab.Shape(batch, s.c(), s.h(), s.w(), s.k(), s.r(), s.stride(), s.pad());
+        return new ConvForwardLab.Shape(batch, s.c(), s.h(), s.w(), s.k(), s.r(), s.stride(), s.pad(), s.groups());
     }
 
     /** The shape's uploaded problem, made on the first algorithm and reused by the others. */

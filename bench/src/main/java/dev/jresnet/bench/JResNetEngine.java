@@ -4,7 +4,7 @@ import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.DeviceTensor;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Tensor;
 
 import java.nio.FloatBuffer;
@@ -16,14 +16,14 @@ import java.nio.FloatBuffer;
  * replay after the first runs, returning when the stream is done), with no host copies.
  */
 final class JResNetEngine implements Engine {
-    private final ResNet50 model;
+    private final ResNet model;
     private final boolean cuda;
     private Tensor input;
     private DeviceTensor deviceIn;
     private DeviceTensor deviceOut;
     private float[] logits;
 
-    JResNetEngine(ResNet50 model) {
+    JResNetEngine(ResNet model) {
         this.model = model;
         this.cuda = model.device().kind() == Device.Kind.CUDA;
     }

@@ -182,8 +182,9 @@ final class LayerLab {
     /** The seeded weights [K, C, R, R] of the {@code index}-th shape, Kaiming-scaled. */
     static float[] weight(ConvShape s, int index) {
         // Kaiming-like scale keeps outputs near unit size, so relative errors mean the same at every layer.
-        float[] weight = gaussian(s.k() * s.c() * s.r() * s.r(), 1000 + index);
-        float scale = (float) Math.sqrt(2.0 / (s.c() * s.r() * s.r()));
+        int cg = s.c() / s.groups();
+        float[] weight = gaussian(s.k() * cg * s.r() * s.r(), 1000 + index);
+        float scale = (float) Math.sqrt(2.0 / (cg * s.r() * s.r()));
         for (int i = 0; i < weight.length; i++) {
             weight[i] *= scale;
         }

@@ -5,7 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.jresnet.onnx.OnnxExporter;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Tensor;
 
 import java.nio.FloatBuffer;
@@ -33,11 +33,11 @@ final class OnnxRuntimePeer implements Engine {
         this.version = version;
     }
 
-    static OnnxRuntimePeer open(ResNet50 model, int threads) throws PeerUnavailableException {
+    static OnnxRuntimePeer open(ResNet model, int threads) throws PeerUnavailableException {
         Path onnx = null;
         try {
             onnx = Files.createTempFile("jresnet-bench-", ".onnx");
-            OnnxExporter.write(model, onnx);
+            OnnxExporter.write(model.network(), model.exportWeights(null).metadata(), onnx);
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
                 opts.setIntraOpNumThreads(threads);

@@ -1,6 +1,6 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
@@ -134,7 +134,7 @@ final class PyTorchPeer implements Engine {
      * Starts the peer with {@code model}'s weights. {@code mode} is eager or compile; {@code precision} fp32, tf32
      * or fp16 (which the script runs in channels_last).
      */
-    static PyTorchPeer start(ResNet50 model, String device, String precision, String mode, int threads)
+    static PyTorchPeer start(ResNet model, String device, String precision, String mode, int threads)
             throws PeerUnavailableException {
         Path dir = null;
         try {
@@ -144,7 +144,8 @@ final class PyTorchPeer implements Engine {
             SafetensorsWriter.write(weights, model.exportWeights(null), DataType.F32, Map.of());
             Path log = dir.resolve("stderr.log");
             List<String> cmd = List.of(python(), script.toString(), "--weights", weights.toString(),
-                    "--variant", model.config().variant().id(), "--classes", String.valueOf(model.config().numClasses()),
+                    "--arch", model.architecture().id(), "--variant", model.architecture().variant().id(),
+                    "--classes", String.valueOf(model.architecture().numClasses()),
                     "--threads", String.valueOf(threads), "--device", device, "--precision", precision, "--mode", mode);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(log.toFile());
             // OpenMP workers otherwise spin after each run and would steal jresnet's cores between turns.

@@ -1,7 +1,7 @@
 package dev.jresnet.bench;
 
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -37,13 +37,13 @@ public class ResNet50CpuBenchmark {
     @Param({"vector"})
     public String kernel;
 
-    private ResNet50 model;
+    private ResNet model;
     private Tensor input;
 
     @Setup(Level.Trial)
     public void setUp() {
         System.setProperty("jresnet.cpu.kernel", kernel);
-        model = ResNet50.untrained(0, Device.cpu());
+        model = ResNet.untrained(0, Device.cpu());
         input = Tensor.zeros(batch, 3, 224, 224);
         SplittableRandom r = new SplittableRandom(42);
         for (int i = 0; i < input.size(); i++) {

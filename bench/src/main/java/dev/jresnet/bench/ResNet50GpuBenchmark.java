@@ -2,8 +2,8 @@ package dev.jresnet.bench;
 
 import dev.jresnet.cuda.DeviceTensor;
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.Precision;
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.resnet.ResNet;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,7 +43,7 @@ public class ResNet50GpuBenchmark {
     @Param({"fp32", "tf32", "fp16"})
     public String precision;
 
-    private ResNet50 model;
+    private ResNet model;
     private DeviceTensor in;
     private DeviceTensor out;
 
@@ -52,7 +52,7 @@ public class ResNet50GpuBenchmark {
         if (GpuBenchmarks.skipIfNoGpu("ResNet50GpuBenchmark") != null) {
             return;
         }
-        model = ResNet50.builder().device(Device.cuda(0)).precision(Precision.parse(precision)).batchBuckets(batch)
+        model = ResNet.builder().device(Device.cuda(0)).precision(Precision.parse(precision)).batchBuckets(batch)
                 .cudaGraphs(true).maxContexts(1).build();
         in = model.allocateInput(batch);
         out = model.allocateOutput(batch);

@@ -2,9 +2,8 @@ package dev.jresnet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.jresnet.cuda.ConvForwardLab;
 import dev.jresnet.cuda.CudaAvailability;
-import dev.jresnet.cuda.InferencePrecision;
+import dev.jresnet.tensor.Precision;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -34,11 +33,11 @@ class GpuLabGpuTest {
     @Test
     void everyAlgorithmOnASmallShapeInFp32AndFp16() throws Exception {
         assumeGpu();
-        List<ConvShape> shapes = List.of(new ConvShape(16, 32, 3, 1, 1, 14, 14, 1, "test.3x3"),
-                new ConvShape(32, 64, 1, 2, 0, 14, 14, 1, "test.1x1s2"));
+        List<ConvShape> shapes = List.of(new ConvShape(16, 32, 3, 1, 1, 1, 14, 14, 1, "test.3x3"),
+                new ConvShape(32, 64, 1, 2, 0, 1, 14, 14, 1, "test.1x1s2"));
         try (ConvForwardLab lab = ConvForwardLab.open(0);
-             CudaConvBackend fp32 = new CudaConvBackend(lab, InferencePrecision.FP32);
-             CudaConvBackend fp16 = new CudaConvBackend(lab, InferencePrecision.FP16)) {
+             CudaConvBackend fp32 = new CudaConvBackend(lab, Precision.FP32);
+             CudaConvBackend fp16 = new CudaConvBackend(lab, Precision.FP16)) {
             List<Results.LayerResult> rows = LayerLab.runAlone(List.of(fp32, fp16), shapes, 2, 0.001, 0.005, 5,
                     m -> {});
             assertEquals(2 * 2 * ConvForwardLab.ALGORITHMS, rows.size());

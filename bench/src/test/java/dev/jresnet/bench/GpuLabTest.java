@@ -2,7 +2,6 @@ package dev.jresnet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.jresnet.cuda.ConvForwardLab;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * unsupported algorithms are listed, outputs are checked against the CPU, invalid ones are never timed.
  */
 class GpuLabTest {
-    static final List<ConvShape> SHAPES = List.of(new ConvShape(8, 16, 3, 1, 1, 10, 10, 3, "test.a"),
-            new ConvShape(16, 32, 1, 2, 0, 9, 9, 1, "test.b"));
+    static final List<ConvShape> SHAPES = List.of(new ConvShape(8, 16, 3, 1, 1, 1, 10, 10, 3, "test.a"),
+            new ConvShape(16, 32, 1, 2, 0, 1, 9, 9, 1, "test.b"));
 
     /** A backend whose algorithms behave as named; it records which were timed. */
     static final class FakeBackend implements ConvBackend {

@@ -1,6 +1,6 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.resnet.ResNet50;
+import dev.jresnet.resnet.ResNet;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -16,13 +16,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Small images (64x64, which ResNet-50 accepts) keep this quick; the whole 224x224 run is in {@link BenchJsonTest}.
  */
 class PeerAgreementTest {
-    private static ResNet50 model;
+    private static ResNet model;
     private static Tensor input;
     private static float[] ours;
 
     @BeforeAll
     static void setUp() throws Exception {
-        model = ResNet50.untrained(7, Device.cpu());
+        model = ResNet.untrained(7, Device.cpu());
         input = ModelBench.input(2, 64);
         JResNetEngine j = new JResNetEngine(model);
         j.load(input);

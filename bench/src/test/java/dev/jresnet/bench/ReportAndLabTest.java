@@ -1,8 +1,8 @@
 package dev.jresnet.bench;
 
 import dev.jresnet.resnet.Device;
-import dev.jresnet.resnet.ResNet50;
-import dev.jresnet.resnet.ResNet50Config;
+import dev.jresnet.resnet.ResNet;
+import dev.jresnet.graph.Architecture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,7 +59,7 @@ class ReportAndLabTest {
 
     @Test
     void resNet50HasAboutTwentyDistinctConvolutionShapes() {
-        List<ConvShape> shapes = ConvShape.ofResNet50(ResNet50Config.imagenet(), 224);
+        List<ConvShape> shapes = ConvShape.of(Architecture.imagenet(), 224);
         assertEquals(53, shapes.stream().mapToInt(ConvShape::count).sum(), "1 stem + 16 blocks x 3 + 4 downsamples");
         assertTrue(shapes.size() >= 18 && shapes.size() <= 24, shapes.size() + " shapes");
         ConvShape stem = shapes.get(0);
@@ -68,15 +68,23 @@ class ReportAndLabTest {
         assertTrue(shapes.stream().anyMatch(s -> s.label().equals("512x7x7 -> 512, 3x3/1 p1") && s.count() == 2));
         // Every convolution is counted once: their FLOPs are the network's, less the classifier's.
         long convFlops = shapes.stream().mapToLong(s -> s.flopsPerImage() * s.count()).sum();
-        try (ResNet50 m = ResNet50.untrained(0, Device.cpu())) {
+        try (ResNet m = ResNet.untrained(0, Device.cpu())) {
             assertEquals(m.flopsPerImage(224, 224) - 2L * 2048 * 1000, convFlops);
+        }
+        // Any architecture: the shapes come from its description, grouped convolutions counted per group.
+        for (Architecture a : List.of(Architecture.RESNET18, Architecture.RESNEXT50_32X4D)) {
+            List<ConvShape> s = ConvShape.of(a, 224);
+            assertEquals(a.spec().convolutions().size(), s.stream().mapToInt(ConvShape::count).sum(), a.id());
+            assertEquals(a.spec().flops(224, 224) - 2L * a.features() * 1000,
+                    s.stream().mapToLong(c -> c.flopsPerImage() * c.count()).sum(), a.id());
+            assertEquals(a.groups(), s.stream().mapToInt(ConvShape::groups).max().orElse(0), a.id());
         }
     }
 
     @Test
     void labChecksEveryKernelAgainstPlainAndMarksTheOneInUse(@TempDir Path tmp) throws Exception {
-        List<ConvShape> shapes = List.of(new ConvShape(16, 24, 3, 1, 1, 12, 12, 1, "test.a"),
-                new ConvShape(32, 64, 1, 2, 0, 9, 9, 2, "test.b"));
+        List<ConvShape> shapes = List.of(new ConvShape(16, 24, 3, 1, 1, 1, 12, 12, 1, "test.a"),
+                new ConvShape(32, 64, 1, 2, 0, 1, 9, 9, 2, "test.b"));
         CpuConvBackend cpu = new CpuConvBackend();
         List<Results.LayerResult> rows = LayerLab.run(cpu, shapes, 2, 0, 0.01, m -> {});
         int kernels = cpu.algorithms().size();

@@ -363,7 +363,7 @@ public final class GpuOps implements AutoCloseable {
     }
 
     /** cuDNN 9's BAD_PARAM (2000..2999) and NOT_SUPPORTED (3000..3999) families. */
-    static boolean isUnsupported(int status) {
+    public static boolean isUnsupported(int status) {
         return status >= CUDNN_STATUS_BAD_PARAM && status < CUDNN_STATUS_NOT_SUPPORTED + 1000;
     }
 

@@ -42,13 +42,13 @@ public final class Backends {
             if (!s.usable()) {
                 throw new DeviceUnavailableException("cannot fine-tune on " + device + ": CUDA is unusable ("
                         + s.reason() + "); " + CudaAvailability.installHint(s.reason())
-                        + "; the CPU device fine-tunes without a GPU");
+                        + "; fine-tune on the CPU instead");
             }
             if (device.index() >= s.deviceCount()) {
                 throw new DeviceUnavailableException("cannot fine-tune on " + device + ": there "
                         + (s.deviceCount() == 1 ? "is 1 CUDA device" : "are " + s.deviceCount() + " CUDA devices")
                         + " (cuda:0" + (s.deviceCount() > 1 ? " to cuda:" + (s.deviceCount() - 1) : "")
-                        + "); pick one of those or the CPU");
+                        + "); pick one of those or fine-tune on the CPU");
             }
         }
     }

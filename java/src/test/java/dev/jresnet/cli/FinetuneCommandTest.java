@@ -115,7 +115,7 @@ class FinetuneCommandTest {
             assertEquals(2, r.exit());
             List<String> errors = r.err().lines().filter(l -> l.contains("error")).toList();
             assertEquals(1, errors.size(), r.err());
-            assertTrue(errors.get(0).contains("CUDA is unusable") && errors.get(0).contains("--device cpu"), r.err());
+            assertTrue(errors.get(0).contains("CUDA is unusable") && errors.get(0).contains("on the CPU"), r.err());
         }
         r = run("finetune", data.toString(), "--out", out, "--optimizer", "rmsprop");
         assertEquals(2, r.exit());

@@ -253,7 +253,7 @@ class FineTunerTest {
         if (!dev.jresnet.cuda.CudaAvailability.backendStatus().usable()) {
             var cuda = assertThrows(DeviceUnavailableException.class, () -> FineTuner.run(
                     options("cuda").device(Device.cuda(0)).build(), null));
-            assertTrue(cuda.getMessage().contains("CUDA is unusable") && cuda.getMessage().contains("--device cpu")
+            assertTrue(cuda.getMessage().contains("CUDA is unusable") && cuda.getMessage().contains("on the CPU")
                     && !cuda.getMessage().contains("\n"), cuda.getMessage());
         }
         record Bad(FineTuneOptions.Builder b, String message) {}

@@ -32,16 +32,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * torchvision's resnet50 with a 5-class fc on a [2,3,64,64] input, layer4 unfrozen with BatchNorm in train or
  * eval mode, and everything unfrozen in train mode; and a basic-block (resnet18) and a grouped (resnext50_32x4d)
  * architecture, partly and wholly unfrozen. Loss, logits, the gradient of every trainable parameter and
- * the updated running statistics agree to a relative L2 error of at most 1e-3 per tensor (see TOLERANCE).
+ * the updated running statistics agree to a relative L2 error of at most 2e-4 per tensor with frozen batch norm,
+ * 2e-3 with training-mode batch norm (see the TOLERANCE constants).
  * The reference keeps every ReLU input far from 0 (see the script), so float32 rounding never flips a mask.
  */
 class TrainerPyTorchTest {
     /**
-     * Typically ~1e-6; up to ~6e-4 for a convolution feeding a training-mode BatchNorm, whose weight gradient is
-     * ~200x smaller than with frozen BatchNorm (the batch statistics cancel most of it), so the same absolute
-     * float32 rounding (max ~3e-6 everywhere) is a larger fraction of it.
+     * With frozen batch norm every gradient agrees to ~5e-5 (measured worst 4.9e-5, resnet50 layer4.2.bn1.weight).
      */
-    private static final double TOLERANCE = 1e-3;
+    private static final double TOLERANCE_FROZEN_BN = 2e-4;
+    /**
+     * With training-mode batch norm the batch statistics cancel most of a gradient (its input gradient sums to ~0 per
+     * channel), so some gradients are small differences of large sums and the same absolute float32 rounding (max
+     * ~3e-6 everywhere) is a larger fraction of them: measured worst 1.1e-3 (resnet18 layer3.1.bn2.bias, absolute
+     * 7e-7), 5.6e-4 (resnet50 layer4.0.downsample.0.weight).
+     */
+    private static final double TOLERANCE_TRAIN_BN = 2e-3;
     /**
      * A gradient whose largest torch value is below this is zero up to rounding: with every ReLU of the reference
      * all-pass or dead, the shift of a BatchNorm followed (through a convolution) by a training-mode BatchNorm
@@ -164,7 +170,7 @@ class TrainerPyTorchTest {
         worst = Math.max(worst, worstStat);
         System.out.printf(Locale.ROOT, "%s %s vs torch (forward+backward %.2f s): %s%n", arch, variant, seconds,
                 String.join("; ", report));
-        assertTrue(worst <= TOLERANCE, variant + ": " + report);
+        assertTrue(worst <= (trainBn ? TOLERANCE_TRAIN_BN : TOLERANCE_FROZEN_BN), arch + " " + variant + ": " + report);
     }
 
     /** ||a - e|| / ||e||, in double (0 when both are zero). */
