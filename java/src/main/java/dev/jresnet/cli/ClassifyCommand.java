@@ -172,6 +172,8 @@ final class ClassifyCommand implements Callable<Integer> {
         root.put("device", net.device().toString());
         root.put("device_detail", net.deviceDescription());
         root.put("precision", net.precision().id());
+        root.put("architecture", net.architecture().id());
+        root.put("variant", net.architecture().variant().id());
         root.put("weights", net.weightsDescription());
         root.put("pretrained", net.isPretrained());
         ArrayNode arr = root.putArray("results");

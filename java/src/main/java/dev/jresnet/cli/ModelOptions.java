@@ -90,10 +90,11 @@ final class ModelOptions {
         }
         ResNet model = b.build();
         err.println("device:  " + model.deviceDescription());
+        String arch = " (" + model.architecture().describe() + ")";
         if (model.isPretrained()) {
-            err.println("weights: " + model.weightsDescription());
+            err.println("weights: " + model.weightsDescription() + arch);
         } else {
-            err.println("weights: " + model.weightsDescription()
+            err.println("weights: " + model.weightsDescription() + arch
                     + ": UNTRAINED, predictions are meaningless; get pretrained weights as weights/README.md says");
         }
         err.flush();

@@ -245,8 +245,9 @@ public final class NetworkSpec {
     // ---------------------------------------------------------------- shapes and counts
 
     /**
-     * The per-image shape of every value for an {@code h x w} input; throws naming the step when the input is too
-     * small for one (ResNets need at least 32 x 32).
+     * The per-image shape of every value for an {@code h x w} input; throws for a non-positive size, or naming the
+     * step whose output would be empty. (The ResNets' executors ask for at least 32 x 32, the size that halves five
+     * times.)
      */
     public List<Dims> shapes(int h, int w) {
         if (h < 1 || w < 1) {
