@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for jresnet's fine-tuning loop (dev.jresnet.train.FineTuner / CpuTrainingBackend).
+"""PyTorch reference for jresnet's fine-tuning loop (dev.jresnet.finetune.FineTuner / the CPU Trainer).
 
 usage: finetune_reference.py WEIGHTS.pth INDIR OUTFILE
 

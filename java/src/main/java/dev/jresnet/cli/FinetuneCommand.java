@@ -1,6 +1,7 @@
 package dev.jresnet.cli;
 
 import dev.jresnet.image.Preset;
+import dev.jresnet.graph.Architecture;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.train.EpochMetrics;
 import dev.jresnet.finetune.FineTuneOptions;
@@ -24,7 +25,7 @@ import java.util.concurrent.Callable;
 
 /** {@code jresnet finetune DATA --weights W --out MODEL.safetensors}: transfer learning on an image folder. */
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tune ResNet-50 on an image folder (DATA/CLASS/*.jpg|png, or DATA/train and DATA/val): "
+        description = {"Fine-tune a ResNet (resnet50 by default) on an image folder (DATA/CLASS/*.jpg|png, or DATA/train and DATA/val): "
                 + "a new head for the folder's classes, the stages from --unfreeze on trained, the rest frozen.",
                 "Writes MODEL.safetensors (self-contained, with the class names), MODEL.ckpt.safetensors after each "
                         + "epoch (for --resume) and MODEL.curves.png."})
@@ -38,6 +39,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "FILE",
             description = "Starting weights (.pth, .safetensors, .onnx). Without: the seeded UNTRAINED backbone.")
     Path weights;
+
+    @Option(names = "--arch", paramLabel = "NAME",
+            description = "Architecture (resnet18 ... resnext101_64x4d). Default: the weights', else resnet50.")
+    String arch;
 
     @Option(names = "--out", required = true, paramLabel = "MODEL.safetensors", description = "The fine-tuned model.")
     Path output;
@@ -131,7 +136,7 @@ final class FinetuneCommand implements Callable<Integer> {
     Path resume;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
-            description = "Default: ${DEFAULT-VALUE}. (GPU fine-tuning is not available yet.)")
+            description = "cpu or cuda (cuda:N). Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Override
@@ -145,6 +150,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         FineTuneOptions.Builder b = FineTuneOptions.builder(data, output)
                 .weights(weights)
+                .architecture(arch == null ? null : Architecture.of(arch))
                 .unfreeze(Unfreeze.parse(unfreeze))
                 .trainBn(trainBn)
                 .epochs(epochs)

@@ -13,7 +13,7 @@ import static org.bytedeco.cuda.global.cudart.*;
  * A dense fp32 tensor in device memory (row-major: NCHW for network inputs, [N, classes] for logits) that
  * stays on the GPU: fill it from your own CUDA code through {@link #address()} (then synchronise your
  * stream), or with {@link #upload}; the model reads and writes it without a host round trip
- * ({@link CudaResNet50#logits(DeviceTensor, DeviceTensor)}). Close it when done; it is also closed with the
+ * ({@link CudaResNet#logits(DeviceTensor, DeviceTensor)}). Close it when done; it is also closed with the
  * model that allocated it.
  */
 public final class DeviceTensor extends CudaResource {

@@ -86,8 +86,9 @@ public final class GpuOps implements AutoCloseable {
     // ---------------------------------------------------------------- the ops (CpuOps's order)
 
     /** out[N,K,P,Q] = conv(in[N,C,H,W], weight[K,C/groups,R,S]) + bias[K] (bias may be null). */
-    public void conv2d(GpuTensor out, GpuTensor in, GpuTensor weight, GpuTensor bias, int stride, int pad, int groups) {
-        ConvPlan p = plan(out, in, weight, stride, pad, groups);
+    public void conv2d(GpuTensor out, GpuTensor in, GpuTensor weight, GpuTensor bias, int stride, int padding,
+                       int groups) {
+        ConvPlan p = plan(out, in, weight, stride, padding, groups);
         convolution(p, out, in, weight);
         if (bias != null) {
             addBias(p, out, bias);
@@ -102,11 +103,11 @@ public final class GpuOps implements AutoCloseable {
      * must not be under graph capture, so the fallback is decided eagerly.
      */
     public void conv2dBiasRelu(GpuTensor out, GpuTensor in, GpuTensor weight, GpuTensor bias, GpuTensor residual,
-                               int stride, int pad, int groups) {
+                               int stride, int padding, int groups) {
         if (bias == null) {
             throw new IllegalArgumentException("conv2dBiasRelu: bias must not be null");
         }
-        ConvPlan p = plan(out, in, weight, stride, pad, groups);
+        ConvPlan p = plan(out, in, weight, stride, padding, groups);
         bias.require("conv2dBiasRelu bias", p.key.k());
         if (residual != null) {
             residual.requireSameShape("conv2dBiasRelu residual", out);
@@ -158,10 +159,10 @@ public final class GpuOps implements AutoCloseable {
     }
 
     /** Max pooling of in[N,C,H,W] with a square window (cuDNN), P = (H + 2*pad - kernel) / stride + 1. */
-    public void maxPool(GpuTensor out, GpuTensor in, int kernel, int stride, int pad) {
-        int p = (in.dim(2) + 2 * pad - kernel) / stride + 1, q = (in.dim(3) + 2 * pad - kernel) / stride + 1;
+    public void maxPool(GpuTensor out, GpuTensor in, int kernel, int stride, int padding) {
+        int p = (in.dim(2) + 2 * padding - kernel) / stride + 1, q = (in.dim(3) + 2 * padding - kernel) / stride + 1;
         out.require("maxPool output", in.dim(0), in.dim(1), p, q);
-        Cudnn.check(cudnnPoolingForward(cudnn.handle(), pooling(CUDNN_POOLING_MAX, kernel, stride, pad).handle(), one,
+        Cudnn.check(cudnnPoolingForward(cudnn.handle(), pooling(CUDNN_POOLING_MAX, kernel, stride, padding).handle(), one,
                 in.descriptor().handle(), in.buffer().pointer(), zero, out.descriptor().handle(),
                 out.buffer().pointer()), "cudnnPoolingForward", in.descriptor().shape(), out.descriptor().shape());
     }

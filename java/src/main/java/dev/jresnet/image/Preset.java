@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * The torchvision ResNet-50 evaluation transforms: {@code Resize(resize)}, {@code CenterCrop(crop)},
+ * The torchvision ResNet evaluation transforms: {@code Resize(resize)}, {@code CenterCrop(crop)},
  * {@code ToTensor()}, {@code Normalize(mean, std)}. V1 is the classic ImageNet recipe (IMAGENET1K_V1
  * weights); V2 is what torchvision publishes for IMAGENET1K_V2 (resize 232).
  */

@@ -69,7 +69,7 @@ public final class Transforms {
                 : (int) Math.round(size * (double) preset.resizeSize() / preset.cropSize());
     }
 
-    /** The smallest input ResNet-50 accepts is 32 px; above 1024 px a CPU epoch is impractical. */
+    /** The smallest input a ResNet accepts is 32 px; above 1024 px a CPU epoch is impractical. */
     public static final int MIN_SIZE = 32, MAX_SIZE = 1024;
 
     private static void checkSize(int size) {

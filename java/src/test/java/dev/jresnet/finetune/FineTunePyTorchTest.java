@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The fine-tuning step (CpuTrainingBackend: forward, cross-entropy, backward, clipping, optimizer) against torch
+ * The fine-tuning step (the CPU Trainer: forward, cross-entropy, backward, clipping, optimizer) against torch
  * 1.13 (weights/reference/finetune_reference.py) over {@value #STEPS} steps: the same seeded torchvision resnet50
  * ({@link ReferenceFiles#resnet50()}), the same new 6-class head (initialised here, loaded by Python), the same
  * batches of {@value #BATCH} SyntheticShapes images preprocessed here at {@value #SIZE} px, the same learning rates

@@ -163,11 +163,11 @@ public final class GpuGrads implements AutoCloseable {
      * by comparing {@code in} with the forward's {@code out} (dIn written).
      */
     public void maxPoolBackward(GpuTensor dIn, GpuTensor dOut, GpuTensor in, GpuTensor out, int kernel, int stride,
-                                int pad) {
+                                int padding) {
         dIn.requireSameShape("maxPoolBackward dIn", in);
         dOut.requireSameShape("maxPoolBackward dOut", out);
         Cudnn.check(cudnnPoolingBackward(ops.cudnn().handle(),
-                ops.pooling(CUDNN_POOLING_MAX_DETERMINISTIC, kernel, stride, pad).handle(), ops.one(),
+                ops.pooling(CUDNN_POOLING_MAX_DETERMINISTIC, kernel, stride, padding).handle(), ops.one(),
                 out.descriptor().handle(), out.buffer().pointer(), dOut.descriptor().handle(), dOut.buffer().pointer(),
                 in.descriptor().handle(), in.buffer().pointer(), ops.zero(), dIn.descriptor().handle(),
                 dIn.buffer().pointer()), "cudnnPoolingBackward", in.descriptor().shape());
@@ -243,8 +243,9 @@ public final class GpuGrads implements AutoCloseable {
     // ---------------------------------------------------------------- convolution
 
     /** Backward of the convolution with respect to its input: dIn = convᵀ(dOut, weight) (written). */
-    public void conv2dBackwardData(GpuTensor dIn, GpuTensor dOut, GpuTensor weight, int stride, int pad, int groups) {
-        GpuOps.ConvPlan p = ops.plan(dOut, dIn, weight, stride, pad, groups);
+    public void conv2dBackwardData(GpuTensor dIn, GpuTensor dOut, GpuTensor weight, int stride, int padding,
+                                   int groups) {
+        GpuOps.ConvPlan p = ops.plan(dOut, dIn, weight, stride, padding, groups);
         ConvAlgorithms.Choice c = p.choose(ConvAlgorithms.Direction.BACKWARD_DATA, dIn, weight, dOut);
         DeviceBuffer ws = p.workspace(ConvAlgorithms.Direction.BACKWARD_DATA);
         Cudnn.check(cudnnConvolutionBackwardData(ops.cudnn().handle(), ops.one(), weight.filterDescriptor().handle(),
@@ -255,8 +256,9 @@ public final class GpuGrads implements AutoCloseable {
     }
 
     /** Backward of the convolution with respect to its weight: dWeight += filter gradient of (in, dOut). */
-    public void conv2dBackwardFilter(GpuTensor dWeight, GpuTensor dOut, GpuTensor in, int stride, int pad, int groups) {
-        GpuOps.ConvPlan p = ops.plan(dOut, in, dWeight, stride, pad, groups);
+    public void conv2dBackwardFilter(GpuTensor dWeight, GpuTensor dOut, GpuTensor in, int stride, int padding,
+                                     int groups) {
+        GpuOps.ConvPlan p = ops.plan(dOut, in, dWeight, stride, padding, groups);
         ConvAlgorithms.Choice c = p.choose(ConvAlgorithms.Direction.BACKWARD_FILTER, in, dWeight, dOut);
         DeviceBuffer ws = p.workspace(ConvAlgorithms.Direction.BACKWARD_FILTER);
         Cudnn.check(cudnnConvolutionBackwardFilter(ops.cudnn().handle(), ops.one(), in.descriptor().handle(),

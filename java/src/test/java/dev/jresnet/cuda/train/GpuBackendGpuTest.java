@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the CPU continues on the GPU.
  */
 @Tag("gpu")
-class CudaTrainingBackendGpuTest {
+class GpuBackendGpuTest {
     private static Network pretrained;
 
     @BeforeEach
