@@ -84,6 +84,24 @@ class CudaResNetGpuTest {
         }
     }
 
+    /** A basic-block and a grouped architecture (cuDNN's group count) against the CPU reference, with graphs. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"resnet18,FP32", "resnext50_32x4d,FP32", "resnext50_32x4d,FP16",
+            "wide_resnet50_2,TF32"})
+    void otherArchitecturesMatchCpu(String arch, Precision p) {
+        Network net = TestNets.randomBn(dev.jresnet.graph.Architecture.of(arch), 77);
+        Tensor x = TestNets.randomInput(2, 224, 3);
+        float[] cpu = dev.jresnet.graph.CpuReference.forward(net, x).data();
+        try (CudaResNet m = CudaResNet.create(NetworkPlan.of(net, 224, 224), CudaResNet.Options.defaults()
+                .withPrecision(p).withBuckets(List.of(2)))) {
+            for (int run = 0; run < 3; run++) {   // eager, capture, replay
+                double err = TestNets.relL2(m.logits(x.data(), 2), cpu);
+                System.out.printf("%s %s run %d: relative L2 error %.3e%n", arch, p, run, err);
+                assertTrue(err <= tolerance(p), arch + " " + p + " run " + run + ": relative L2 error " + err);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Precision.class)
     void graphReplayEqualsEagerAndBucketsPad(Precision p) {

@@ -95,6 +95,26 @@ class OnnxTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"resnet18", "resnext50_32x4d"})
+    void basicAndGroupedArchitecturesExportToOnnxRuntimeAndBack(String arch, @TempDir Path tmp) throws Exception {
+        Path fam = ReferenceFiles.family();
+        Path onnx = tmp.resolve(arch + ".onnx");
+        assertEquals(0, Main.run("export", "--weights", fam.resolve(arch + ".pth").toString(), "--out",
+                onnx.toString()));
+        String check = PyTorchReference.run("onnx_reference.py", "check", onnx.toString());
+        assertTrue(check.contains("ok opset 13"), check);
+        Tensor input = Npy.read(fam.resolve("input.npy"));
+        float[] torch = Npy.read(fam.resolve(arch + ".logits.npy")).data();
+        double e = relL2(onnxRuntime(onnx, input), torch);
+        System.out.printf("[reference] ONNX Runtime on jresnet's %s export vs PyTorch: relative L2 %.3g%n", arch, e);
+        assertTrue(e <= 1e-5, arch + ": ORT vs PyTorch relative L2 " + e);
+        try (ResNet a = ResNet.load(fam.resolve(arch + ".pth"), Device.cpu()); ResNet b = ResNet.load(onnx, Device.cpu())) {
+            assertEquals(arch, b.architecture().id());
+            assertTrue(Arrays.equals(a.forward(input).data(), b.forward(input).data()), arch + " export/import round trip");
+        }
+    }
+
     @Test
     void truncatedOrForeignFilesAreClearErrors(@TempDir Path tmp) throws Exception {
         Path junk = tmp.resolve("junk.onnx");
