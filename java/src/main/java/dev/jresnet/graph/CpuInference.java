@@ -1,15 +1,8 @@
 package dev.jresnet.graph;
 
-import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.cpu.FusedConv;
-import dev.jresnet.nn.AddRelu;
 import dev.jresnet.nn.ConvBn;
-import dev.jresnet.nn.GlobalAvgPool;
-import dev.jresnet.nn.Linear;
-import dev.jresnet.nn.MaxPool;
 import dev.jresnet.nn.NetworkSpec;
-import dev.jresnet.nn.Step;
-import dev.jresnet.nn.StepVisitor;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
@@ -51,63 +44,19 @@ public final class CpuInference {
 
     private Tensor run(Tensor x, int end) {
         CpuReference.requireInput(spec, x);
-        Walk walk = new Walk(x);
-        for (int i = 0; i < end; i++) {
-            Step s = spec.steps().get(i);
-            walk.step = i;
-            s.accept(walk);
-            for (int v : s.inputs()) {
-                if (spec.lastUse(v) == i && v != 0) {
-                    walk.values[v] = null;  // read for the last time: let it go
-                }
-            }
-        }
-        return walk.values[spec.steps().get(end - 1).out()];
+        return new Walk().run(x, 0, end);
     }
 
-    /** The visitor: values by number; {@code step} is the index of the step being run (its packed convolution). */
-    private final class Walk implements StepVisitor {
-        final Tensor[] values = new Tensor[spec.valueCount()];
-        int step;
-
-        Walk(Tensor x) {
-            values[0] = x;
+    /** The fused convolution: packed weights, batch norm, residual and ReLU in the GEMM's store. */
+    private final class Walk extends CpuWalk {
+        Walk() {
+            super(CpuInference.this.spec, CpuInference.this.tensors);
         }
 
         @Override
         public void convBn(ConvBn s) {
             values[s.out()] = convs[step].forward(values[s.in()], s.residual() < 0 ? null : values[s.residual()],
                     s.relu());
-        }
-
-        @Override
-        public void addRelu(AddRelu s) {
-            Tensor y = Tensor.zeros(values[s.a()].shape());
-            CpuOps.add(y, values[s.a()], values[s.b()], true);
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void maxPool(MaxPool s) {
-            Tensor in = values[s.in()];
-            Tensor y = Tensor.zeros(in.dim(0), in.dim(1), s.outSize(in.dim(2)), s.outSize(in.dim(3)));
-            CpuOps.maxPool(y, in, s.kernel(), s.stride(), s.pad());
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void globalAvgPool(GlobalAvgPool s) {
-            Tensor in = values[s.in()];
-            Tensor y = Tensor.zeros(in.dim(0), in.dim(1));
-            CpuOps.globalAvgPool(y, in);
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void linear(Linear s) {
-            Tensor y = Tensor.zeros(values[s.in()].dim(0), s.outFeatures());
-            CpuOps.linear(y, values[s.in()], tensors.get(s.weight()), tensors.get(s.bias()));
-            values[s.out()] = y;
         }
     }
 }

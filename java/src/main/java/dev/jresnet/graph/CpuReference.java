@@ -1,14 +1,8 @@
 package dev.jresnet.graph;
 
 import dev.jresnet.cpu.CpuOps;
-import dev.jresnet.nn.AddRelu;
 import dev.jresnet.nn.ConvBn;
-import dev.jresnet.nn.GlobalAvgPool;
-import dev.jresnet.nn.Linear;
-import dev.jresnet.nn.MaxPool;
 import dev.jresnet.nn.NetworkSpec;
-import dev.jresnet.nn.Step;
-import dev.jresnet.nn.StepVisitor;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
@@ -40,18 +34,7 @@ public final class CpuReference {
             throw new IllegalArgumentException(spec.name() + ": the input of step " + first + " has "
                     + spec.channels(in) + " channels, found " + input.shape());
         }
-        Walk walk = new Walk(spec, tensors);
-        walk.values[in] = input;
-        for (int i = first; i < end; i++) {
-            Step s = spec.steps().get(i);
-            s.accept(walk);
-            for (int v : s.inputs()) {
-                if (spec.lastUse(v) == i && v != in) {
-                    walk.values[v] = null;  // read for the last time: let it go
-                }
-            }
-        }
-        return walk.values[spec.steps().get(end - 1).out()];
+        return new Walk(spec, tensors).run(input, first, end);
     }
 
     /** Throws unless x is [N, C, H, W] with the network's input channels and a size every step can take. */
@@ -62,58 +45,22 @@ public final class CpuReference {
         }
     }
 
-    /** The visitor: values by number, each step's result stored under its output value. */
-    private static final class Walk implements StepVisitor {
-        final Map<String, Tensor> t;
-        final Tensor[] values;
-
+    /** The reference convolution: the separate ops, each into a new tensor. */
+    private static final class Walk extends CpuWalk {
         Walk(NetworkSpec spec, Map<String, Tensor> tensors) {
-            this.t = tensors;
-            this.values = new Tensor[spec.valueCount()];
+            super(spec, tensors);
         }
 
         @Override
         public void convBn(ConvBn s) {
             Tensor x = values[s.in()];
             Tensor y = Tensor.zeros(x.dim(0), s.outChannels(), s.outSize(x.dim(2)), s.outSize(x.dim(3)));
-            CpuOps.conv2d(y, x, t.get(s.weight()), null, s.stride(), s.pad(), s.groups());
-            CpuOps.batchNorm(y, y, t.get(s.gamma()), t.get(s.beta()), t.get(s.runningMean()), t.get(s.runningVar()),
-                    ConvBn.BN_EPS, s.relu() && s.residual() < 0);
+            CpuOps.conv2d(y, x, tensors.get(s.weight()), null, s.stride(), s.pad(), s.groups());
+            CpuOps.batchNorm(y, y, tensors.get(s.gamma()), tensors.get(s.beta()), tensors.get(s.runningMean()),
+                    tensors.get(s.runningVar()), ConvBn.BN_EPS, s.relu() && s.residual() < 0);
             if (s.residual() >= 0) {
                 CpuOps.add(y, y, values[s.residual()], s.relu());
             }
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void addRelu(AddRelu s) {
-            Tensor a = values[s.a()];
-            Tensor y = Tensor.zeros(a.shape());
-            CpuOps.add(y, a, values[s.b()], true);
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void maxPool(MaxPool s) {
-            Tensor x = values[s.in()];
-            Tensor y = Tensor.zeros(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3)));
-            CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void globalAvgPool(GlobalAvgPool s) {
-            Tensor x = values[s.in()];
-            Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
-            CpuOps.globalAvgPool(y, x);
-            values[s.out()] = y;
-        }
-
-        @Override
-        public void linear(Linear s) {
-            Tensor x = values[s.in()];
-            Tensor y = Tensor.zeros(x.dim(0), s.outFeatures());
-            CpuOps.linear(y, x, t.get(s.weight()), t.get(s.bias()));
             values[s.out()] = y;
         }
     }

@@ -1,5 +1,6 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;

@@ -1,5 +1,6 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.BnFolding;
@@ -93,6 +94,18 @@ class NetworkPlanTest {
             double err = TestNets.relL2(actual.data(), expected.data());
             assertTrue(err < 1e-5, a + ": relative L2 error " + err);
         }
+    }
+
+    /** Every architecture's plan, run with the CPU ops at the smallest input (32 x 32), equals the reference. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("dev.jresnet.graph.NetworkSpecTest#architectures")
+    void everyArchitecturesPlanEqualsTheReference(Architecture a) {
+        Network g = TestNets.randomBn(a, 13);
+        Tensor x = TestNets.randomInput(1, 32, 6);
+        double err = TestNets.relL2(runPlanOnCpu(NetworkPlan.of(g, 32, 32), x).data(),
+                CpuReference.forward(g, x).data());
+        System.out.printf("%s plan on the CPU ops vs reference: relative L2 %.2e%n", a.id(), err);
+        assertTrue(err < 1e-5, a + ": relative L2 error " + err);
     }
 
     @Test

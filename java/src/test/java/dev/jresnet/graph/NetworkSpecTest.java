@@ -6,13 +6,13 @@ import dev.jresnet.nn.Dims;
 import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.nn.Step;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.TestNets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -71,7 +71,7 @@ class NetworkSpecTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("architectures")
     void theFusedFormMergesEveryBlocksAddAndComputesTheSameBits(Architecture a) {
-        Network net = randomBn(a.withClasses(7), 3);
+        Network net = TestNets.randomBn(a.withClasses(7), 3);
         NetworkSpec plain = net.spec(), fused = plain.fused();
         long adds = plain.steps().stream().filter(st -> st instanceof AddRelu).count();
         assertEquals(plain.steps().size() - adds, fused.steps().size(), a.id());
@@ -82,7 +82,7 @@ class NetworkSpecTest {
                 fused.stages().stream().map(NetworkSpec.Stage::name).toList());
         assertEquals(plain.flops(224, 224), fused.flops(224, 224));
         // Both forms run by the reference ops give the same bits; the fast path gives them too.
-        Tensor x = input(2, 40, 4);
+        Tensor x = TestNets.randomInput(2, 40, 4);
         Tensor want = CpuReference.forward(net, x);
         assertArrayEquals(want.data(), CpuReference.run(fused, net.tensors(), x, 0, fused.steps().size()).data(),
                 a.id() + ": fused description on the reference ops");
@@ -121,33 +121,6 @@ class NetworkSpecTest {
                 Architecture.RESNET50.spec().stage("layer2").firstStep());
         assertEquals(2, ((ConvBn) v1).stride());
         assertEquals(Architecture.RESNET18.spec().steps(), Architecture.RESNET18.withVariant(Variant.V1).spec().steps());
-    }
-
-    static Network randomBn(Architecture a, long seed) {
-        Network g = Network.initialised(a, seed);
-        SplittableRandom r = new SplittableRandom(seed ^ 0x5eed);
-        g.visitTensors((name, t, kind) -> {
-            float[] v = t.data();
-            if (name.endsWith("running_mean") || (name.endsWith(".bias") && !name.startsWith("fc"))) {
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (r.nextDouble() * 0.2 - 0.1);
-                }
-            } else if (name.endsWith("running_var")) {
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (0.5 + r.nextDouble());
-                }
-            }
-        });
-        return g;
-    }
-
-    static Tensor input(int n, int size, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(n, 3, size, size);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) (r.nextDouble() * 4 - 2);
-        }
-        return t;
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.weights.IncompatibleWeightsException;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.Test;
@@ -29,12 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The graph's bookkeeping and the API's guarantees, without PyTorch. */
 class ResNetTest {
     static Tensor randomInput(int n, int size, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(n, 3, size, size);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) (r.nextDouble() * 4 - 2);
-        }
-        return t;
+        return TestNets.randomInput(n, size, seed);
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.jresnet.cuda.train;
 
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.cuda.GpuTests;
-import dev.jresnet.cuda.TestNets;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.graph.Network;
 import dev.jresnet.tensor.Tensor;

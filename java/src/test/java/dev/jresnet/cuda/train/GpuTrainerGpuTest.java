@@ -1,11 +1,11 @@
 package dev.jresnet.cuda.train;
 
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.cpu.CpuGrads;
 import dev.jresnet.cuda.CudaContext;
 import dev.jresnet.cuda.GpuTensor;
 import dev.jresnet.cuda.GpuTests;
 import dev.jresnet.cuda.Kernels;
-import dev.jresnet.cuda.TestNets;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.Network;
 import dev.jresnet.tensor.Precision;

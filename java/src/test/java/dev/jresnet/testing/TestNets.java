@@ -1,4 +1,4 @@
-package dev.jresnet.cuda;
+package dev.jresnet.testing;
 
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.Network;
@@ -60,7 +60,7 @@ public final class TestNets {
 
     /** ||a - b|| / ||b||. */
     public static double relL2(float[] a, float[] b) {
-        return Doctor.relativeL2(a, b);
+        return dev.jresnet.cuda.Doctor.relativeL2(a, b);
     }
 
     public static int argmax(float[] v, int from, int len) {

@@ -1,0 +1,82 @@
+package dev.jresnet.graph;
+
+import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.nn.AddRelu;
+import dev.jresnet.nn.GlobalAvgPool;
+import dev.jresnet.nn.Linear;
+import dev.jresnet.nn.MaxPool;
+import dev.jresnet.nn.NetworkSpec;
+import dev.jresnet.nn.Step;
+import dev.jresnet.nn.StepVisitor;
+import dev.jresnet.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * A walk of a description on the CPU: values by number, each step's result a new tensor stored under its output
+ * value, and the steps that take no weights to pack run with {@link CpuOps}. The two CPU executors differ only in
+ * how they run a convolution ({@link CpuReference}: the separate reference ops; {@link CpuInference}: packed,
+ * fused).
+ */
+abstract class CpuWalk implements StepVisitor {
+    final NetworkSpec spec;
+    final Map<String, Tensor> tensors;
+    final Tensor[] values;
+    /** The index of the step being run. */
+    int step;
+
+    CpuWalk(NetworkSpec spec, Map<String, Tensor> tensors) {
+        this.spec = spec;
+        this.tensors = tensors;
+        this.values = new Tensor[spec.valueCount()];
+    }
+
+    /** Steps [first, end) on {@code input}, the value crossing the cut before {@code first}; the last step's output. */
+    Tensor run(Tensor input, int first, int end) {
+        int in = spec.boundaryValue(first);
+        values[in] = input;
+        for (int i = first; i < end; i++) {
+            Step s = spec.steps().get(i);
+            step = i;
+            s.accept(this);
+            for (int v : s.inputs()) {
+                if (spec.lastUse(v) == i && v != in) {
+                    values[v] = null;  // read for the last time: let it go
+                }
+            }
+        }
+        return values[spec.steps().get(end - 1).out()];
+    }
+
+    @Override
+    public void addRelu(AddRelu s) {
+        Tensor a = values[s.a()];
+        Tensor y = Tensor.zeros(a.shape());
+        CpuOps.add(y, a, values[s.b()], true);
+        values[s.out()] = y;
+    }
+
+    @Override
+    public void maxPool(MaxPool s) {
+        Tensor x = values[s.in()];
+        Tensor y = Tensor.zeros(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3)));
+        CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
+        values[s.out()] = y;
+    }
+
+    @Override
+    public void globalAvgPool(GlobalAvgPool s) {
+        Tensor x = values[s.in()];
+        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        CpuOps.globalAvgPool(y, x);
+        values[s.out()] = y;
+    }
+
+    @Override
+    public void linear(Linear s) {
+        Tensor x = values[s.in()];
+        Tensor y = Tensor.zeros(x.dim(0), s.outFeatures());
+        CpuOps.linear(y, x, tensors.get(s.weight()), tensors.get(s.bias()));
+        values[s.out()] = y;
+    }
+}
