@@ -35,7 +35,7 @@ public final class GpuGrads implements AutoCloseable {
     private final GpuOps ops;
     private final Stream stream;
     private final TrainKernels kernels;
-    private DeviceMemory lossScratch;     // targets [n] int32, row losses [n] double, the mean loss
+    private DeviceMemory lossScratch;     // row losses [n] double, the mean loss (8 bytes), targets [n] int32
     private DeviceMemory bnScratch;       // dIn of training batch norm when it aliases dOut
 
     public GpuGrads(GpuOps ops) {
@@ -114,7 +114,7 @@ public final class GpuGrads implements AutoCloseable {
                         + " is not a class index in [0, " + k + ")");
             }
         }
-        long bytes = 4L * n + 8L * n + 8;
+        long bytes = 8L * n + 8 + 4L * n;
         if (lossScratch == null || lossScratch.bytes() < bytes) {
             if (lossScratch != null) {
                 stream.synchronize();
@@ -122,9 +122,10 @@ public final class GpuGrads implements AutoCloseable {
             }
             lossScratch = DeviceMemory.allocate(bytes, "loss scratch");
         }
-        DeviceBuffer t = lossScratch.buffer().slice(0, 4L * n);
-        DeviceBuffer rows = lossScratch.buffer().slice(4L * n, 8L * n);
-        DeviceBuffer loss = lossScratch.buffer().slice(12L * n, 8);
+        // The doubles first, so that every part is aligned to its element whatever n is.
+        DeviceBuffer rows = lossScratch.buffer().slice(0, 8L * n);
+        DeviceBuffer loss = lossScratch.buffer().slice(8L * n, 8);
+        DeviceBuffer t = lossScratch.buffer().slice(8L * n + 8, 4L * n);
         ByteBuffer bb = ByteBuffer.allocate(4 * n).order(ByteOrder.nativeOrder());
         for (int y : targets) {
             bb.putInt(y);
