@@ -17,12 +17,11 @@ import dev.jresnet.cuda.ElementType;
 import dev.jresnet.cuda.Event;
 import dev.jresnet.cuda.FilterDescriptor;
 import dev.jresnet.cuda.GpuOps;
+import dev.jresnet.cuda.HalfLayouts;
 import dev.jresnet.cuda.Layout;
 import dev.jresnet.cuda.Stream;
 import dev.jresnet.cuda.TensorDescriptor;
 import dev.jresnet.cuda.Workspace;
-import dev.jresnet.graph.BnFolding;
-import dev.jresnet.tensor.Half;
 import dev.jresnet.tensor.Precision;
 
 import java.util.ArrayList;
@@ -275,8 +274,8 @@ public final class ConvForwardLab implements AutoCloseable {
                 one = own(new org.bytedeco.javacpp.FloatPointer(1).put(1f));
                 zero = own(new org.bytedeco.javacpp.FloatPointer(1).put(0f));
                 if (CudaPrecision.of(precision).element() == ElementType.FP16) {
-                    xMem.buffer().upload(stream, nchwToNhwcHalf(input, s.n(), s.c(), s.h(), s.w()));
-                    wMem.buffer().upload(stream, BnFolding.kcrsToKrscHalf(weight, s.k(), s.c() / s.groups(), s.r(),
+                    xMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(input, s.n(), s.c(), s.h(), s.w()));
+                    wMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(weight, s.k(), s.c() / s.groups(), s.r(),
                             s.r()));
                 } else {
                     xMem.buffer().upload(stream, input);
@@ -333,7 +332,9 @@ public final class ConvForwardLab implements AutoCloseable {
             if (CudaPrecision.of(precision).element() == ElementType.FP16) {
                 short[] h = new short[Math.toIntExact(n)];
                 yMem.buffer().download(stream, h);
-                return nhwcHalfToNchw(h, shape.n(), shape.k(), shape.p(), shape.q());
+                float[] out = new float[h.length];
+                HalfLayouts.nhwcHalfToNchw(h, out, shape.n(), shape.k(), shape.p(), shape.q());
+                return out;
             }
             float[] out = new float[Math.toIntExact(n)];
             yMem.buffer().download(stream, out);
@@ -413,43 +414,6 @@ public final class ConvForwardLab implements AutoCloseable {
     /** True when {@code e} is cuDNN saying that an algorithm does not apply (a BAD_PARAM or NOT_SUPPORTED status). */
     public static boolean isUnsupported(CudaException e) {
         return e.library() == CudaException.Library.CUDNN && GpuOps.isUnsupported(e.status());
-    }
-
-    /** NCHW fp32 to NHWC fp16 bits (round to nearest even). */
-    public static short[] nchwToNhwcHalf(float[] a, int n, int c, int h, int w) {
-        if (a.length != (long) n * c * h * w) {
-            throw new IllegalArgumentException(a.length + " values are not [" + n + "][" + c + "][" + h + "][" + w + "]");
-        }
-        short[] out = new short[a.length];
-        for (int b = 0; b < n; b++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int y = 0; y < h; y++) {
-                    for (int x = 0; x < w; x++) {
-                        out[((b * h + y) * w + x) * c + ch] = Half.floatToF16(a[((b * c + ch) * h + y) * w + x]);
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** NHWC fp16 bits to NCHW fp32. */
-    public static float[] nhwcHalfToNchw(short[] a, int n, int c, int h, int w) {
-        if (a.length != (long) n * c * h * w) {
-            throw new IllegalArgumentException(a.length + " values are not [" + n + "][" + h + "][" + w + "][" + c + "]");
-        }
-        float[] out = new float[a.length];
-        for (int b = 0; b < n; b++) {
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int base = ((b * h + y) * w + x) * c;
-                    for (int ch = 0; ch < c; ch++) {
-                        out[((b * c + ch) * h + y) * w + x] = Half.f16ToFloat(a[base + ch]);
-                    }
-                }
-            }
-        }
-        return out;
     }
 
     @Override

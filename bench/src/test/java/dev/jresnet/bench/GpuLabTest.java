@@ -2,6 +2,8 @@ package dev.jresnet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jresnet.cuda.HalfLayouts;
+import dev.jresnet.tensor.Half;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -268,9 +270,11 @@ class GpuLabTest {
         for (int i = 0; i < a.length; i++) {
             a[i] = i - 7.5f;
         }
-        short[] h = ConvForwardLab.nchwToNhwcHalf(a, 2, 3, 2, 2);
-        assertEquals(dev.jresnet.tensor.Half.floatToF16(a[1 * 4]), h[1], "n0 h0 w0 c1 is NCHW element (0,1,0,0)");
-        assertArrayEquals(a, ConvForwardLab.nhwcHalfToNchw(h, 2, 3, 2, 2));
+        short[] h = HalfLayouts.nchwToNhwcHalf(a, 2, 3, 2, 2);
+        assertEquals(Half.floatToF16(a[1 * 4]), h[1], "n0 h0 w0 c1 is NCHW element (0,1,0,0)");
+        float[] back = new float[a.length];
+        HalfLayouts.nhwcHalfToNchw(h, back, 2, 3, 2, 2);
+        assertArrayEquals(a, back);
     }
 
     @Test

@@ -449,8 +449,8 @@ public final class GpuOps implements AutoCloseable {
         dst.require("upload destination", src.shape().dims());
         if (dst.element() == ElementType.FP16) {
             int[] d = dst.rank() == 4 ? dst.dims() : new int[] {1, (int) dst.elements(), 1, 1};
-            dst.buffer().upload(stream, dst.layout() == Layout.NHWC ? toNhwcHalf(src.data(), d[0], d[1], d[2], d[3])
-                    : dev.jresnet.graph.BnFolding.toHalf(src.data()));
+            dst.buffer().upload(stream, dst.layout() == Layout.NHWC ? HalfLayouts.nchwToNhwcHalf(src.data(), d[0], d[1], d[2], d[3])
+                    : HalfLayouts.toHalf(src.data()));
         } else {
             dst.buffer().upload(stream, src.data());
         }
@@ -471,7 +471,7 @@ public final class GpuOps implements AutoCloseable {
             src.buffer().download(stream, half);
             int[] d = src.rank() == 4 ? src.dims() : new int[] {1, dst.size(), 1, 1};
             if (src.layout() == Layout.NHWC) {
-                fromNhwcHalf(half, dst.data(), d[0], d[1], d[2], d[3]);
+                HalfLayouts.nhwcHalfToNchw(half, dst.data(), d[0], d[1], d[2], d[3]);
             } else {
                 for (int i = 0; i < half.length; i++) {
                     dst.data()[i] = dev.jresnet.tensor.Half.f16ToFloat(half[i]);
@@ -479,30 +479,6 @@ public final class GpuOps implements AutoCloseable {
             }
         } else {
             src.buffer().download(stream, dst.data());
-        }
-    }
-
-    /** NCHW fp32 to NHWC fp16 bits. */
-    public static short[] toNhwcHalf(float[] x, int n, int c, int h, int w) {
-        short[] out = new short[x.length];
-        for (int b = 0; b < n; b++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int i = 0; i < h * w; i++) {
-                    out[(b * h * w + i) * c + ch] = dev.jresnet.tensor.Half.floatToF16(x[(b * c + ch) * h * w + i]);
-                }
-            }
-        }
-        return out;
-    }
-
-    /** NHWC fp16 bits to NCHW fp32 (exact). */
-    public static void fromNhwcHalf(short[] x, float[] out, int n, int c, int h, int w) {
-        for (int b = 0; b < n; b++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int i = 0; i < h * w; i++) {
-                    out[(b * c + ch) * h * w + i] = dev.jresnet.tensor.Half.f16ToFloat(x[(b * h * w + i) * c + ch]);
-                }
-            }
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.jresnet.cuda;
 
-import dev.jresnet.graph.BnFolding;
-
 /**
  * One convolution's folded weights on the device: the filter ([K][C/groups][R][S] fp32 or [K][R][S][C/groups] fp16,
  * as the precision wants) and the bias ([K], same element type as the activations: cuDNN's FLOAT and PSEUDO_HALF
@@ -37,9 +35,9 @@ final class LayerWeights implements AutoCloseable {
         DeviceBuffer bias = l.bias() == null ? null : arena.slice((long) l.k() * p.element().bytes(),
                 l.name() + ".bias (folded)");
         if (p.element() == ElementType.FP16) {
-            filter.upload(stream, BnFolding.kcrsToKrscHalf(l.weight(), l.k(), cg, l.r(), l.s()));
+            filter.upload(stream, HalfLayouts.nchwToNhwcHalf(l.weight(), l.k(), cg, l.r(), l.s()));
             if (bias != null) {
-                bias.upload(stream, BnFolding.toHalf(l.bias()));
+                bias.upload(stream, HalfLayouts.toHalf(l.bias()));
             }
         } else {
             filter.upload(stream, l.weight());

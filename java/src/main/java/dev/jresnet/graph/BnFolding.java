@@ -1,7 +1,6 @@
 package dev.jresnet.graph;
 
 import dev.jresnet.nn.ConvBn;
-import dev.jresnet.tensor.Half;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
@@ -32,12 +31,15 @@ public final class BnFolding {
                 folded[o * per + i] = (float) (w[o * per + i] * scale[o]);
             }
         }
-        return new Folded(folded, toFloat(shifts(conv, tensors)));
+        return new Folded(folded, toFloat(shifts(conv, tensors, scale)));
     }
 
     /** The folded bias in double (so that two can be added before the one rounding). */
     public static double[] shifts(ConvBn conv, Map<String, Tensor> tensors) {
-        double[] scale = scales(conv, tensors);
+        return shifts(conv, tensors, scales(conv, tensors));
+    }
+
+    private static double[] shifts(ConvBn conv, Map<String, Tensor> tensors, double[] scale) {
         float[] beta = tensors.get(conv.beta()).data(), mean = tensors.get(conv.runningMean()).data();
         double[] b = new double[scale.length];
         for (int c = 0; c < b.length; c++) {
@@ -61,33 +63,5 @@ public final class BnFolding {
             f[i] = (float) d[i];
         }
         return f;
-    }
-
-    /** [K][C][R][S] fp32 to [K][R][S][C] fp16 bits (round to nearest even): the NHWC filter layout. */
-    public static short[] kcrsToKrscHalf(float[] w, int k, int c, int r, int s) {
-        if (w.length != k * c * r * s) {
-            throw new IllegalArgumentException("filter of " + w.length + " values is not [" + k + "][" + c + "]["
-                    + r + "][" + s + "]");
-        }
-        short[] out = new short[w.length];
-        for (int o = 0; o < k; o++) {
-            for (int i = 0; i < c; i++) {
-                for (int y = 0; y < r; y++) {
-                    for (int x = 0; x < s; x++) {
-                        out[((o * r + y) * s + x) * c + i] = Half.floatToF16(w[((o * c + i) * r + y) * s + x]);
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** fp32 to fp16 bits, same order. */
-    public static short[] toHalf(float[] v) {
-        short[] out = new short[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = Half.floatToF16(v[i]);
-        }
-        return out;
     }
 }

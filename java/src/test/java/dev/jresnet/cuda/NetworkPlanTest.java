@@ -57,12 +57,12 @@ class NetworkPlanTest {
         for (int i = 0; i < w.length; i++) {
             w[i] = i;
         }
-        short[] h = BnFolding.kcrsToKrscHalf(w, 2, 3, 2, 2);
+        short[] h = HalfLayouts.nchwToNhwcHalf(w, 2, 3, 2, 2);
         // out[k][y][x][c] = w[k][c][y][x]
         assertEquals(w[((1 * 3 + 2) * 2 + 1) * 2 + 0], Half.f16ToFloat(h[((1 * 2 + 1) * 2 + 0) * 3 + 2]));
         assertEquals(w[((0 * 3 + 1) * 2 + 0) * 2 + 1], Half.f16ToFloat(h[((0 * 2 + 0) * 2 + 1) * 3 + 1]));
         float[] x = new float[2 * 3 * 2 * 2];
-        GpuOps.fromNhwcHalf(GpuOps.toNhwcHalf(w, 2, 3, 2, 2), x, 2, 3, 2, 2);
+        HalfLayouts.nhwcHalfToNchw(HalfLayouts.nchwToNhwcHalf(w, 2, 3, 2, 2), x, 2, 3, 2, 2);
         assertArrayEquals(w, x);
     }
 
