@@ -3,12 +3,12 @@ package dev.jresnet.bench;
 import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.CudaAvailability;
-import dev.jresnet.tensor.Precision;
+import dev.jresnet.cuda.Cudnn;
+import dev.jresnet.graph.Architecture;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
-import dev.jresnet.tensor.Precision;
 import dev.jresnet.resnet.ResNet;
-import dev.jresnet.graph.Architecture;
+import dev.jresnet.tensor.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -451,7 +451,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try (ConvForwardLab lab = ConvForwardLab.open(s.device().index())) {
             String detail = s.device() + " (" + lab.device().name() + ", compute capability " + lab.device().major()
-                    + "." + lab.device().minor() + ", cuDNN " + dev.jresnet.cuda.Cudnn.version()
+                    + "." + lab.device().minor() + ", cuDNN " + Cudnn.version()
                     + "), engine's pick: heuristics, workspace limit "
                     + (lab.engineWorkspaceLimit() >> 20) + " MiB; CPU reference kernel " + Gemm.kernelName();
             progress.say("kernel lab on " + detail);

@@ -23,6 +23,7 @@ import dev.jresnet.cuda.Stream;
 import dev.jresnet.cuda.TensorDescriptor;
 import dev.jresnet.cuda.Workspace;
 import dev.jresnet.tensor.Precision;
+import org.bytedeco.javacpp.FloatPointer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -252,8 +253,8 @@ public final class ConvForwardLab implements AutoCloseable {
         private final DeviceMemory xMem;
         private final DeviceMemory wMem;
         private final DeviceMemory yMem;
-        private final org.bytedeco.javacpp.FloatPointer one;
-        private final org.bytedeco.javacpp.FloatPointer zero;
+        private final FloatPointer one;
+        private final FloatPointer zero;
 
         private Problem(Precision precision, Shape s, float[] input, float[] weight) {
             if (input.length != s.inputElements() || weight.length != s.filterElements()) {
@@ -271,8 +272,8 @@ public final class ConvForwardLab implements AutoCloseable {
                 xMem = own(DeviceMemory.allocate(x.bytes(), "kernel lab input " + x.shape()));
                 wMem = own(DeviceMemory.allocate(f.bytes(), "kernel lab filter " + f.shape()));
                 yMem = own(DeviceMemory.allocate(y.bytes(), "kernel lab output " + y.shape()));
-                one = own(new org.bytedeco.javacpp.FloatPointer(1).put(1f));
-                zero = own(new org.bytedeco.javacpp.FloatPointer(1).put(0f));
+                one = own(new FloatPointer(1).put(1f));
+                zero = own(new FloatPointer(1).put(0f));
                 if (CudaPrecision.of(precision).element() == ElementType.FP16) {
                     xMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(input, s.n(), s.c(), s.h(), s.w()));
                     wMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(weight, s.k(), s.c() / s.groups(), s.r(),

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jresnet.image.ImageDecoder;
+import dev.jresnet.image.RgbImage;
 import dev.jresnet.resnet.Prediction;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Npy;
+import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,7 +53,7 @@ final class ClassifyCommand implements Callable<Integer> {
      * One thing to classify: a name and its decoded image (preprocessed by the model: on CUDA on the GPU) or its
      * preprocessed [3,H,W] tensor (from .npy), or the reason it could not be read.
      */
-    private record Item(String name, Tensor chw, dev.jresnet.image.RgbImage image, String error) {
+    private record Item(String name, Tensor chw, RgbImage image, String error) {
         Item(String name, Tensor chw, String error) {
             this(name, chw, null, error);
         }
@@ -114,7 +116,7 @@ final class ClassifyCommand implements Callable<Integer> {
                     float[] chw = new float[per];
                     System.arraycopy(t.data(), i * per, chw, 0, per);
                     list.add(new Item(n == 1 && t.rank() == 4 ? p.toString() : p + "[" + i + "]",
-                            new Tensor(dev.jresnet.tensor.Shape.of(3, size, size), chw), null));
+                            new Tensor(Shape.of(3, size, size), chw), null));
                 }
                 return list;
             }

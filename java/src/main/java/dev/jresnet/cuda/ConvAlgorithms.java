@@ -1,5 +1,6 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.nn.Step;
 import dev.jresnet.tensor.Precision;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
@@ -35,11 +36,11 @@ public final class ConvAlgorithms {
     public record Key(Precision precision, int n, int c, int h, int w, int k, int r, int s, int stride, int pad,
                       int groups) {
         public int p() {
-            return (h + 2 * pad - r) / stride + 1;
+            return Step.outSize(h, r, stride, pad);
         }
 
         public int q() {
-            return (w + 2 * pad - s) / stride + 1;
+            return Step.outSize(w, s, stride, pad);
         }
 
         @Override

@@ -1,5 +1,8 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Tensor;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudnn;
 import org.bytedeco.cuda.global.nvrtc;
@@ -10,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.stream.Collectors;
 
 import static org.bytedeco.cuda.global.cudart.CUDART_VERSION;
@@ -145,15 +149,15 @@ public final class Doctor {
      */
     static boolean convolutionSmokeTest(PrintWriter out, CudaContext context) {
         try {
-            java.util.Random rnd = new java.util.Random(42);
-            dev.jresnet.tensor.Tensor x = randomTensor(rnd, 2, 8, 16, 16);
-            dev.jresnet.tensor.Tensor w = randomTensor(rnd, 16, 8, 3, 3);
-            dev.jresnet.tensor.Tensor b = randomTensor(rnd, 16);
-            dev.jresnet.tensor.Tensor expected = dev.jresnet.tensor.Tensor.zeros(2, 16, 16, 16);
-            dev.jresnet.cpu.CpuOps.conv2d(expected, x, w, b, 1, 1);
-            dev.jresnet.cpu.CpuOps.relu(expected, expected);
-            dev.jresnet.tensor.Tensor actual;
-            try (GpuOps ops = new GpuOps(context, null, dev.jresnet.tensor.Precision.FP32,
+            Random rnd = new Random(42);
+            Tensor x = randomTensor(rnd, 2, 8, 16, 16);
+            Tensor w = randomTensor(rnd, 16, 8, 3, 3);
+            Tensor b = randomTensor(rnd, 16);
+            Tensor expected = Tensor.zeros(2, 16, 16, 16);
+            CpuOps.conv2d(expected, x, w, b, 1, 1);
+            CpuOps.relu(expected, expected);
+            Tensor actual;
+            try (GpuOps ops = new GpuOps(context, null, Precision.FP32,
                     new ConvAlgorithms(ConvAlgorithms.Search.HEURISTIC, 256L << 20));
                  GpuTensor gx = ops.upload(x, "smoke test input");
                  GpuTensor gw = ops.upload(w, "smoke test weight");
@@ -173,8 +177,8 @@ public final class Doctor {
         }
     }
 
-    private static dev.jresnet.tensor.Tensor randomTensor(java.util.Random rnd, int... dims) {
-        dev.jresnet.tensor.Tensor t = dev.jresnet.tensor.Tensor.zeros(dims);
+    private static Tensor randomTensor(Random rnd, int... dims) {
+        Tensor t = Tensor.zeros(dims);
         for (int i = 0; i < t.size(); i++) {
             t.data()[i] = (float) rnd.nextGaussian();
         }

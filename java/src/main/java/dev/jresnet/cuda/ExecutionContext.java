@@ -2,17 +2,22 @@ package dev.jresnet.cuda;
 
 import dev.jresnet.image.RgbImage;
 import dev.jresnet.nn.Dims;
+import dev.jresnet.tensor.Precision;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static org.bytedeco.cuda.global.cudnn.CUDNN_POOLING_MAX;
 
 /**
  * Everything one caller (thread) needs to run a shared {@link CudaResNet}: its own {@link GpuOps} (stream, cuDNN and
@@ -124,7 +129,7 @@ public final class ExecutionContext extends CudaResource {
 
     // ------------------------------------------------------------------ public API
 
-    public dev.jresnet.tensor.Precision precision() {
+    public Precision precision() {
         return precision.precision();
     }
 
@@ -171,7 +176,7 @@ public final class ExecutionContext extends CudaResource {
 
     /** Convolutions that fell back from the fused cuDNN call to convolution + add + ReLU. */
     public synchronized List<String> unfusedLayers() {
-        List<String> names = new java.util.ArrayList<>();
+        List<String> names = new ArrayList<>();
         for (BucketPlan p : plans.values()) {
             for (int i = 0; i < p.convs.length; i++) {
                 NetworkPlan.Step st = plan.steps().get(i);
@@ -192,7 +197,7 @@ public final class ExecutionContext extends CudaResource {
         if (p == null) {
             throw new IllegalArgumentException("no bucket " + n + " (buckets " + Arrays.toString(buckets) + ")");
         }
-        Map<String, ConvAlgorithms.Choice> out = new java.util.LinkedHashMap<>();
+        Map<String, ConvAlgorithms.Choice> out = new LinkedHashMap<>();
         for (int i = 0; i < p.convs.length; i++) {
             if (p.convs[i] != null) {
                 out.put(plan.layers().get(((NetworkPlan.Conv) plan.steps().get(i)).layer()).name(), p.convs[i].forward);
@@ -399,7 +404,7 @@ public final class ExecutionContext extends CudaResource {
                         convs[i] = ops.plan(values[c.out()], values[c.in()], model.layerWeights().get(c.layer()).filter,
                                 l.stride(), l.pad(), l.groups());
                     } else if (steps.get(i) instanceof NetworkPlan.MaxPool m) {
-                        ops.pooling(org.bytedeco.cuda.global.cudnn.CUDNN_POOLING_MAX, m.kernel(), m.stride(), m.pad());
+                        ops.pooling(CUDNN_POOLING_MAX, m.kernel(), m.stride(), m.pad());
                     }
                 }
             } catch (RuntimeException e) {

@@ -1,6 +1,9 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.nn.Step;
+import dev.jresnet.tensor.Half;
 import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 
 import java.util.ArrayDeque;
@@ -160,8 +163,8 @@ public final class GpuOps implements AutoCloseable {
 
     /** Max pooling of in[N,C,H,W] with a square window (cuDNN), P = (H + 2*pad - kernel) / stride + 1. */
     public void maxPool(GpuTensor out, GpuTensor in, int kernel, int stride, int padding) {
-        int p = (in.dim(2) + 2 * padding - kernel) / stride + 1, q = (in.dim(3) + 2 * padding - kernel) / stride + 1;
-        out.require("maxPool output", in.dim(0), in.dim(1), p, q);
+        out.require("maxPool output", in.dim(0), in.dim(1), Step.outSize(in.dim(2), kernel, stride, padding),
+                Step.outSize(in.dim(3), kernel, stride, padding));
         Cudnn.check(cudnnPoolingForward(cudnn.handle(), pooling(CUDNN_POOLING_MAX, kernel, stride, padding).handle(), one,
                 in.descriptor().handle(), in.buffer().pointer(), zero, out.descriptor().handle(),
                 out.buffer().pointer()), "cudnnPoolingForward", in.descriptor().shape(), out.descriptor().shape());
@@ -430,7 +433,7 @@ public final class GpuOps implements AutoCloseable {
      * A new device tensor holding {@code t}: a rank-4 NCHW fp32 host tensor in this precision's layout and element
      * type (fp16 rounded to nearest even), anything else as fp32. Waits for the copy.
      */
-    public GpuTensor upload(dev.jresnet.tensor.Tensor t, String purpose) {
+    public GpuTensor upload(Tensor t, String purpose) {
         boolean map = t.rank() == 4;
         ElementType e = map ? precision.element() : ElementType.FP32;
         Layout l = map ? precision.layout() : Layout.NCHW;
@@ -445,7 +448,7 @@ public final class GpuOps implements AutoCloseable {
     }
 
     /** Copies host {@code src} (NCHW fp32, same dims) into {@code dst}, converting to its layout and type; waits. */
-    public void upload(GpuTensor dst, dev.jresnet.tensor.Tensor src) {
+    public void upload(GpuTensor dst, Tensor src) {
         dst.require("upload destination", src.shape().dims());
         if (dst.element() == ElementType.FP16) {
             int[] d = dst.rank() == 4 ? dst.dims() : new int[] {1, (int) dst.elements(), 1, 1};
@@ -457,14 +460,14 @@ public final class GpuOps implements AutoCloseable {
     }
 
     /** A host copy of {@code t} as NCHW fp32 (fp16 widened exactly); waits for the stream. */
-    public dev.jresnet.tensor.Tensor download(GpuTensor t) {
-        dev.jresnet.tensor.Tensor out = dev.jresnet.tensor.Tensor.zeros(t.dims());
+    public Tensor download(GpuTensor t) {
+        Tensor out = Tensor.zeros(t.dims());
         download(t, out);
         return out;
     }
 
     /** Copies {@code src} into host {@code dst} (same dims) as NCHW fp32; waits for the stream. */
-    public void download(GpuTensor src, dev.jresnet.tensor.Tensor dst) {
+    public void download(GpuTensor src, Tensor dst) {
         src.require("download source", dst.shape().dims());
         if (src.element() == ElementType.FP16) {
             short[] half = new short[dst.size()];
@@ -474,7 +477,7 @@ public final class GpuOps implements AutoCloseable {
                 HalfLayouts.nhwcHalfToNchw(half, dst.data(), d[0], d[1], d[2], d[3]);
             } else {
                 for (int i = 0; i < half.length; i++) {
-                    dst.data()[i] = dev.jresnet.tensor.Half.f16ToFloat(half[i]);
+                    dst.data()[i] = Half.f16ToFloat(half[i]);
                 }
             }
         } else {

@@ -30,11 +30,13 @@ public final class GpuTensor extends CudaResource {
             }
             n = Math.multiplyExact(n, d);
         }
-        if (buffer.bytes() < n * element.bytes()) {
-            throw new IllegalArgumentException(Arrays.toString(dims) + " " + element + " needs " + n * element.bytes()
+        long bytes = n * element.bytes();
+        if (buffer.bytes() < bytes) {
+            throw new IllegalArgumentException(Arrays.toString(dims) + " " + element + " needs " + bytes
                     + " bytes, " + buffer + " has " + buffer.bytes());
         }
-        this.buffer = buffer;
+        // Cut to size once, so that the ops' calls to buffer() make nothing.
+        this.buffer = buffer.bytes() == bytes ? buffer : buffer.slice(0, bytes);
         this.owned = owned;
         this.dims = dims.clone();
         this.element = element;
@@ -106,7 +108,7 @@ public final class GpuTensor extends CudaResource {
     /** The memory (exactly {@link #bytes()} long). */
     public DeviceBuffer buffer() {
         checkOpen();
-        return buffer.bytes() == bytes() ? buffer : buffer.slice(0, bytes());
+        return buffer;
     }
 
     /** The cuDNN tensor descriptor: [N, C, H, W] as is, [N, C] as [N, C, 1, 1], [C] as [1, C, 1, 1]. */

@@ -35,11 +35,7 @@ public final class NetworkPlan {
      * square stride and padding.
      */
     public record ConvLayer(String name, int k, int c, int r, int s, int stride, int pad, int groups, float[] weight,
-                            float[] bias) {
-        public int outSize(int in) {
-            return (in + 2 * pad - r) / stride + 1;
-        }
-    }
+                            float[] bias) {}
 
     /** A step of the forward pass over values. */
     public sealed interface Step permits Conv, MaxPool {
@@ -109,7 +105,7 @@ public final class NetworkPlan {
         Set<Integer> mergedInto = new HashSet<>();
         Map<Integer, Integer> residualOwner = new HashMap<>();
         for (int i = 0; i < head; i++) {
-            if (all.get(i) instanceof ConvBn c && c.residual() >= 0 && c.residual() > 0
+            if (all.get(i) instanceof ConvBn c && c.residual() > 0
                     && all.get(c.residual() - 1) instanceof ConvBn r && !r.relu() && r.residual() < 0
                     && spec.lastUse(r.out()) == i && readers(all, r.out()) == 1) {
                 residualOwner.put(r.out(), i);

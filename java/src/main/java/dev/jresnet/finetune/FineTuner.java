@@ -1,7 +1,5 @@
 package dev.jresnet.finetune;
 
-import dev.jresnet.train.Batch;
-
 import dev.jresnet.cpu.CpuGrads;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.ArchitectureMatch;
@@ -13,11 +11,8 @@ import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
-import dev.jresnet.weights.SafetensorsWriter;
-import dev.jresnet.weights.WeightFormatException;
-import dev.jresnet.weights.WeightSet;
-import dev.jresnet.weights.WeightSets;
 import dev.jresnet.train.AdamW;
+import dev.jresnet.train.Batch;
 import dev.jresnet.train.Checkpoint;
 import dev.jresnet.train.DataLoader;
 import dev.jresnet.train.EpochMetrics;
@@ -36,7 +31,12 @@ import dev.jresnet.train.TrainingState;
 import dev.jresnet.train.Transform;
 import dev.jresnet.train.Transforms;
 import dev.jresnet.train.Unfreeze;
+import dev.jresnet.weights.SafetensorsWriter;
+import dev.jresnet.weights.WeightFormatException;
+import dev.jresnet.weights.WeightSet;
+import dev.jresnet.weights.WeightSets;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,7 +171,7 @@ public final class FineTuner {
         boolean pretrained = o.weights() != null;
         if (o.weights() != null) {
             if (!Files.isRegularFile(o.weights())) {
-                throw new java.io.FileNotFoundException("weights file " + o.weights() + " does not exist");
+                throw new FileNotFoundException("weights file " + o.weights() + " does not exist");
             }
             WeightSet set = o.weights().getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")
                     ? OnnxImporter.read(o.weights()) : WeightSets.read(o.weights());

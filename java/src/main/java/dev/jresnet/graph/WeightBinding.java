@@ -1,5 +1,6 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.nn.Linear;
 import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Shape;
@@ -8,6 +9,7 @@ import dev.jresnet.weights.IncompatibleWeightsException;
 import dev.jresnet.weights.WeightSet;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,7 +123,7 @@ public final class WeightBinding {
                 }
             } else {
                 float v = name.endsWith(".weight") || name.endsWith(".running_var") ? 1f : 0f;
-                java.util.Arrays.fill(d, v);
+                Arrays.fill(d, v);
             }
         });
     }
@@ -133,7 +135,7 @@ public final class WeightBinding {
      */
     public static void initialiseLinear(Network net, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        dev.jresnet.nn.Linear fc = net.spec().classifier();
+        Linear fc = net.spec().classifier();
         double bound = 1.0 / Math.sqrt(fc.inFeatures());
         for (Tensor t : new Tensor[] {net.tensor(fc.weight()), net.tensor(fc.bias())}) {
             float[] d = t.data();

@@ -6,6 +6,7 @@ import dev.jresnet.graph.Network;
 import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.Linear;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
@@ -18,6 +19,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -267,7 +269,7 @@ public final class OnnxImporter {
             put(entries, c.runningMean(), mean);
             put(entries, c.runningVar(), var);
         }
-        dev.jresnet.nn.Linear fc = net.spec().classifier();
+        Linear fc = net.spec().classifier();
         put(entries, fc.weight(), fcWeight);
         put(entries, fc.bias(), fcBias != null ? fcBias : filled(fcWeight.dim(0), 0f));
         Map<String, String> meta = new LinkedHashMap<>(metadata);
@@ -331,7 +333,7 @@ public final class OnnxImporter {
             ConvBn c = ours.get(i);
             Node n = convs.get(i);
             Tensor w = n.inputs.size() > 1 ? initializers.get(n.inputs.get(1)) : null;
-            dev.jresnet.tensor.Shape expected = dev.jresnet.tensor.Shape.of(c.outChannels(), c.groupChannels(),
+            Shape expected = Shape.of(c.outChannels(), c.groupChannels(),
                     c.kernel(), c.kernel());
             List<Long> strides = n.ints.getOrDefault("strides", List.of(1L, 1L));
             long groups = n.attrs.containsKey("group") ? n.attrs.get("group").value() : 1;
@@ -362,7 +364,7 @@ public final class OnnxImporter {
 
     private static Tensor filled(int n, float v) {
         Tensor t = Tensor.zeros(n);
-        java.util.Arrays.fill(t.data(), v);
+        Arrays.fill(t.data(), v);
         return t;
     }
 

@@ -1,5 +1,7 @@
 package dev.jresnet.resnet;
 
+import dev.jresnet.graph.Architecture;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -24,7 +26,7 @@ public final class Labels {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the ImageNet labels", e);
             }
-            if (l.size() != dev.jresnet.graph.Architecture.IMAGENET_CLASSES) {
+            if (l.size() != Architecture.IMAGENET_CLASSES) {
                 throw new IllegalStateException("expected 1000 ImageNet labels, found " + l.size());
             }
             imagenet = l;
@@ -34,7 +36,7 @@ public final class Labels {
 
     /** Labels for a model with {@code n} classes: ImageNet's for 1000, else "class 0".."class n-1". */
     public static List<String> defaultFor(int n) {
-        if (n == dev.jresnet.graph.Architecture.IMAGENET_CLASSES) {
+        if (n == Architecture.IMAGENET_CLASSES) {
             return imagenet();
         }
         String[] names = new String[n];

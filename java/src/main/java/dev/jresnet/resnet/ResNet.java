@@ -18,6 +18,7 @@ import dev.jresnet.image.RgbImage;
 import dev.jresnet.nn.Dims;
 import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.IncompatibleWeightsException;
 import dev.jresnet.weights.WeightSet;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -120,7 +122,7 @@ public final class ResNet implements AutoCloseable {
         }
         requireCudaInput(batch.dim(2), batch.dim(3), batch.shape().toString());
         int n = batch.dim(0);
-        return new Tensor(dev.jresnet.tensor.Shape.of(n, network.numClasses()), cuda.logits(batch.data(), n));
+        return new Tensor(Shape.of(n, network.numClasses()), cuda.logits(batch.data(), n));
     }
 
     private void requireCudaInput(int h, int w, String shape) {
@@ -260,7 +262,7 @@ public final class ResNet implements AutoCloseable {
                 crops.add(preset.resizeAndCrop(image, inputSize));
             }
             float[] l = cuda.logitsOfCrops(crops, preset.mean(), preset.std());
-            return topK(new Tensor(dev.jresnet.tensor.Shape.of(images.size(), network.numClasses()), l), k);
+            return topK(new Tensor(Shape.of(images.size(), network.numClasses()), l), k);
         }
         int size = inputSize;
         Tensor batch = Tensor.zeros(images.size(), 3, size, size);
@@ -513,7 +515,7 @@ public final class ResNet implements AutoCloseable {
                 }
             }
             WeightSet set = weights == null ? null
-                    : weights.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+                    : weights.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")
                     ? OnnxImporter.read(weights) : WeightSets.read(weights);
             Map<String, String> meta = set == null ? Map.of() : set.metadata();
             Architecture arch = architectureOf(set);

@@ -1,5 +1,6 @@
 package dev.jresnet.testing;
 
+import dev.jresnet.cuda.Doctor;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.WeightBinding;
@@ -60,7 +61,7 @@ public final class TestNets {
 
     /** ||a - b|| / ||b||. */
     public static double relL2(float[] a, float[] b) {
-        return dev.jresnet.cuda.Doctor.relativeL2(a, b);
+        return Doctor.relativeL2(a, b);
     }
 
     public static int argmax(float[] v, int from, int len) {

@@ -10,6 +10,8 @@ import dev.jresnet.cuda.GpuOps;
 import dev.jresnet.cuda.GpuTensor;
 import dev.jresnet.cuda.Stream;
 import dev.jresnet.cuda.TrainKernels;
+import dev.jresnet.nn.ConvBn;
+import dev.jresnet.tensor.Precision;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -39,7 +41,7 @@ public final class GpuGrads implements AutoCloseable {
     private DeviceMemory bnScratch;       // dIn of training batch norm when it aliases dOut
 
     public GpuGrads(GpuOps ops) {
-        if (ops.precision().precision() == dev.jresnet.tensor.Precision.FP16) {
+        if (ops.precision().precision() == Precision.FP16) {
             throw new IllegalArgumentException("GPU training runs in fp32 or tf32 (NCHW), not fp16");
         }
         this.ops = ops;
@@ -220,6 +222,8 @@ public final class GpuGrads implements AutoCloseable {
         dIn.requireSameShape("batchNormTrainBackward dIn", in);
         DeviceBuffer dx = dIn.buffer();
         boolean aliased = dIn.sameMemory(dOut);
+        // cuDNN wants the forward's epsilon here; CpuGrads's twin takes none (it reads saveInvStd), and every batch
+        // norm of the family uses torchvision's, ConvBn.BN_EPS.
         if (aliased) {
             if (bnScratch == null || bnScratch.bytes() < in.bytes()) {
                 if (bnScratch != null) {
@@ -233,7 +237,7 @@ public final class GpuGrads implements AutoCloseable {
         Cudnn.check(cudnnBatchNormalizationBackward(ops.cudnn().handle(), CUDNN_BATCHNORM_SPATIAL, ops.one(), ops.zero(),
                 ops.one(), ops.one(), in.descriptor().handle(), in.buffer().pointer(), dOut.descriptor().handle(),
                 dOut.buffer().pointer(), dIn.descriptor().handle(), dx.pointer(), gamma.descriptor().handle(),
-                gamma.buffer().pointer(), dGamma.buffer().pointer(), dBeta.buffer().pointer(), dev.jresnet.nn.ConvBn.BN_EPS,
+                gamma.buffer().pointer(), dGamma.buffer().pointer(), dBeta.buffer().pointer(), ConvBn.BN_EPS,
                 saveMean.buffer().pointer(), saveInvStd.buffer().pointer()), "cudnnBatchNormalizationBackward",
                 in.descriptor().shape());
         if (aliased) {

@@ -13,6 +13,7 @@ import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.train.Optimizer;
 import dev.jresnet.train.Param;
+import dev.jresnet.train.Parameter;
 import dev.jresnet.train.TrainDevice;
 import dev.jresnet.train.Trainer;
 import dev.jresnet.train.Unfreeze;
@@ -283,7 +284,7 @@ public final class GpuTrainDevice implements TrainDevice<GpuTensor> {
         }
         return new Optimizer() {
             @Override
-            public void step(List<dev.jresnet.train.Parameter> hostParams, float lr) {
+            public void step(List<Parameter> hostParams, float lr) {
                 throw new UnsupportedOperationException("the GPU optimizer (" + optimizer.describe() + ") updates the "
                         + "device parameters inside the trainer's step; it cannot step host parameters");
             }
