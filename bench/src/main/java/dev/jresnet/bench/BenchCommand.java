@@ -381,6 +381,11 @@ public final class BenchCommand implements Callable<Integer> {
         };
     }
 
+    /** The network whose convolutions the kernel labs time: --arch, else resnet50 (the labs read no weights). */
+    private static Architecture labArchitecture(Settings s) {
+        return s.architecture() != null ? s.architecture() : Architecture.RESNET50;
+    }
+
     /** "cpu", or the CUDA device's name ("NVIDIA H200"). */
     static String gpuName(ResNet model) {
         return model.cudaEngine().map(e -> e.device().name()).orElse("cpu");
@@ -396,13 +401,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (s.device().kind() != Device.Kind.CPU) {
             return runGpuLayers(s, out, progress);
         }
-        Architecture a = s.architecture() != null ? s.architecture() : Architecture.RESNET50;
+        Architecture a = labArchitecture(s);
         List<ConvShape> shapes = ConvShape.of(a, IMAGE_SIZE);
         ConvBackend backend = new CpuConvBackend();
-        long flops;
-        try (ResNet m = ResNet.builder().architecture(a).device(Device.cpu()).build()) {
-            flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
-        }
+        long flops = a.spec().flops(IMAGE_SIZE, IMAGE_SIZE);
         Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), "cpu",
                 Device.cpu().description(), "fp32", Gemm.kernelName(), Parallel.threads(), "random tensors", false,
                 s.seconds(), s.warmup(), IMAGE_SIZE, flops);
@@ -443,12 +445,9 @@ public final class BenchCommand implements Callable<Integer> {
             throw new DeviceUnavailableException("cannot run the kernel lab on " + s.device() + ": CUDA is unusable ("
                     + status.reason() + "); " + CudaAvailability.installHint(status.reason()));
         }
-        Architecture a = s.architecture() != null ? s.architecture() : Architecture.RESNET50;
+        Architecture a = labArchitecture(s);
         List<ConvShape> shapes = ConvShape.of(a, IMAGE_SIZE);
-        long flops;
-        try (ResNet m = ResNet.builder().architecture(a).device(Device.cpu()).build()) {
-            flops = m.flopsPerImage(IMAGE_SIZE, IMAGE_SIZE);
-        }
+        long flops = a.spec().flops(IMAGE_SIZE, IMAGE_SIZE);
         try (ConvForwardLab lab = ConvForwardLab.open(s.device().index())) {
             String detail = s.device() + " (" + lab.device().name() + ", compute capability " + lab.device().major()
                     + "." + lab.device().minor() + ", cuDNN " + Cudnn.version()

@@ -176,14 +176,11 @@ public final class FineTuner {
             WeightSet set = o.weights().getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")
                     ? OnnxImporter.read(o.weights()) : WeightSets.read(o.weights());
             meta = set.metadata();
-            Architecture arch = o.architecture() != null
-                    ? o.architecture().withClasses(WeightBinding.classesOf(set)) : ArchitectureMatch.of(set);
-            source = new Network(arch);
+            source = new Network(ArchitectureMatch.of(set, o.architecture()));
             WeightBinding.load(source, set);
             description = o.weights().toString();
         } else {
-            source = Network.initialised(o.architecture() != null ? o.architecture() : Architecture.RESNET50,
-                    UNTRAINED_SEED);
+            source = Network.initialised(ArchitectureMatch.of(null, o.architecture()), UNTRAINED_SEED);
             description = "seeded untrained " + source.architecture().id() + " (seed " + UNTRAINED_SEED + ")";
         }
         Preset preset = o.preset() != null ? o.preset()
@@ -497,8 +494,7 @@ public final class FineTuner {
     private Map<String, String> modelMetadata(List<String> classes, Preset preset, Trainer<?> net, Start start,
                                               ImageFolder.Split split, List<EpochMetrics> history) {
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(ResNet.META_ARCHITECTURE, net.network().architecture().id());
-        meta.put(ResNet.META_VARIANT, net.network().architecture().variant().id());
+        meta.putAll(ArchitectureMatch.metadata(net.network().architecture()));
         meta.put(ResNet.META_PRESET, preset.id());
         meta.put(ResNet.META_CLASSES, String.join("\n", classes));
         meta.put(ResNet.META_SOURCE, "jresnet finetune of " + start.weights() + " on " + o.data());

@@ -21,7 +21,6 @@ public final class ArchitectureMatch {
     /** The metadata key naming the variant (v1 or v1.5). */
     public static final String META_VARIANT = "jresnet.variant";
 
-    private static final String BN_COUNTER = ".num_batches_tracked";
     private static volatile Map<Architecture, Map<String, Shape>> signatures;
 
     private ArchitectureMatch() {}
@@ -56,6 +55,25 @@ public final class ArchitectureMatch {
             }
         }
         return a.withClasses(WeightBinding.classesOf(weights));
+    }
+
+    /**
+     * {@code requested} with the classes of the file's classifier when it is given, else the file's own architecture
+     * ({@link #of(WeightSet)}); without a file ({@code weights} null), {@code requested}, else resnet50.
+     */
+    public static Architecture of(WeightSet weights, Architecture requested) throws IncompatibleWeightsException {
+        if (weights == null) {
+            return requested != null ? requested : Architecture.RESNET50;
+        }
+        return requested != null ? requested.withClasses(WeightBinding.classesOf(weights)) : of(weights);
+    }
+
+    /** The metadata that names {@code a} in a file jresnet writes (what {@link #of(WeightSet)} reads first). */
+    public static Map<String, String> metadata(Architecture a) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(META_ARCHITECTURE, a.id());
+        m.put(META_VARIANT, a.variant().id());
+        return m;
     }
 
     /** The known architecture (v1.5) whose tensors {@code weights} holds exactly, or null. */
@@ -127,7 +145,7 @@ public final class ArchitectureMatch {
     private static Map<String, Shape> shapes(WeightSet weights) {
         Map<String, Shape> m = new LinkedHashMap<>();
         weights.entries().forEach((name, e) -> {
-            if (!name.endsWith(BN_COUNTER)) {
+            if (!name.endsWith(WeightBinding.BN_COUNTER)) {
                 m.put(name, Shape.of(e.dims()));
             }
         });

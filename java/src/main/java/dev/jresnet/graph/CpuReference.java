@@ -37,8 +37,11 @@ public final class CpuReference {
         return new Walk(spec, tensors).run(input, first, end);
     }
 
-    /** Throws unless x is [N, C, H, W] with the network's input channels and a size every step can take. */
-    static void requireInput(NetworkSpec spec, Tensor x) {
+    /**
+     * Throws unless x is [N, C, H, W] with the network's input channels and a size every step can take: what every
+     * executor of a ResNet takes as images.
+     */
+    public static void requireInput(NetworkSpec spec, Tensor x) {
         if (x.rank() != 4 || x.dim(1) != spec.inputChannels() || x.dim(2) < 32 || x.dim(3) < 32) {
             throw new IllegalArgumentException(spec.name() + " input must be [N, " + spec.inputChannels()
                     + ", H, W] with H, W >= 32, found " + x.shape());

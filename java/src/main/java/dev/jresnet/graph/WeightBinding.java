@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
 public final class WeightBinding {
     /** How many differing tensors an error message names before it says "and N more". */
     static final int SHOWN = 4;
-    private static final String BN_COUNTER = ".num_batches_tracked";
+    /** torchvision's batch-norm step counter: in every state_dict, read by nothing. */
+    static final String BN_COUNTER = ".num_batches_tracked";
 
     private WeightBinding() {}
 

@@ -273,8 +273,7 @@ public final class OnnxImporter {
         put(entries, fc.weight(), fcWeight);
         put(entries, fc.bias(), fcBias != null ? fcBias : filled(fcWeight.dim(0), 0f));
         Map<String, String> meta = new LinkedHashMap<>(metadata);
-        meta.put(ArchitectureMatch.META_ARCHITECTURE, arch.id());
-        meta.put(ArchitectureMatch.META_VARIANT, arch.variant().id());
+        meta.putAll(ArchitectureMatch.metadata(arch));
         meta.putIfAbsent("jresnet.source", file.getFileName().toString());
         WeightSet set = new WeightSet(file, entries, meta);
         // Fails here, naming the file, if anything is still off.

@@ -349,8 +349,7 @@ public final class ResNet implements AutoCloseable {
     public WeightSet exportWeights(String source) {
         requireOpen();
         Map<String, String> meta = new HashMap<>();
-        meta.put(META_ARCHITECTURE, network.architecture().id());
-        meta.put(META_VARIANT, network.architecture().variant().id());
+        meta.putAll(ArchitectureMatch.metadata(network.architecture()));
         meta.put(META_PRESET, preset.id());
         if (inputSize != preset.cropSize()) {
             meta.put(META_IMAGE_SIZE, Integer.toString(inputSize));
@@ -518,7 +517,7 @@ public final class ResNet implements AutoCloseable {
                     : weights.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")
                     ? OnnxImporter.read(weights) : WeightSets.read(weights);
             Map<String, String> meta = set == null ? Map.of() : set.metadata();
-            Architecture arch = architectureOf(set);
+            Architecture arch = ArchitectureMatch.of(set, architecture);
             if (variant != null) {
                 arch = arch.withVariant(variant);
             }
@@ -561,17 +560,6 @@ public final class ResNet implements AutoCloseable {
             }
             return new ResNet(network, device, p, size, names, description, set != null, precision, engine,
                     asyncThreads);
-        }
-
-        /** The builder's architecture, else the file's (see {@link ArchitectureMatch}), else resnet50. */
-        private Architecture architectureOf(WeightSet set) throws IncompatibleWeightsException {
-            if (set == null) {
-                return architecture != null ? architecture : Architecture.RESNET50;
-            }
-            if (architecture != null) {
-                return architecture.withClasses(WeightBinding.classesOf(set));
-            }
-            return ArchitectureMatch.of(set);
         }
 
         private static int checkImageSize(int size, String what) {

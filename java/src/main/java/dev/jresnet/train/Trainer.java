@@ -1,6 +1,7 @@
 package dev.jresnet.train;
 
 import dev.jresnet.cpu.CpuGrads;
+import dev.jresnet.graph.CpuReference;
 import dev.jresnet.graph.Network;
 import dev.jresnet.nn.AddRelu;
 import dev.jresnet.nn.ConvBn;
@@ -551,10 +552,7 @@ public final class Trainer<T> implements TrainingBackend {
     }
 
     private Tensor requireImages(Tensor x) {
-        if (x.rank() != 4 || x.dim(1) != spec.inputChannels() || x.dim(2) < 32 || x.dim(3) < 32) {
-            throw new IllegalArgumentException(spec.name() + " input must be [N, " + spec.inputChannels()
-                    + ", H, W] with H, W >= 32, found " + x.shape());
-        }
+        CpuReference.requireInput(spec, x);
         return x;
     }
 
