@@ -22,17 +22,23 @@ import torch
 import torchvision
 
 
-def seeded(arch):
-    torch.manual_seed(zlib.crc32(arch.encode()))
-    model = getattr(torchvision.models, arch)()
-    # The batch norm before each block's add gets small scales, as trained networks have, so that the activations
-    # of the deep members (resnet152: 50 blocks) stay within a few orders of magnitude instead of overflowing.
+def block_last_bns(model):
+    """The names of the batch norms right before each block's add: bn2 of a basic block, bn3 of a bottleneck."""
     last = set()
     for name, m in model.named_modules():
         if isinstance(m, torchvision.models.resnet.BasicBlock):
             last.add(name + ".bn2")
         elif isinstance(m, torchvision.models.resnet.Bottleneck):
             last.add(name + ".bn3")
+    return last
+
+
+def seeded(arch):
+    torch.manual_seed(zlib.crc32(arch.encode()))
+    model = getattr(torchvision.models, arch)()
+    # The batch norm before each block's add gets small scales, as trained networks have, so that the activations
+    # of the deep members (resnet152: 50 blocks) stay within a few orders of magnitude instead of overflowing.
+    last = block_last_bns(model)
     with torch.no_grad():
         for name, m in model.named_modules():
             if isinstance(m, torch.nn.BatchNorm2d):

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torchvision
 
+from family_reference import block_last_bns
+
 VARIANTS = {
     # name, first unfrozen stage, BatchNorm in train mode, label smoothing
     "resnet50": [
@@ -86,13 +88,7 @@ def main():
     torch.set_num_threads(2)
     model = getattr(torchvision.models, arch)()
     model.fc = torch.nn.Linear(model.fc.in_features, 5)
-    # The batch norm before each block's add: bn2 of a basic block, bn3 of a bottleneck.
-    last_bn = set()
-    for mname, m in model.named_modules():
-        if isinstance(m, torchvision.models.resnet.BasicBlock):
-            last_bn.add(mname + ".bn2")
-        elif isinstance(m, torchvision.models.resnet.Bottleneck):
-            last_bn.add(mname + ".bn3")
+    last_bn = block_last_bns(model)
     x = torch.randn(2, 3, 64, 64)
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     with torch.no_grad():

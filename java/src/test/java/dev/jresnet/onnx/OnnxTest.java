@@ -19,21 +19,13 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
+import static dev.jresnet.testing.TestNets.relL2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** ONNX export through ONNX Runtime and onnx.checker, and import of torch.onnx.export's folded graph. */
 class OnnxTest {
-    static double relL2(float[] a, float[] b) {
-        double d = 0, r = 0;
-        for (int i = 0; i < a.length; i++) {
-            d += (double) (a[i] - b[i]) * (a[i] - b[i]);
-            r += (double) b[i] * b[i];
-        }
-        return Math.sqrt(d / r);
-    }
-
     static float[] onnxRuntime(Path model, Tensor input) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {

@@ -8,6 +8,7 @@ import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.testing.TestNets;
 import dev.jresnet.weights.PthReader;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.BeforeAll;
@@ -107,7 +108,7 @@ class TrainerPyTorchTest {
         double seconds = (System.nanoTime() - start) / 1e9;
 
         List<String> report = new ArrayList<>();
-        double worst = relL2(Npy.read(dir.resolve(variant + ".logits.npy")).data(), logits.data());
+        double worst = TestNets.relL2(logits.data(), Npy.read(dir.resolve(variant + ".logits.npy")).data());
         report.add(String.format(Locale.ROOT, "logits rel L2 %.2e", worst));
         double lossErr = Math.abs(loss - torchLoss) / Math.abs(torchLoss);
         report.add(String.format(Locale.ROOT, "loss %.7f vs torch %.7f (rel %.1e)", loss, torchLoss, lossErr));
@@ -137,7 +138,7 @@ class TrainerPyTorchTest {
                 worstVanishing = Math.max(worstVanishing, abs);
                 continue;
             }
-            double e = relL2(expected, p.grad().data());
+            double e = TestNets.relL2(p.grad().data(), expected);
             if (System.getenv("JRESNET_DEBUG_GRADS") != null) {
                 System.out.printf("  %s %s rel L2 %.2e%n", variant, p.name(), e);
             }
@@ -162,7 +163,7 @@ class TrainerPyTorchTest {
             for (Path p : files.filter(p -> p.getFileName().toString().startsWith(after)).toList()) {
                 String name = p.getFileName().toString();
                 name = name.substring(after.length(), name.length() - 4);
-                worstStat = Math.max(worstStat, relL2(Npy.read(p).data(), buffers.get(name).data()));
+                worstStat = Math.max(worstStat, TestNets.relL2(buffers.get(name).data(), Npy.read(p).data()));
                 stats++;
             }
         }
@@ -171,17 +172,5 @@ class TrainerPyTorchTest {
         System.out.printf(Locale.ROOT, "%s %s vs torch (forward+backward %.2f s): %s%n", arch, variant, seconds,
                 String.join("; ", report));
         assertTrue(worst <= (trainBn ? TOLERANCE_TRAIN_BN : TOLERANCE_FROZEN_BN), arch + " " + variant + ": " + report);
-    }
-
-    /** ||a - e|| / ||e||, in double (0 when both are zero). */
-    static double relL2(float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            num += d * d;
-            den += (double) expected[i] * expected[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 }
