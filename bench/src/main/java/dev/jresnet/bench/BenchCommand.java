@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
 
 /** {@code jresnet bench}: ResNet-50 speed, alone or against peers on the same weights and input; or the kernel lab. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Time ResNet-50 inference: latency percentiles, images/s and GFLOP/s per batch size, "
+        description = {"Time ResNet inference (resnet50 unless --arch or the weights say otherwise): latency percentiles, images/s and GFLOP/s per batch size, "
                 + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
                 + "interleaved with jresnet (one batch per engine per turn).",
                 "With --layers: every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
