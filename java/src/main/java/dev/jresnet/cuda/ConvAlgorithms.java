@@ -19,7 +19,8 @@ import static org.bytedeco.cuda.global.cudnn.*;
  * data and backward filter, each chosen once per (direction, shape, precision, batch) and cached. Candidates come
  * from cuDNN's heuristics ({@code cudnnGet*Algorithm_v7}, no GPU work) or, for the forward pass with
  * {@link Search#EXHAUSTIVE}, from timing every algorithm ({@code cudnnFindConvolutionForwardAlgorithmEx}). The first
- * candidate that succeeded, fits the workspace limit and (for exact fp32) does not use tensor cores wins; for the
+ * candidate that succeeded, fits the workspace limit and (for exact fp32) is a GEMM or direct algorithm without tensor
+ * cores wins; for the
  * backward passes a deterministic one is preferred, so that repeated training runs agree bit for bit. Thread-safe;
  * shared by every execution context of a model.
  */
@@ -109,8 +110,7 @@ public final class ConvAlgorithms {
             candidates = heuristic(direction, key, handle, x, w, conv, y);
             how = "heuristic";
         }
-        int i = pick(candidates, key.precision().exact(), workspaceLimit, direction != Direction.FORWARD,
-                direction + " " + key);
+        int i = pick(candidates, direction, key.precision().exact(), workspaceLimit, key.toString());
         Candidate p = candidates.get(i);
         int mathType = key.precision().exact() ? conv.mathType().cudnnValue() : p.mathType();
         long bytes = Math.max(p.memory(), workspaceSize(direction, handle, x, w, conv, y, p.algo(), key));
@@ -120,19 +120,22 @@ public final class ConvAlgorithms {
     }
 
     /**
-     * The index of the first usable candidate in cuDNN's order: status success, workspace within the limit, no
-     * tensor-core math when {@code exact}; with {@code preferDeterministic}, the first deterministic usable one when
-     * there is one. Throws naming every rejected candidate when none is usable.
+     * The index of the first usable candidate in cuDNN's order: status success, workspace within the limit, and when
+     * {@code exact} neither tensor-core math nor an algorithm outside {@link #isExactFamily the GEMM and direct
+     * family}; for the backward directions, the first deterministic usable one when there is one. Throws naming every
+     * rejected candidate when none is usable.
      */
-    public static int pick(List<Candidate> candidates, boolean exact, long workspaceLimit, boolean preferDeterministic,
+    public static int pick(List<Candidate> candidates, Direction direction, boolean exact, long workspaceLimit,
                            String context) {
+        boolean preferDeterministic = direction != Direction.FORWARD;
         int firstUsable = -1;
         StringBuilder rejected = new StringBuilder();
         for (int i = 0; i < candidates.size(); i++) {
             Candidate c = candidates.get(i);
             boolean tensorOps = c.mathType() == CUDNN_TENSOR_OP_MATH
                     || c.mathType() == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-            if (c.status() != CUDNN_STATUS_SUCCESS || c.memory() > workspaceLimit || (exact && tensorOps)) {
+            if (c.status() != CUDNN_STATUS_SUCCESS || c.memory() > workspaceLimit
+                    || (exact && (tensorOps || !isExactFamily(direction, c.algo())))) {
                 rejected.append(" algo ").append(c.algo()).append(" (status ").append(c.status()).append(", ")
                         .append(c.memory()).append(" bytes, math ").append(c.mathType()).append(')');
                 continue;
@@ -148,8 +151,26 @@ public final class ConvAlgorithms {
             return firstUsable;
         }
         throw new CudaException(CudaException.Library.CUDNN, "cudnnGetConvolution*Algorithm_v7",
-                CUDNN_STATUS_NOT_SUPPORTED, "no usable algorithm", context + ", workspace limit " + workspaceLimit
-                + ", " + candidates.size() + " candidates:" + rejected);
+                CUDNN_STATUS_NOT_SUPPORTED, "no usable algorithm", direction + " " + context + ", workspace limit "
+                + workspaceLimit + (exact ? ", exact fp32 (GEMM and direct algorithms only)" : "") + ", "
+                + candidates.size() + " candidates:" + rejected);
+    }
+
+    /**
+     * Whether {@code algo} of {@code direction} computes each output as a plain fp32 dot product (implicit or explicit
+     * GEMM, direct): what exact fp32 allows. FFT and Winograd transform the operands, and their rounding error grows
+     * with the tile and the magnitudes (Lavin and Gray 2016; cuDNN documents no bound), so they cannot promise the CPU
+     * reference's 1e-5.
+     */
+    public static boolean isExactFamily(Direction direction, int algo) {
+        return switch (direction) {
+            case FORWARD -> algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM
+                    || algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM
+                    || algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+            case BACKWARD_DATA -> algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+            case BACKWARD_FILTER -> algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0
+                    || algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 || algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+        };
     }
 
     private static List<Candidate> heuristic(Direction d, Key key, CudnnHandle handle, TensorDescriptor x,

@@ -28,6 +28,7 @@ public final class CublasHandle extends CudaResource {
 
     private final cublasContext handle;
     private MathMode mathMode = MathMode.DEFAULT;
+    private DeviceBuffer workspace;
 
     private CublasHandle(cublasContext handle) {
         this.handle = handle;
@@ -35,7 +36,7 @@ public final class CublasHandle extends CudaResource {
 
     public static CublasHandle create(Stream stream) {
         cublasContext h = new cublasContext();
-        Cublas.check(cublasCreate_v2(h), "cublasCreate");
+        Cublas.check(CaptureLock.exclusive(() -> cublasCreate_v2(h)), "cublasCreate");
         CublasHandle handle = new CublasHandle(h);
         try {
             handle.setStream(stream);
@@ -46,9 +47,17 @@ public final class CublasHandle extends CudaResource {
         return handle;
     }
 
+    /**
+     * Binds the handle to {@code stream}. {@code cublasSetStream} resets the workspace to cuBLAS's default pool
+     * (cuBLAS documentation of cublasSetStream), which would allocate under graph capture: the workspace given to
+     * {@link #setWorkspace} is set again.
+     */
     public void setStream(Stream stream) {
         checkOpen();
         Cublas.check(cublasSetStream_v2(handle, stream.handle()), "cublasSetStream");
+        if (workspace != null) {
+            setWorkspace(workspace);
+        }
     }
 
     /**
@@ -59,6 +68,7 @@ public final class CublasHandle extends CudaResource {
         checkOpen();
         Cublas.check(cublasSetWorkspace_v2(handle, workspace.pointer(), workspace.bytes()), "cublasSetWorkspace",
                 workspace);
+        this.workspace = workspace;
     }
 
     public void setMathMode(MathMode mode) {

@@ -22,8 +22,15 @@ public final class CudaGraph extends CudaResource {
         this.what = what;
     }
 
-    /** Captures {@code body} on {@code stream}; any failure ends the capture and throws. */
+    /**
+     * Captures {@code body} on {@code stream}; any failure ends the capture and throws. Creating or freeing native
+     * resources in other threads waits until the capture has ended ({@link CaptureLock}).
+     */
     public static CudaGraph capture(Stream stream, String what, Runnable body) {
+        return CaptureLock.capturing(() -> captureUnlocked(stream, what, body));
+    }
+
+    private static CudaGraph captureUnlocked(Stream stream, String what, Runnable body) {
         Cuda.check(cudaStreamBeginCapture(stream.handle(), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture",
                 what);
         CUgraph_st graph = new CUgraph_st();

@@ -31,7 +31,7 @@ public abstract class CudaResource implements AutoCloseable {
     @Override
     public final void close() {
         if (closed.compareAndSet(false, true)) {
-            release();
+            CaptureLock.exclusive(this::release); // freeing may synchronise the device: never during a capture
         }
     }
 

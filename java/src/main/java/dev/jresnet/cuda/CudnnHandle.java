@@ -16,7 +16,7 @@ public final class CudnnHandle extends CudaResource {
 
     public static CudnnHandle create(Stream stream) {
         cudnnContext h = new cudnnContext();
-        Cudnn.check(cudnnCreate(h), "cudnnCreate");
+        Cudnn.check(CaptureLock.exclusive(() -> cudnnCreate(h)), "cudnnCreate");
         CudnnHandle handle = new CudnnHandle(h, stream);
         try {
             handle.setStream(stream);

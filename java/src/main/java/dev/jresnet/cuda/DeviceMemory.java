@@ -29,7 +29,7 @@ public final class DeviceMemory extends CudaResource {
             throw new IllegalArgumentException("cannot allocate " + bytes + " bytes for " + purpose);
         }
         Pointer p = new Pointer();
-        int status = cudaMalloc(p, bytes);
+        int status = CaptureLock.exclusive(() -> cudaMalloc(p, bytes));
         if (status != cudaSuccess) {
             Cuda.clearLastError();
             throw new CudaException(CudaException.Library.CUDA_RUNTIME, "cudaMalloc", status, Cuda.errorString(status),

@@ -7,7 +7,6 @@ import dev.jresnet.tensor.Precision;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
@@ -174,21 +173,25 @@ public final class ExecutionContext extends CudaResource {
         return arena.capacity();
     }
 
-    /** Convolutions that fell back from the fused cuDNN call to convolution + add + ReLU. */
-    public synchronized List<String> unfusedLayers() {
-        List<String> names = new ArrayList<>();
-        for (BucketPlan p : plans.values()) {
+    /**
+     * Convolutions that fell back from the fused cuDNN call to convolution + add + ReLU, by layer name, with the cuDNN
+     * status that made them (a layer is listed once, whichever batch bucket fell back first).
+     */
+    public synchronized Map<String, String> unfusedLayers() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int b : buckets) {
+            BucketPlan p = plans.get(b);
             for (int i = 0; i < p.convs.length; i++) {
-                NetworkPlan.Step st = plan.steps().get(i);
                 if (p.convs[i] != null && !p.convs[i].fused()) {
-                    String name = plan.layers().get(((NetworkPlan.Conv) st).layer()).name();
-                    if (!names.contains(name)) {
-                        names.add(name);
-                    }
+                    out.putIfAbsent(layerName(i), "batch " + b + ": " + p.convs[i].fallbackReason());
                 }
             }
         }
-        return names;
+        return out;
+    }
+
+    private String layerName(int step) {
+        return plan.layers().get(((NetworkPlan.Conv) plan.steps().get(step)).layer()).name();
     }
 
     /** The forward algorithm chosen for every convolution at bucket {@code n}, by layer name. */
@@ -200,7 +203,7 @@ public final class ExecutionContext extends CudaResource {
         Map<String, ConvAlgorithms.Choice> out = new LinkedHashMap<>();
         for (int i = 0; i < p.convs.length; i++) {
             if (p.convs[i] != null) {
-                out.put(plan.layers().get(((NetworkPlan.Conv) plan.steps().get(i)).layer()).name(), p.convs[i].forward);
+                out.put(layerName(i), p.convs[i].forward);
             }
         }
         return out;

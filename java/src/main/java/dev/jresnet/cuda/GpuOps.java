@@ -46,7 +46,7 @@ public final class GpuOps implements AutoCloseable {
     private final CudnnHandle cudnn;
     private final CublasHandle cublas;
     private final FloatPointer one, zero;
-    private final ActivationDescriptor relu;
+    private final ActivationDescriptor relu, fusedRelu;
     private final Workspace workspace;
     private final Map<ConvAlgorithms.Key, ConvPlan> convs = new HashMap<>();
     private final Map<List<Integer>, PoolingDescriptor> pools = new HashMap<>();
@@ -74,6 +74,7 @@ public final class GpuOps implements AutoCloseable {
             one = own(new FloatPointer(1).put(1f));
             zero = own(new FloatPointer(1).put(0f));
             relu = own(ActivationDescriptor.relu());
+            fusedRelu = own(ActivationDescriptor.fusedRelu());
             workspace = own(new Workspace(stream, "convolutions (" + precision.id() + ")"));
         } catch (RuntimeException | Error e) {
             close();
@@ -122,7 +123,7 @@ public final class GpuOps implements AutoCloseable {
                     p.descriptor(ConvAlgorithms.Direction.FORWARD).handle(), p.forward.algo(), ws.pointer(),
                     p.forward.workspaceBytes(), residual != null ? one : zero, out.descriptor().handle(),
                     residual != null ? residual.buffer().pointer() : out.buffer().pointer(),
-                    bias.descriptor().handle(), bias.buffer().pointer(), relu.handle(), out.descriptor().handle(),
+                    bias.descriptor().handle(), bias.buffer().pointer(), fusedRelu.handle(), out.descriptor().handle(),
                     out.buffer().pointer());
             if (status == CUDNN_STATUS_SUCCESS) {
                 return;
@@ -131,6 +132,9 @@ public final class GpuOps implements AutoCloseable {
                 Cudnn.check(status, "cudnnConvolutionBiasActivationForward", p.describe(residual != null));
             }
             p.fused = false;
+            synchronized (p) {
+                p.fallbackReason = Cudnn.errorString(status);
+            }
             LOG.log(System.Logger.Level.WARNING, "cudnnConvolutionBiasActivationForward: " + Cudnn.errorString(status)
                     + " for " + p.describe(residual != null) + "; using convolution + add + ReLU for this shape");
         }
@@ -237,6 +241,7 @@ public final class GpuOps implements AutoCloseable {
         private final ConvolutionDescriptor[] descriptors = new ConvolutionDescriptor[3];
         private final ConvAlgorithms.Choice[] choices = new ConvAlgorithms.Choice[3];
         boolean fused = true;
+        private String fallbackReason;
 
         private ConvPlan(ConvAlgorithms.Key key, GpuTensor x, GpuTensor w, GpuTensor y) {
             this.key = key;
@@ -246,6 +251,11 @@ public final class GpuOps implements AutoCloseable {
         /** Whether cuDNN accepted the fused bias-activation call (so far) for this shape. */
         public boolean fused() {
             return fused;
+        }
+
+        /** The cuDNN status that made this shape fall back from the fused call, or null while it is fused. */
+        public synchronized String fallbackReason() {
+            return fallbackReason;
         }
 
         public ConvAlgorithms.Key key() {

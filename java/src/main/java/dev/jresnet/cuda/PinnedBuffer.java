@@ -32,7 +32,7 @@ public final class PinnedBuffer extends CudaResource {
                     + ": must be 1 .. 2^31-1 bytes (one Java buffer)");
         }
         Pointer p = new Pointer();
-        int status = cudaMallocHost(p, bytes);
+        int status = CaptureLock.exclusive(() -> cudaMallocHost(p, bytes));
         if (status != cudaSuccess) {
             Cuda.clearLastError();
             throw new CudaException(CudaException.Library.CUDA_RUNTIME, "cudaMallocHost", status,

@@ -17,7 +17,8 @@ public final class Stream extends CudaResource {
 
     public static Stream create() {
         CUstream_st s = new CUstream_st();
-        Cuda.check(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags",
+        Cuda.check(CaptureLock.exclusive(() -> cudaStreamCreateWithFlags(s, cudaStreamNonBlocking)),
+                "cudaStreamCreateWithFlags",
                 "cudaStreamNonBlocking");
         return new Stream(s);
     }

@@ -82,7 +82,7 @@ class LibrariesGpuTest {
         TensorDescriptor t = TensorDescriptor.nchw(ElementType.FP32, 1, 1, 1, 1);
         FilterDescriptor f = FilterDescriptor.create(Layout.NCHW, ElementType.FP32, 1, 1, 1, 1);
         ConvolutionDescriptor c = ConvolutionDescriptor.create(0, 1, ElementType.FP32, ConvolutionDescriptor.MathType.DEFAULT);
-        ActivationDescriptor a = ActivationDescriptor.identity();
+        ActivationDescriptor a = ActivationDescriptor.fusedRelu();
         PoolingDescriptor p = PoolingDescriptor.max(2, 0, 2);
         CudnnHandle h = CudnnHandle.create(stream);
         for (CudaResource r : new CudaResource[] {t, f, c, a, p, h}) {
