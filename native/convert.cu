@@ -22,28 +22,30 @@ __device__ __forceinline__ float jr_f16_to_f32(unsigned short h) {
 extern "C" {
 
 // nchw_f32_to_nhwc_f16
-// Launch: grid = (ceil(H*W / 32), ceil(C / 32), N), block = (32, 8). A 32 x 32 tile transpose through
-// shared memory: for image n, the C x HW matrix in[n] (row c, column hw) becomes the HW x C matrix out[n].
-// Computes out[n][hw][c] = fp16_rn(in[n][c][hw]); reads and writes are both coalesced.
+// Launch: grid = (ceil(H*W / 32), ceil(C_out / 32), N), block = (32, 8). A 32 x 32 tile transpose through
+// shared memory: for image n, the C x HW matrix in[n] (row c, column hw) becomes the HW x C_out matrix out[n].
+// Computes out[n][hw][c] = fp16_rn(in[n][c][hw]) for c < C and out[n][hw][c] = 0 for C <= c < C_out: channels
+// padded with zeros (the network input's 3 channels stored as 8, 16-byte pixels); reads and writes are coalesced.
 __global__ void nchw_f32_to_nhwc_f16(const float* __restrict__ in, unsigned short* __restrict__ out,
-                                     int c, int hw) {
+                                     int c, int hw, int c_out) {
     __shared__ float tile[JR_TILE][JR_TILE + 1];
-    const long long image = (long long) blockIdx.z * c * hw;
+    const long long in_image = (long long) blockIdx.z * c * hw;
+    const long long out_image = (long long) blockIdx.z * c_out * hw;
     const int hw0 = blockIdx.x * JR_TILE;
     const int c0 = blockIdx.y * JR_TILE;
     for (int i = threadIdx.y; i < JR_TILE; i += JR_ROWS) {
         const int ci = c0 + i;
         const int hwi = hw0 + threadIdx.x;
         if (ci < c && hwi < hw) {
-            tile[i][threadIdx.x] = in[image + (long long) ci * hw + hwi];
+            tile[i][threadIdx.x] = in[in_image + (long long) ci * hw + hwi];
         }
     }
     __syncthreads();
     for (int i = threadIdx.y; i < JR_TILE; i += JR_ROWS) {
         const int hwi = hw0 + i;
         const int ci = c0 + threadIdx.x;
-        if (ci < c && hwi < hw) {
-            out[image + (long long) hwi * c + ci] = jr_f32_to_f16(tile[threadIdx.x][i]);
+        if (ci < c_out && hwi < hw) {
+            out[out_image + (long long) hwi * c_out + ci] = ci < c ? jr_f32_to_f16(tile[threadIdx.x][i]) : 0;
         }
     }
 }

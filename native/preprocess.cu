@@ -48,10 +48,11 @@ __global__ void preprocess_u8_hwc_to_nchw_f32(const unsigned char* __restrict__ 
 
 // preprocess_u8_hwc_to_nhwc_f16
 // Launch: grid = (ceil(H*W / 256), N), block = (256). One thread per pixel (n, y, x).
-// Computes out[n][y][x][c] = fp16_rn((in[n][y][x][c] / 255 - mean_c) / std_c)   for c = 0, 1, 2: the
-// layout stays interleaved, only the element type changes; the value is computed in fp32 first.
+// Computes out[n][y][x][c] = fp16_rn((in[n][y][x][c] / 255 - mean_c) / std_c)   for c = 0, 1, 2, and
+// out[n][y][x][c] = 0 for 3 <= c < C_out: the layout stays interleaved with C_out channels per pixel (the
+// network input's 3 channels stored as 8, 16-byte pixels); the value is computed in fp32 first.
 __global__ void preprocess_u8_hwc_to_nhwc_f16(const unsigned char* __restrict__ in, unsigned short* __restrict__ out,
-                                              int h, int w,
+                                              int h, int w, int c_out,
                                               float mean0, float mean1, float mean2,
                                               float std0, float std1, float std2) {
     const long long hw = (long long) h * w;
@@ -59,10 +60,15 @@ __global__ void preprocess_u8_hwc_to_nhwc_f16(const unsigned char* __restrict__ 
     if (pixel >= hw) {
         return;
     }
-    const long long base = ((long long) blockIdx.y * hw + pixel) * 3;
-    out[base] = jr_f32_to_f16(jr_normalise(in[base], mean0, std0));
-    out[base + 1] = jr_f32_to_f16(jr_normalise(in[base + 1], mean1, std1));
-    out[base + 2] = jr_f32_to_f16(jr_normalise(in[base + 2], mean2, std2));
+    const long long n = blockIdx.y;
+    const unsigned char* src = in + (n * hw + pixel) * 3;
+    unsigned short* dst = out + (n * hw + pixel) * c_out;
+    dst[0] = jr_f32_to_f16(jr_normalise(src[0], mean0, std0));
+    dst[1] = jr_f32_to_f16(jr_normalise(src[1], mean1, std1));
+    dst[2] = jr_f32_to_f16(jr_normalise(src[2], mean2, std2));
+    for (int c = 3; c < c_out; c++) {
+        dst[c] = 0;
+    }
 }
 
 }  // extern "C"

@@ -71,7 +71,8 @@ def rel_l2(a, b):
 
 def compare(out):
     ref = np.load(os.path.join(out, "torch_fp32.npy"))
-    limits = {"fp32": 1e-5, "tf32": 3e-3, "fp16": 1e-2}
+    # the GPU tests' whole-network limits (dev.jresnet.testing.Tolerances.network): TF32 rounds operands like fp16
+    limits = {"fp32": 1e-5, "tf32": 1e-2, "fp16": 1e-2}
     ok = True
     rows = []
     for name, limit in limits.items():
@@ -191,7 +192,7 @@ def train(out, csv, batch, seconds):
 
     record("torch train layer4", "fp32", batch, run(step32), batch)
     mcl = m.to(memory_format=torch.channels_last)
-    scaler = torch.cuda.amp.GradScaler()
+    scaler = torch.amp.GradScaler("cuda")
     opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
 
     def step_amp():

@@ -36,6 +36,16 @@ public record CudaPrecision(Precision precision, Layout layout, ElementType elem
         };
     }
 
+    /**
+     * Channels the network input is stored with: fp16 NHWC rounds 3 up to 8 (zeros after the colours), so that a
+     * pixel is 16 bytes: cuDNN's tensor-core and fused kernels for NHWC fp16 want channel counts that are multiples
+     * of 8 (what MLPerf's and TensorRT's ResNet stems do too); the stem's filter gets zero weights for the extra
+     * channels, so the result is unchanged. fp32 NCHW keeps {@code c}.
+     */
+    public int inputChannels(int c) {
+        return element == ElementType.FP16 ? (c + 7) / 8 * 8 : c;
+    }
+
     /** True when no reduced-precision arithmetic is allowed (algorithm choices must keep FMA math). */
     public boolean exact() {
         return precision.exact();

@@ -152,9 +152,10 @@ public final class CudaResNet implements AutoCloseable {
             Kernels kernels = Kernels.load(cuda);
             made.push(kernels);
             CudaPrecision p = CudaPrecision.of(options.precision());
+            Set<Integer> inputReaders = plan.inputReaders();
             long bytes = 0;
-            for (NetworkPlan.ConvLayer l : plan.layers()) {
-                bytes += LayerWeights.arenaBytes(l, p);
+            for (int i = 0; i < plan.layers().size(); i++) {
+                bytes += LayerWeights.arenaBytes(plan.layers().get(i), p, inputReaders.contains(i));
             }
             bytes += DeviceArena.align(4L * plan.fcWeight().length) + DeviceArena.align(4L * plan.fcBias().length);
             DeviceArena arena = DeviceArena.create(bytes, options.precision().id() + " weights (batch norm folded)");
@@ -162,8 +163,9 @@ public final class CudaResNet implements AutoCloseable {
             List<LayerWeights> layers = new ArrayList<>();
             GpuTensor fcW, fcB;
             try (Stream upload = Stream.create()) {
-                for (NetworkPlan.ConvLayer l : plan.layers()) {
-                    LayerWeights w = LayerWeights.upload(l, p, arena, upload);
+                for (int i = 0; i < plan.layers().size(); i++) {
+                    LayerWeights w = LayerWeights.upload(plan.layers().get(i), p, inputReaders.contains(i), arena,
+                            upload);
                     made.push(w);
                     layers.add(w);
                 }

@@ -42,7 +42,9 @@ public final class ExecutionContext extends CudaResource {
     private final int[] buckets;
     private final int maxBatch;
     private final int inH, inW, classes;
-    private final long perImageInput;  // elements of one input image
+    private final long perImageInput;  // elements of one input image as callers give it: 3 x H x W
+    private final int storedChannels;  // channels of the device input: 3, or 8 in fp16 (zeros after the colours)
+    private final long perImageStored; // elements of one image in the device input buffer
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
 
     private final GpuOps ops;
@@ -73,13 +75,15 @@ public final class ExecutionContext extends CudaResource {
         this.inW = plan.input().w();
         this.classes = plan.classes();
         this.perImageInput = plan.input().elements();
+        this.storedChannels = precision.inputChannels(plan.input().c());
+        this.perImageStored = (long) storedChannels * inH * inW;
         this.useGraphs = model.options().cudaGraphs();
         try {
             ops = own(new GpuOps(model.context(), model.kernels(), model.precision(), model.algorithms()));
             stream = ops.stream();
             int e = precision.element().bytes();
             long act = maxBatch * plan.maxActivationElements() * e;
-            long in = maxBatch * perImageInput * e;
+            long in = maxBatch * perImageStored * e;
             long inF32 = precision.element() == ElementType.FP16 ? maxBatch * perImageInput * 4 : 0;
             long inU8 = maxBatch * perImageInput;
             long pool = (long) maxBatch * plan.features() * 4;
@@ -250,7 +254,7 @@ public final class ExecutionContext extends CudaResource {
                 src.position(src.position() + count);
                 inputF32.copyFrom(stream, pinnedIn, 0, 0, 4L * count);
                 if (inputF32 != input) {
-                    model.kernels().nchwF32ToNhwcF16(stream, inputF32, input, m, 3, inH, inW);
+                    model.kernels().nchwF32ToNhwcF16(stream, inputF32, input, m, 3, inH, inW, storedChannels);
                 }
                 forwardChunk(m);
                 downloadLogits(m, dst);
@@ -281,7 +285,7 @@ public final class ExecutionContext extends CudaResource {
                 if (inputF32 == input) {
                     input.copyFrom(stream, src);
                 } else {
-                    model.kernels().nchwF32ToNhwcF16(stream, src, input, m, 3, inH, inW);
+                    model.kernels().nchwF32ToNhwcF16(stream, src, input, m, 3, inH, inW, storedChannels);
                 }
                 forwardChunk(m);
                 out.buffer().slice(4L * start * classes, 4L * m * classes)
@@ -316,7 +320,8 @@ public final class ExecutionContext extends CudaResource {
                 }
                 inputU8.copyFrom(stream, pinnedU8, 0, 0, m * perImageInput);
                 if (precision.element() == ElementType.FP16) {
-                    model.kernels().preprocessU8ToNhwcF16(stream, inputU8, input, m, inH, inW, mean, std);
+                    model.kernels().preprocessU8ToNhwcF16(stream, inputU8, input, m, inH, inW, storedChannels, mean,
+                            std);
                 } else {
                     model.kernels().preprocessU8ToNchwF32(stream, inputU8, input, m, inH, inW, mean, std);
                 }
@@ -339,7 +344,7 @@ public final class ExecutionContext extends CudaResource {
     private void forwardChunk(int m) {
         int b = bucketFor(m);
         if (b > m) {
-            long imageBytes = perImageInput * precision.element().bytes();
+            long imageBytes = perImageStored * precision.element().bytes();
             input.slice(m * imageBytes, (b - m) * imageBytes).fill(stream, 0);
         }
         BucketPlan p = plans.get(b);
@@ -396,8 +401,8 @@ public final class ExecutionContext extends CudaResource {
             try {
                 for (int v = 0; v < values.length; v++) {
                     Dims d = plan.values().get(v);
-                    values[v] = GpuTensor.view(buffer(v), precision.element(), precision.layout(), n, d.c(), d.h(),
-                            d.w());
+                    int c = v == 0 ? storedChannels : d.c();
+                    values[v] = GpuTensor.view(buffer(v), precision.element(), precision.layout(), n, c, d.h(), d.w());
                 }
                 pool = GpuTensor.view(pooled, n, plan.features());
                 out = GpuTensor.view(logits, n, classes);

@@ -26,6 +26,31 @@ public final class HalfLayouts {
         return out;
     }
 
+    /**
+     * [N][C][H][W] fp32 to [N][H][W][cStored] fp16 bits with channels C..cStored-1 zero (a filter whose input is
+     * stored with padded channels).
+     */
+    public static short[] nchwToNhwcHalf(float[] a, int n, int c, int h, int w, int cStored) {
+        if (cStored == c) {
+            return nchwToNhwcHalf(a, n, c, h, w);
+        }
+        if (cStored < c) {
+            throw new IllegalArgumentException(cStored + " stored channels < " + c + " channels");
+        }
+        requireLength(a.length, n, c, h, w);
+        short[] out = new short[Math.toIntExact((long) n * h * w * cStored)];
+        for (int b = 0; b < n; b++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        out[((b * h + y) * w + x) * cStored + ch] = Half.floatToF16(a[((b * c + ch) * h + y) * w + x]);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** [N][H][W][C] fp16 bits to [N][C][H][W] fp32 in {@code out}. */
     public static void nhwcHalfToNchw(short[] a, float[] out, int n, int c, int h, int w) {
         requireLength(a.length, n, c, h, w);

@@ -25,8 +25,8 @@ public final class KernelSources {
 
     public static final List<KernelSpec> KERNELS = List.of(
             new KernelSpec("preprocess.cu", "preprocess_u8_hwc_to_nchw_f32", "PPIIFFFFFF"),
-            new KernelSpec("preprocess.cu", "preprocess_u8_hwc_to_nhwc_f16", "PPIIFFFFFF"),
-            new KernelSpec("convert.cu", "nchw_f32_to_nhwc_f16", "PPII"),
+            new KernelSpec("preprocess.cu", "preprocess_u8_hwc_to_nhwc_f16", "PPIIIFFFFFF"),
+            new KernelSpec("convert.cu", "nchw_f32_to_nhwc_f16", "PPIII"),
             new KernelSpec("convert.cu", "nhwc_f16_to_nchw_f32", "PPII"),
             new KernelSpec("convert.cu", "f32_to_f16", "PPL"),
             new KernelSpec("convert.cu", "f16_to_f32", "PPL"),

@@ -117,52 +117,78 @@ public final class Kernels extends CudaResource {
     public void preprocessU8ToNchwF32(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w,
                                       float[] mean, float[] std) {
         checkOpen();
-        preprocess("preprocess_u8_hwc_to_nchw_f32", stream, in, out, n, h, w, mean, std, 4);
+        preprocess("preprocess_u8_hwc_to_nchw_f32", stream, in, out, n, h, w, mean, std, 3 * 4L, null);
     }
 
     /** As {@link #preprocessU8ToNchwF32} but to NHWC fp16 ({@code out}, n*h*w*3 halves), rounded to nearest even. */
     public void preprocessU8ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w,
                                       float[] mean, float[] std) {
+        preprocessU8ToNhwcF16(stream, in, out, n, h, w, 3, mean, std);
+    }
+
+    /**
+     * As {@link #preprocessU8ToNchwF32} but to NHWC fp16 with {@code cOut} >= 3 channels per pixel ({@code out},
+     * n*h*w*cOut halves): the three colours rounded to nearest even, then cOut - 3 zeros.
+     */
+    public void preprocessU8ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w, int cOut,
+                                      float[] mean, float[] std) {
         checkOpen();
-        preprocess("preprocess_u8_hwc_to_nhwc_f16", stream, in, out, n, h, w, mean, std, 2);
+        if (cOut < 3) {
+            throw new IllegalArgumentException("preprocess_u8_hwc_to_nhwc_f16: " + cOut + " output channels < 3");
+        }
+        preprocess("preprocess_u8_hwc_to_nhwc_f16", stream, in, out, n, h, w, mean, std, 2L * cOut, cOut);
     }
 
     private void preprocess(String kernel, Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int h, int w,
-                            float[] mean, float[] std, int outElementBytes) {
+                            float[] mean, float[] std, long outPixelBytes, Integer cOut) {
         if (mean.length != 3 || std.length != 3) {
             throw new IllegalArgumentException("mean and std need 3 values (R, G, B), got " + mean.length + " and "
                     + std.length);
         }
         long pixels = checkDims(n, h, w);
         requireBytes(in, pixels * 3, "input (n*h*w*3 bytes)", kernel);
-        requireBytes(out, pixels * 3 * outElementBytes, "output", kernel);
+        requireBytes(out, pixels * outPixelBytes, "output", kernel);
         if (pixels == 0) {
             return;
         }
         checkGridYZ(n, "n", kernel);
-        launch(kernel, stream, blocks((long) h * w, BLOCK), n, 1, BLOCK, 1,
-                "n=" + n + " h=" + h + " w=" + w,
-                in, out, h, w, mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+        String shape = "n=" + n + " h=" + h + " w=" + w + (cOut == null ? "" : " c_out=" + cOut);
+        Object[] args = cOut == null
+                ? new Object[] {in, out, h, w, mean[0], mean[1], mean[2], std[0], std[1], std[2]}
+                : new Object[] {in, out, h, w, cOut, mean[0], mean[1], mean[2], std[0], std[1], std[2]};
+        launch(kernel, stream, blocks((long) h * w, BLOCK), n, 1, BLOCK, 1, shape, args);
     }
 
     // ---------------------------------------------------------------- convert.cu
 
     /** NCHW fp32 ({@code in}) to NHWC fp16 ({@code out}); also filters KCRS to KRSC with n=K, h*w=R*S. */
     public void nchwF32ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w) {
+        nchwF32ToNhwcF16(stream, in, out, n, c, h, w, c);
+    }
+
+    /**
+     * NCHW fp32 [n][c][h][w] ({@code in}) to NHWC fp16 [n][h][w][cOut] ({@code out}), channels c..cOut-1 zero: the
+     * network input's 3 channels stored as 8.
+     */
+    public void nchwF32ToNhwcF16(Stream stream, DeviceBuffer in, DeviceBuffer out, int n, int c, int h, int w,
+                                 int cOut) {
         checkOpen();
         String kernel = "nchw_f32_to_nhwc_f16";
+        if (cOut < c) {
+            throw new IllegalArgumentException(kernel + ": " + cOut + " output channels < " + c + " input channels");
+        }
         long elements = checkDims(n, c, h, w);
         requireBytes(in, elements * 4, "input", kernel);
-        requireBytes(out, elements * 2, "output", kernel);
+        requireBytes(out, checkDims(n, cOut, h, w) * 2, "output", kernel);
         if (elements == 0) {
             return;
         }
         int hw = Math.multiplyExact(h, w);
-        int gx = blocks(hw, TILE), gy = blocks(c, TILE);
-        checkGridYZ(gy, "ceil(c/32)", kernel);
+        int gx = blocks(hw, TILE), gy = blocks(cOut, TILE);
+        checkGridYZ(gy, "ceil(c_out/32)", kernel);
         checkGridYZ(n, "n", kernel);
-        launch(kernel, stream, gx, gy, n, TILE, TILE_ROWS, "n=" + n + " c=" + c + " h=" + h + " w=" + w,
-                in, out, c, hw);
+        launch(kernel, stream, gx, gy, n, TILE, TILE_ROWS, "n=" + n + " c=" + c + " h=" + h + " w=" + w
+                + " c_out=" + cOut, in, out, c, hw, cOut);
     }
 
     /** NHWC fp16 ({@code in}) to NCHW fp32 ({@code out}), exact. */

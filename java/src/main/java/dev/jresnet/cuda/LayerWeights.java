@@ -17,25 +17,38 @@ final class LayerWeights implements AutoCloseable {
         this.bias = bias;
     }
 
-    private static long filterElements(NetworkPlan.ConvLayer l) {
-        return (long) l.k() * (l.c() / l.groups()) * l.r() * l.s();
+    /**
+     * Input channels per group of {@code l}'s filter as stored: a layer reading the network input takes the stored
+     * input's channel count ({@link CudaPrecision#inputChannels}), the extra ones with zero weights.
+     */
+    private static int storedChannels(NetworkPlan.ConvLayer l, CudaPrecision p, boolean readsInput) {
+        int cg = l.c() / l.groups();
+        return readsInput && l.groups() == 1 ? p.inputChannels(cg) : cg;
+    }
+
+    private static long filterElements(NetworkPlan.ConvLayer l, int cg) {
+        return (long) l.k() * cg * l.r() * l.s();
     }
 
     /** Bytes this layer takes in an arena (filter and bias slices, aligned). */
-    static long arenaBytes(NetworkPlan.ConvLayer l, CudaPrecision p) {
-        long filter = filterElements(l) * p.element().bytes();
+    static long arenaBytes(NetworkPlan.ConvLayer l, CudaPrecision p, boolean readsInput) {
+        long filter = filterElements(l, storedChannels(l, p, readsInput)) * p.element().bytes();
         long bias = l.bias() == null ? 0 : (long) l.k() * p.element().bytes();
         return DeviceArena.align(filter) + DeviceArena.align(bias);
     }
 
-    /** Uploads (synchronously, on {@code stream}) {@code l}'s filter and bias into {@code arena}. */
-    static LayerWeights upload(NetworkPlan.ConvLayer l, CudaPrecision p, DeviceArena arena, Stream stream) {
-        int cg = l.c() / l.groups();
-        DeviceBuffer filter = arena.slice(filterElements(l) * p.element().bytes(), l.name() + ".weight (folded)");
+    /**
+     * Uploads (synchronously, on {@code stream}) {@code l}'s filter and bias into {@code arena}; {@code readsInput}
+     * says that the layer reads the network input (whose stored channels may be padded).
+     */
+    static LayerWeights upload(NetworkPlan.ConvLayer l, CudaPrecision p, boolean readsInput, DeviceArena arena,
+                               Stream stream) {
+        int cg = storedChannels(l, p, readsInput);
+        DeviceBuffer filter = arena.slice(filterElements(l, cg) * p.element().bytes(), l.name() + ".weight (folded)");
         DeviceBuffer bias = l.bias() == null ? null : arena.slice((long) l.k() * p.element().bytes(),
                 l.name() + ".bias (folded)");
         if (p.element() == ElementType.FP16) {
-            filter.upload(stream, HalfLayouts.nchwToNhwcHalf(l.weight(), l.k(), cg, l.r(), l.s()));
+            filter.upload(stream, HalfLayouts.nchwToNhwcHalf(l.weight(), l.k(), l.c() / l.groups(), l.r(), l.s(), cg));
             if (bias != null) {
                 bias.upload(stream, HalfLayouts.toHalf(l.bias()));
             }

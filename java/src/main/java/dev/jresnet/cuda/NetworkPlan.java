@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A network for the GPU, host side only: its {@link NetworkSpec#fused() fused} description with batch norm folded
@@ -235,6 +236,17 @@ public final class NetworkPlan {
     /** The value the head (global average pool, fc) reads. */
     public int featureValue() {
         return values.size() - 1;
+    }
+
+    /** Indices in {@link #layers()} of the convolutions that read the network input (value 0). */
+    public Set<Integer> inputReaders() {
+        Set<Integer> out = new TreeSet<>();
+        for (Step s : steps) {
+            if (s instanceof Conv c && c.in() == 0) {
+                out.add(c.layer());
+            }
+        }
+        return Set.copyOf(out);
     }
 
     public Dims input() {

@@ -1,6 +1,7 @@
 package dev.jresnet.cuda;
 
 import dev.jresnet.testing.TestNets;
+import dev.jresnet.testing.Tolerances;
 import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -62,14 +64,6 @@ class CudaResNetGpuTest {
                 .withCudaGraphs(graphs).withBuckets(List.of(buckets)));
     }
 
-    private static double tolerance(Precision p) {
-        return switch (p) {
-            case FP32 -> 1e-5;
-            case TF32 -> 2e-3;
-            case FP16 -> 1e-2;
-        };
-    }
-
     @ParameterizedTest
     @EnumSource(Precision.class)
     void wholeNetworkMatchesCpu(Precision p) {
@@ -77,11 +71,15 @@ class CudaResNetGpuTest {
             float[] gpu = m.logits(input.data(), 4);
             double err = TestNets.relL2(gpu, reference);
             System.out.printf("%s whole network: relative L2 error %.3e (%s)%n", p, err, m.describe());
-            m.withContext(c -> {
-                System.out.println("  unfused layers: " + c.unfusedLayers() + ", workspace " + c.workspaceBytes());
-                return null;
+            Map<String, String> unfused = m.withContext(c -> {
+                System.out.println("  algorithms: " + c.algorithms(4) + ", workspace " + c.workspaceBytes());
+                System.out.println("  unfused layers: " + c.unfusedLayers());
+                return c.unfusedLayers();
             });
-            assertTrue(err <= tolerance(p), p + ": relative L2 error " + err);
+            assertTrue(err <= Tolerances.network(p), p + ": relative L2 error " + err);
+            if (p != Precision.TF32) {
+                assertEquals(Map.of(), unfused, p + ": every convolution with a bias runs as one fused cuDNN call");
+            }
         }
     }
 
@@ -98,7 +96,7 @@ class CudaResNetGpuTest {
             for (int run = 0; run < 3; run++) {   // eager, capture, replay
                 double err = TestNets.relL2(m.logits(x.data(), 2), cpu);
                 System.out.printf("%s %s run %d: relative L2 error %.3e%n", arch, p, run, err);
-                assertTrue(err <= tolerance(p), arch + " " + p + " run " + run + ": relative L2 error " + err);
+                assertTrue(err <= Tolerances.network(p), arch + " " + p + " run " + run + ": relative L2 error " + err);
             }
         }
     }
@@ -124,7 +122,7 @@ class CudaResNetGpuTest {
             float[] three = m.logits(Arrays.copyOf(input.data(), 3 * 3 * 224 * 224), 3); // bucket 4 padded
             assertArrayEquals(Arrays.copyOf(exact1, 3 * 1000), three, p + ": padding does not change real rows");
             double err = TestNets.relL2(exact1, eager);
-            assertTrue(err <= (p == Precision.FP32 ? 1e-5 : tolerance(p)), p + ": bucket 4 vs padded bucket 8: " + err);
+            assertTrue(err <= Tolerances.network(p), p + ": bucket 4 vs padded bucket 8: " + err);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.jresnet.cuda;
 
 import dev.jresnet.testing.TestNets;
+import dev.jresnet.testing.Tolerances;
 import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
@@ -40,20 +41,11 @@ class GpuOpsGpuTest {
         }
     }
 
-    /** fp32 1e-5, tf32 3e-3, fp16 1e-2 (relative L2). */
-    private static double tolerance(Precision p) {
-        return switch (p) {
-            case FP32 -> 1e-5;
-            case TF32 -> 3e-3;
-            case FP16 -> 1e-2;
-        };
-    }
-
     private static void assertClose(Precision p, Tensor expected, Tensor actual, String what) {
         assertEquals(expected.shape(), actual.shape(), what);
         double err = TestNets.relL2(actual.data(), expected.data());
         System.out.printf("%s %s: relative L2 error %.3e%n", p, what, err);
-        assertTrue(err <= tolerance(p), p + " " + what + ": relative L2 error " + err);
+        assertTrue(err <= Tolerances.op(p), p + " " + what + ": relative L2 error " + err);
     }
 
     record ConvCase(int n, int c, int h, int k, int r, int stride, int pad, int groups) {}

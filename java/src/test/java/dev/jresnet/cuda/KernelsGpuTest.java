@@ -246,6 +246,26 @@ class KernelsGpuTest {
         }
     }
 
+    /** The fp16 network input: 3 colours and 5 zeros per pixel, written over garbage. */
+    @Test
+    void preprocessToNhwcF16PadsChannelsWithZeros() {
+        int n = 2, h = 31, w = 17, cOut = 8;
+        byte[] pixels = new byte[n * h * w * 3];
+        new Random(12).nextBytes(pixels);
+        short[] expected = new short[n * h * w * cOut];
+        for (int p = 0; p < n * h * w; p++) {
+            for (int c = 0; c < 3; c++) {
+                expected[p * cOut + c] = Half.floatToF16(normalise(pixels[p * 3 + c] & 0xff, c));
+            }
+        }
+        try (DeviceMemory in = upload(pixels, "pixels");
+             DeviceMemory out = DeviceMemory.allocate(2L * expected.length, "nhwc f16, 8 channels")) {
+            out.buffer().fill(stream, 0x7b);
+            kernels.preprocessU8ToNhwcF16(stream, in.buffer(), out.buffer(), n, h, w, cOut, MEAN, STD);
+            assertSameHalves("preprocess NHWC f16, 8 channels", expected, downloadShorts(out, expected.length));
+        }
+    }
+
     // ---------------------------------------------------------------- convert.cu
 
     @Test
@@ -271,6 +291,22 @@ class KernelsGpuTest {
                 assertSameHalves(what, expected, actual);
             }
         }
+    }
+
+    /** The fp16 network input from fp32 NCHW: channels 3..7 zero, written over garbage. */
+    @Test
+    void nchwF32ToNhwcF16PadsChannelsWithZeros() {
+        int n = 3, c = 3, h = 37, w = 29, cOut = 8;
+        float[] in = randomFloats(n * c * h * w, 41, 3f);
+        short[] expected = HalfLayouts.nchwToNhwcHalf(in, n, c, h, w, cOut);
+        try (DeviceMemory din = upload(in, "nchw");
+             DeviceMemory dout = DeviceMemory.allocate(2L * expected.length, "nhwc, 8 channels")) {
+            dout.buffer().fill(stream, 0x7b);
+            kernels.nchwF32ToNhwcF16(stream, din.buffer(), dout.buffer(), n, c, h, w, cOut);
+            assertSameHalves("NCHW f32 -> NHWC f16, 3 channels stored as 8", expected,
+                    downloadShorts(dout, expected.length));
+        }
+        assertThrows(IllegalArgumentException.class, () -> kernels.nchwF32ToNhwcF16(stream, null, null, n, c, h, w, 2));
     }
 
     @Test

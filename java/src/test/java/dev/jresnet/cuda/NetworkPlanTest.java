@@ -66,6 +66,47 @@ class NetworkPlanTest {
         assertArrayEquals(w, x);
     }
 
+    /**
+     * fp16 stores the network input with 8 channels (3 colours, 5 zeros) and gives the stem zero weights for the
+     * extra ones: the same layout function fills the device filter, and the convolution it implies, run on the CPU
+     * over the stored layouts widened back to NCHW, equals the 3-channel convolution.
+     */
+    @Test
+    void fp16InputPaddedToEightChannelsLeavesTheStemUnchanged() {
+        assertEquals(8, CudaPrecision.of(Precision.FP16).inputChannels(3));
+        assertEquals(3, CudaPrecision.of(Precision.FP32).inputChannels(3));
+        assertEquals(3, CudaPrecision.of(Precision.TF32).inputChannels(3));
+        NetworkPlan plan = NetworkPlan.of(TestNets.randomBnGraph(3), 64, 64);
+        assertEquals(java.util.Set.of(0), plan.inputReaders(), "only the stem reads the image");
+        SplittableRandom r = new SplittableRandom(5);
+        Tensor w = TestNets.random(r, 0.2, 16, 3, 7, 7);
+        Tensor x = TestNets.random(r, 1.0, 2, 3, 20, 20);
+        float[] wPadded = new float[16 * 8 * 7 * 7];
+        HalfLayouts.nhwcHalfToNchw(HalfLayouts.nchwToNhwcHalf(w.data(), 16, 3, 7, 7, 8), wPadded, 16, 8, 7, 7);
+        float[] xPadded = new float[2 * 8 * 20 * 20];
+        HalfLayouts.nhwcHalfToNchw(HalfLayouts.nchwToNhwcHalf(x.data(), 2, 3, 20, 20, 8), xPadded, 2, 8, 20, 20);
+        for (int k = 0; k < 16; k++) {
+            for (int c = 3; c < 8; c++) {
+                for (int i = 0; i < 49; i++) {
+                    assertEquals(0f, wPadded[(k * 8 + c) * 49 + i], "padded filter channel " + c);
+                }
+            }
+        }
+        float[] wHalf = new float[w.data().length];
+        HalfLayouts.nhwcHalfToNchw(HalfLayouts.nchwToNhwcHalf(w.data(), 16, 3, 7, 7), wHalf, 16, 3, 7, 7);
+        float[] xHalf = new float[x.data().length];
+        HalfLayouts.nhwcHalfToNchw(HalfLayouts.nchwToNhwcHalf(x.data(), 2, 3, 20, 20), xHalf, 2, 3, 20, 20);
+        Tensor expected = Tensor.zeros(2, 16, 10, 10);
+        CpuOps.conv2d(expected, new Tensor(Shape.of(2, 3, 20, 20), xHalf), new Tensor(Shape.of(16, 3, 7, 7), wHalf),
+                null, 2, 3);
+        Tensor padded = Tensor.zeros(2, 16, 10, 10);
+        CpuOps.conv2d(padded, new Tensor(Shape.of(2, 8, 20, 20), xPadded), new Tensor(Shape.of(16, 8, 7, 7), wPadded),
+                null, 2, 3);
+        double err = TestNets.relL2(padded.data(), expected.data());
+        assertTrue(err < 1e-6, "padded stem vs 3-channel stem: relative L2 " + err);
+        assertThrows(IllegalArgumentException.class, () -> HalfLayouts.nchwToNhwcHalf(w.data(), 16, 3, 7, 7, 2));
+    }
+
     @Test
     void planHasEveryLayerAndFewBuffers() {
         NetworkPlan plan = NetworkPlan.of(TestNets.randomBnGraph(1), 224, 224);
