@@ -1,7 +1,9 @@
 package dev.jresnet.bench;
 
+import dev.jresnet.cuda.ConvAlgorithms;
 import dev.jresnet.cuda.CudaResNet;
 import dev.jresnet.cuda.DeviceTensor;
+import dev.jresnet.cuda.ExecutionContext;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Precision;
@@ -17,11 +19,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The Java side of {@code bench/gpu-check.sh} (run on a GPU machine with {@code java -cp "$GPU_CLASSPATH"}):
  * <pre>
- *   GpuCheck logits WEIGHTS.pth INPUT.npy OUTDIR       writes OUTDIR/jresnet_{fp32,tf32,fp16}.npy
+ *   GpuCheck logits WEIGHTS.pth INPUT.npy OUTDIR       writes OUTDIR/jresnet_{fp32,tf32,fp16}.npy and
+ *                                                      OUTDIR/algorithms_{fp32,tf32,fp16}.txt
  *   GpuCheck bench WEIGHTS.pth OUT.csv [BATCHES] [SECONDS_PER_POINT]
  * </pre>
  * The benchmark times device-resident forward passes (device tensor in, device tensor out, stream
@@ -60,8 +65,31 @@ public final class GpuCheck {
                 l = m.forward(x); // the second run replays the captured graph
                 Npy.write(outDir.resolve("jresnet_" + p.id() + ".npy"), l);
                 System.out.println("jresnet " + p.id() + ": " + m.deviceDescription() + " -> " + l.shape());
+                reportConvolutions(m.cudaEngine().orElseThrow(), p, x.dim(0), outDir);
             }
         }
+    }
+
+    /**
+     * One line per precision: how many convolutions fell back from the fused cuDNN call (and why), and how many
+     * use each forward algorithm; the algorithm of every layer goes to OUTDIR/algorithms_PRECISION.txt.
+     */
+    static void reportConvolutions(CudaResNet engine, Precision p, int batch, Path outDir) throws IOException {
+        Map<String, ConvAlgorithms.Choice> algorithms = engine.withContext(c -> c.algorithms(batch));
+        Map<String, String> unfused = engine.withContext(ExecutionContext::unfusedLayers);
+        Map<String, List<String>> byAlgorithm = new TreeMap<>();
+        List<String> lines = new ArrayList<>();
+        algorithms.forEach((layer, c) -> {
+            String name = ConvForwardLab.algorithmName(c.algo());
+            byAlgorithm.computeIfAbsent(name, k -> new ArrayList<>()).add(layer);
+            lines.add(layer + " " + name + " math " + c.mathType() + " workspace " + c.workspaceBytes() + " (" + c.how()
+                    + ")" + (unfused.containsKey(layer) ? " UNFUSED: " + unfused.get(layer) : ""));
+        });
+        Files.write(outDir.resolve("algorithms_" + p.id() + ".txt"), lines);
+        System.out.println("jresnet " + p.id() + " convolutions: " + unfused.size() + " of " + algorithms.size()
+                + " fell back from the fused call" + (unfused.isEmpty() ? "" : " " + unfused));
+        byAlgorithm.forEach((algo, layers) -> System.out.println("jresnet " + p.id() + " " + algo + " ("
+                + layers.size() + "): " + String.join(" ", layers)));
     }
 
     static void bench(Path weights, Path csv, int[] batches, double seconds) throws IOException {
