@@ -12,18 +12,7 @@ public final class HalfLayouts {
 
     /** [N][C][H][W] fp32 to [N][H][W][C] fp16 bits (a filter: K, C, R, S for n, c, h, w). */
     public static short[] nchwToNhwcHalf(float[] a, int n, int c, int h, int w) {
-        requireLength(a.length, n, c, h, w);
-        short[] out = new short[a.length];
-        for (int b = 0; b < n; b++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int y = 0; y < h; y++) {
-                    for (int x = 0; x < w; x++) {
-                        out[((b * h + y) * w + x) * c + ch] = Half.floatToF16(a[((b * c + ch) * h + y) * w + x]);
-                    }
-                }
-            }
-        }
-        return out;
+        return nchwToNhwcHalf(a, n, c, h, w, c);
     }
 
     /**
@@ -31,9 +20,6 @@ public final class HalfLayouts {
      * stored with padded channels).
      */
     public static short[] nchwToNhwcHalf(float[] a, int n, int c, int h, int w, int cStored) {
-        if (cStored == c) {
-            return nchwToNhwcHalf(a, n, c, h, w);
-        }
         if (cStored < c) {
             throw new IllegalArgumentException(cStored + " stored channels < " + c + " channels");
         }
