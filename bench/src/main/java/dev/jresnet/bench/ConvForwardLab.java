@@ -68,6 +68,15 @@ public final class ConvForwardLab implements AutoCloseable {
     /** Number of forward algorithms (8 in cuDNN 9). */
     public static final int ALGORITHMS = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
 
+    /**
+     * Input channels as the engine stores them: fp16 pads the image's 3 to 8 with zeros ({@link
+     * CudaPrecision#inputChannels}), so the stem is measured as the engine runs it; the CPU check is unchanged, the
+     * extra channels being zero in both input and filter.
+     */
+    static int storedChannels(Precision precision, Shape s) {
+        return s.groups() == 1 ? CudaPrecision.of(precision).inputChannels(s.c()) : s.c();
+    }
+
     /** The algorithm's name without the prefix, e.g. "IMPLICIT_PRECOMP_GEMM" for 1. */
     public static String algorithmName(int algo) {
         return algo >= 0 && algo < NAMES.length ? NAMES[algo] : "ALGO_" + algo;
@@ -205,8 +214,9 @@ public final class ConvForwardLab implements AutoCloseable {
                 CudaPrecision cp = CudaPrecision.of(precision);
                 Layout l = cp.layout();
                 ElementType e = cp.element();
-                x = TensorDescriptor.create(l, e, s.n(), s.c(), s.h(), s.w());
-                f = FilterDescriptor.create(l, e, s.k(), s.c() / s.groups(), s.r(), s.r());
+                int c = storedChannels(precision, s);
+                x = TensorDescriptor.create(l, e, s.n(), c, s.h(), s.w());
+                f = FilterDescriptor.create(l, e, s.k(), c / s.groups(), s.r(), s.r());
                 conv = ConvolutionDescriptor.create(s.pad(), s.pad(), s.stride(), s.stride(), 1, 1, ElementType.FP32,
                         cp.convMath(), s.groups());
                 int[] out = conv.outputDim(x, f);
@@ -222,7 +232,8 @@ public final class ConvForwardLab implements AutoCloseable {
         }
 
         ConvAlgorithms.Choice engineChoice() {
-            ConvAlgorithms.Key key = new ConvAlgorithms.Key(precision, shape.n(), shape.c(), shape.h(), shape.w(),
+            ConvAlgorithms.Key key = new ConvAlgorithms.Key(precision, shape.n(), storedChannels(precision, shape),
+                    shape.h(), shape.w(),
                     shape.k(), shape.r(), shape.r(), shape.stride(), shape.pad(), shape.groups());
             return engine.choose(ConvAlgorithms.Direction.FORWARD, key, handle, x, f, conv, y, null);
         }
@@ -275,9 +286,10 @@ public final class ConvForwardLab implements AutoCloseable {
                 one = own(new FloatPointer(1).put(1f));
                 zero = own(new FloatPointer(1).put(0f));
                 if (CudaPrecision.of(precision).element() == ElementType.FP16) {
-                    xMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(input, s.n(), s.c(), s.h(), s.w()));
+                    int c = storedChannels(precision, s);
+                    xMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(input, s.n(), s.c(), s.h(), s.w(), c));
                     wMem.buffer().upload(stream, HalfLayouts.nchwToNhwcHalf(weight, s.k(), s.c() / s.groups(), s.r(),
-                            s.r()));
+                            s.r(), c / s.groups()));
                 } else {
                     xMem.buffer().upload(stream, input);
                     wMem.buffer().upload(stream, weight);
