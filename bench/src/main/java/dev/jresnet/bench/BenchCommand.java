@@ -373,12 +373,26 @@ public final class BenchCommand implements Callable<Integer> {
                     throw new PeerUnavailableException("ONNX Runtime runs on the CPU here (its CUDA provider needs "
                             + "the onnxruntime_gpu artifact), so it cannot be compared on " + s.device());
                 }
+                if (!onnxRuntimePresent()) {
+                    throw new PeerUnavailableException("ONNX Runtime is not on the classpath (the jresnet distribution "
+                            + "leaves it out; run the comparison from a checkout: ./jresnet bench --compare onnxruntime)");
+                }
                 yield OnnxRuntimePeer.open(model, s.threads());
             }
             case "pytorch" -> PyTorchPeer.start(model, s.device().kind() == Device.Kind.CPU ? "cpu" : "cuda",
                     s.precision(), pytorchMode, s.threads());
             default -> throw new IllegalStateException("unknown peer " + name);
         };
+    }
+
+    /** Whether ONNX Runtime's Java binding can be loaded: the distribution leaves it out (72 MB). */
+    static boolean onnxRuntimePresent() {
+        try {
+            Class.forName("ai.onnxruntime.OrtEnvironment", false, BenchCommand.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** The network whose convolutions the kernel labs time: --arch, else resnet50 (the labs read no weights). */

@@ -12,7 +12,6 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.stream.Collectors;
 
@@ -21,8 +20,9 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_VERSION;
 
 /**
  * Reports whether this machine can run the GPU engine, and if not, why and what to install: Java, JavaCPP
- * and preset versions; CUDA driver and runtime, cuDNN, cuBLAS and NVRTC versions; where each native library
- * was loaded from; every GPU with its memory and compute capability; whether the kernels compile and load.
+ * and preset versions; CUDA driver and runtime, cuDNN, cuBLAS and NVRTC versions; one line per required native
+ * library (where it was loaded from, or the exact fix: {@link CudaLibraries}); every GPU with its memory and
+ * compute capability; whether the kernels compile and load.
  * Never throws: every failure becomes a line of the report.
  */
 public final class Doctor {
@@ -61,7 +61,9 @@ public final class Doctor {
         CudaAvailability.Status status = CudaAvailability.status();
         if (!status.usable()) {
             out.println("  CUDA: unusable: " + status.reason());
-            out.println("  fix: " + NativeLibs.installHint(status.reason()));
+            if (CudaLibraries.fixFor(status.reason()) == null) { // else the library's own line has the fix
+                out.println("  fix: " + NativeLibs.installHint(status.reason()));
+            }
             printLibraries(out);
             out.println("usable: no (" + status.reason() + ")");
             return false;
@@ -199,13 +201,11 @@ public final class Doctor {
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
+    /** One line per required library: where it was loaded from, or found, or the fix for it. */
     private static void printLibraries(PrintWriter out) {
-        Map<String, String> libs = NativeLibs.loadedLibraries();
-        if (libs.isEmpty()) {
-            out.println("  native libraries: none of libcuda, libcudart, libcudnn, libcublas, libnvrtc loaded");
-        } else {
-            out.println("  native libraries:");
-            libs.forEach((name, path) -> out.println("    " + name + ": " + path));
+        out.println("  CUDA libraries:");
+        for (String line : CudaLibraries.report()) {
+            out.println("    " + line);
         }
     }
 

@@ -64,28 +64,12 @@ final class NativeLibs {
         return libs;
     }
 
-    /** What to install when {@code reason} (from {@link CudaAvailability#explain}) names a missing library. */
+    /** What to do when {@code reason} (from {@link CudaAvailability#explain}) names a missing library, in one line. */
     static String installHint(String reason) {
         String r = reason == null ? "" : reason;
-        if (r.contains("libcuda.so")) {
-            return "install the NVIDIA driver (it provides libcuda.so.1; driver 580 or newer for CUDA 13), or use"
-                    + " the CPU engine on a machine without an NVIDIA GPU";
-        }
-        if (r.contains("libcudart")) {
-            return "install the CUDA 13 runtime (libcudart.so.13, e.g. package cuda-cudart-13-0) and put its lib64"
-                    + " folder on LD_LIBRARY_PATH";
-        }
-        if (r.contains("libcudnn")) {
-            return "install cuDNN 9 for CUDA 13 (libcudnn.so.9, e.g. package cudnn9-cuda-13) and put it on"
-                    + " LD_LIBRARY_PATH";
-        }
-        if (r.contains("libcublas")) {
-            return "install cuBLAS for CUDA 13 (libcublas.so.13 and libcublasLt.so.13, e.g. package"
-                    + " libcublas-13-0) and put it on LD_LIBRARY_PATH";
-        }
-        if (r.contains("libnvrtc")) {
-            return "install NVRTC for CUDA 13 (libnvrtc.so.13 and libnvrtc-builtins, e.g. package"
-                    + " cuda-nvrtc-13-0) and put it on LD_LIBRARY_PATH";
+        String fix = CudaLibraries.fixFor(r);
+        if (fix != null) {
+            return fix;
         }
         if (r.contains("no CUDA device")) {
             return "no NVIDIA GPU is visible: check nvidia-smi, CUDA_VISIBLE_DEVICES, and the container's GPU access";
@@ -94,6 +78,7 @@ final class NativeLibs {
             return "the driver is installed but unusable: check nvidia-smi, that the driver supports CUDA 13,"
                     + " and /dev/nvidia* permissions";
         }
-        return "check the NVIDIA driver, CUDA 13 runtime, cuDNN 9, cuBLAS and NVRTC installation";
+        return "check the NVIDIA driver (580+), and the CUDA 13 runtime, cuBLAS, cuDNN 9 and NVRTC that `jresnet doctor`"
+                + " lists";
     }
 }
