@@ -3,7 +3,8 @@
 # or with the distribution (`mvn -Pdist package`) carried along:
 #     OUT=DIR bash bench/gpu-check.sh
 # It uses dist/target/jresnet-*-linux-x86_64.tar.gz when that exists (unpacked under /tmp: its Java runtime, jars
-# and test kit), else the checkout's target folders and the Java on PATH. Steps, each with its own time limit and
+# and test kit), else the checkout's target folders and the Java on PATH (GPU_CHECK_DIST=none forces the checkout,
+# GPU_CHECK_DIST=FILE names a tarball). Steps, each with its own time limit and
 # independent of the others (a failed step is reported and the next one still runs):
 #   0. jresnet doctor: versions and where each CUDA library was loaded from; no usable GPU ends the check here
 #   1. the JUnit tests tagged "gpu"
@@ -71,7 +72,9 @@ finish() {
 trap finish EXIT
 
 # ------------------------------------------------------------------ where Java and the jars come from
-dist=$(ls "$root"/dist/target/jresnet-*-linux-x86_64.tar.gz 2>/dev/null | head -n 1)
+# GPU_CHECK_DIST: a distribution tarball, or "none" for the checkout; default: the one the build made, if any
+dist=${GPU_CHECK_DIST:-$(ls "$root"/dist/target/jresnet-*-linux-x86_64.tar.gz 2>/dev/null | head -n 1)}
+[[ $dist == none ]] && dist=
 if [[ -n $dist ]]; then
   tar -C "$scratch" -xzf "$dist" && mv "$scratch"/jresnet-*/ "$scratch/dist"
   export JRESNET_HOME=$scratch/dist

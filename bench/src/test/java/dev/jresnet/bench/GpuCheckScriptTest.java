@@ -42,6 +42,7 @@ class GpuCheckScriptTest {
         ProcessBuilder pb = new ProcessBuilder("bash", "bench/gpu-check.sh").directory(projectRoot().toFile())
                 .redirectErrorStream(true);
         pb.environment().put("OUT", out.toString());
+        pb.environment().put("GPU_CHECK_DIST", "none"); // the checkout, even where a distribution was built
         Process p = pb.start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the check must fail fast without a GPU");
@@ -60,6 +61,7 @@ class GpuCheckScriptTest {
         }
         String summary = Files.readString(out.resolve("summary.txt"));
         assertTrue(summary.startsWith("gpu-check: FAILED"), summary);
+        assertTrue(summary.contains("source: checkout"), summary);
         String reason = cuda.reason();
         assertTrue(summary.contains("0. doctor: FAILED") && summary.contains("usable: no"), summary);
         assertTrue(reason == null || summary.contains(reason.lines().findFirst().orElse(reason)),
