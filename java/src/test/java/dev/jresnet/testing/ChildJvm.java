@@ -17,7 +17,7 @@ public final class ChildJvm {
     public static Process start(Path log, Class<?> mainClass, String... args) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:TieredStopAtLevel=1", "-cp", cp,
+                "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", cp,
                 mainClass.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
