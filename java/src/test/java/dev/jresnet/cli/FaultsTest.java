@@ -106,10 +106,6 @@ class FaultsTest {
         return r.err().lines().filter(l -> l.startsWith("jresnet: error:")).toList();
     }
 
-    private static String[] cli(String... args) {
-        return args;
-    }
-
     @Test
     void convertKilledMidWriteKeepsTheOldFileAndTheNextRunRemovesItsTemporary() throws Exception {
         Path in = tmp.resolve("resnet18.safetensors");
@@ -123,7 +119,7 @@ class FaultsTest {
         int leftovers = 0;
         for (int kill = 0; kill < 3; kill++) {
             killWhileWriting(kill, Main.class, out, () -> true, delay(kill),
-                    cli("convert", in.toString(), "--out", out.toString(), "--dtype", kill % 2 == 0 ? "f32" : "f16"));
+                    "convert", in.toString(), "--out", out.toString(), "--dtype", kill % 2 == 0 ? "f32" : "f16");
             assertEquals(tensors, SafetensorsReader.read(out).entries().size(), "a complete file, old or new");
             leftovers = temporaries(out).size();
         }
@@ -142,13 +138,11 @@ class FaultsTest {
         for (int kill = 0; kill < 3; kill++) {
             killWhileWriting(kill, CheckpointLoop.class, ckpt, () -> Files.exists(ckpt), delay(kill), ckpt.toString());
             Checkpoint c = Checkpoint.read(ckpt);
-            float epoch = c.state().epoch();
+            float epoch = c.state().epoch(); // the value every element of that epoch's tensor holds
             float[] w = c.weights().get("fc.weight").data();
             assertEquals(CheckpointLoop.ELEMENTS, w.length);
             assertEquals(epoch, w[0]);
             assertEquals(epoch, w[w.length - 1], "one epoch's checkpoint, not a mix");
-            assertTrue(c.optimizerState().containsKey("fc.weight.momentum_buffer")
-                    || c.optimizerState().size() > 1, c.optimizerState().keySet().toString());
         }
         List<Path> leftovers = temporaries(ckpt);
         assertFalse(leftovers.isEmpty(), "a kill landed mid-write");
