@@ -253,6 +253,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Settings s = validate();
+        Report.requireNotAnInput(report, resolveWeights());
         if (threads != null) {
             applyThreads(s.threads());
         }

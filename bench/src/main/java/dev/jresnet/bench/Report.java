@@ -1,5 +1,7 @@
 package dev.jresnet.bench;
 
+import dev.jresnet.io.AtomicFile;
+import dev.jresnet.io.FileChecks;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -115,8 +117,25 @@ final class Report {
     }
 
     private static Path writeString(Path p, String s) throws IOException {
-        Files.writeString(p, s, StandardCharsets.UTF_8);
+        AtomicFile.write(p, tmp -> Files.writeString(tmp, s, StandardCharsets.UTF_8));
         return p;
+    }
+
+    /**
+     * Refuses, before the benchmark runs, a report folder where a report file (DIR/NAME, or DIR/batchN/NAME with
+     * several batch sizes) would replace {@code input}, the weights being timed.
+     */
+    static void requireNotAnInput(Path dir, Path input) throws IOException {
+        if (dir == null || input == null || input.getFileName() == null
+                || !List.of(SUMMARY, THROUGHPUT, LATENCY, LAYERS, LAYERS_JSON).contains(input.getFileName().toString())) {
+            return;
+        }
+        String name = input.getFileName().toString();
+        FileChecks.requireNotAnInput(dir.resolve(name), "--report file", input);
+        Path parent = input.toAbsolutePath().getParent();
+        if (parent != null && parent.getFileName() != null && parent.getFileName().toString().matches("batch[0-9]+")) {
+            FileChecks.requireNotAnInput(dir.resolve(parent.getFileName()).resolve(name), "--report file", input);
+        }
     }
 
     static Path throughputChart(Path png, List<Results.BatchResult> batches) throws IOException {
@@ -251,9 +270,11 @@ final class Report {
     }
 
     private static Path save(Path png, JFreeChart chart, int w, int h) throws IOException {
-        try (OutputStream out = Files.newOutputStream(png)) {
-            ChartUtils.writeChartAsPNG(out, chart, w, h);
-        }
+        AtomicFile.write(png, tmp -> {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                ChartUtils.writeChartAsPNG(out, chart, w, h);
+            }
+        });
         return png;
     }
 }

@@ -1,5 +1,6 @@
 package dev.jresnet.cli;
 
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.weights.SafetensorsWriter;
@@ -11,7 +12,6 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -44,15 +44,13 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        FileChecks.requireNotAnInput(out, "--out", input);
         DataType type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "f32", "fp32", "float32" -> DataType.F32;
             case "f16", "fp16", "float16" -> DataType.F16;
             case "bf16", "bfloat16" -> DataType.BF16;
             default -> throw new IllegalArgumentException("--dtype must be f32, f16 or bf16, got " + dtype);
         };
-        if (Files.exists(out) && Files.isSameFile(out, input)) {
-            throw new IllegalArgumentException("--out must differ from the input " + input);
-        }
         ModelOptions opts = new ModelOptions();
         opts.weights = input;
         opts.preset = preset;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.finetune.Evaluator;
@@ -73,6 +74,8 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Path png = confusionPng != null ? confusionPng : FineTuneOptions.sibling(weights, ".confusion.png");
+        FileChecks.requireNotAnInput(png, "--confusion-png", weights, data);
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         }
@@ -101,7 +104,6 @@ final class EvaluateCommand implements Callable<Integer> {
             } finally {
                 bar.finish();
             }
-            Path png = confusionPng != null ? confusionPng : FineTuneOptions.sibling(weights, ".confusion.png");
             int[][] confusion = r.metrics().confusionMatrix();
             Charts.confusionMatrix(png, confusion, r.classes());
             if (json) {

@@ -1,5 +1,6 @@
 package dev.jresnet.cli;
 
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.onnx.OnnxExporter;
 import dev.jresnet.resnet.ResNet;
 import picocli.CommandLine.Command;
@@ -27,6 +28,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        FileChecks.requireNotAnInput(out, "--out", model.resolveWeights());
         model.device = "cpu";
         try (ResNet net = model.build(spec.commandLine().getErr())) {
             OnnxExporter.write(net.network(), net.exportWeights(null).metadata(), out);

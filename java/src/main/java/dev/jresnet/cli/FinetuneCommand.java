@@ -184,6 +184,7 @@ final class FinetuneCommand implements Callable<Integer> {
             b.workers(workers);
         }
         FineTuneOptions options = b.build();
+        FineTuner.requireOutputsAreNotInputs(options, FineTuneOptions.sibling(output, ".curves.png"));
         if (!Files.isDirectory(data)) {
             throw new IllegalArgumentException("DATA " + data + " is not a folder");
         }

@@ -7,6 +7,7 @@ import dev.jresnet.graph.Network;
 import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.image.Preset;
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.DataType;
@@ -116,7 +117,26 @@ public final class FineTuner {
     private record Start(Network net, Preset preset, String weights, boolean pretrained, boolean newHead,
                          Checkpoint checkpoint) {}
 
+    /**
+     * Refuses, before any work, an output that would replace or join an input: the model, the checkpoint and
+     * {@code moreOutputs} (the CLI's curves) must not be the starting weights or lie in the data folder, the model
+     * and {@code moreOutputs} not the checkpoint resumed from either (the checkpoint may be: a resumed run continues
+     * it), and the checkpoint must not be the model.
+     */
+    public static void requireOutputsAreNotInputs(FineTuneOptions o, Path... moreOutputs) throws IOException {
+        FileChecks.requireNotAnInput(o.output(), "output", o.data(), o.weights(), o.resume());
+        FileChecks.requireNotAnInput(o.checkpointPath(), "checkpoint", o.data(), o.weights());
+        if (FileChecks.sameFile(o.checkpointPath(), o.output())) {
+            throw new IOException("checkpoint " + o.checkpointPath() + " is the output " + o.output()
+                    + ": the model would replace the checkpoint; choose another checkpoint");
+        }
+        for (Path p : moreOutputs) {
+            FileChecks.requireNotAnInput(p, "output", o.data(), o.weights(), o.resume());
+        }
+    }
+
     private FineTuneResult run() throws IOException {
+        requireOutputsAreNotInputs(o);
         Backends.checkDevice(o.device());
         ImageFolder.Split split = ImageFolder.split(o.data(), o.valFraction(), o.seed());
         List<String> classes = split.classes();

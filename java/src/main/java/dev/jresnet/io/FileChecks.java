@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collection;
 
 /**
@@ -37,23 +38,67 @@ public final class FileChecks {
     }
 
     /**
-     * Refuses {@code output} when it is one of {@code inputs}: the same path, or the same file reached another way
-     * (links, {@code ..}, hard links). An output that does not exist yet is never an input.
+     * Refuses, before any work, an {@code output} that would replace or join an input: the same file as an input
+     * (same path, or reached another way: symbolic links, {@code ..}, hard links), a file inside an input that is a
+     * folder (a checkpoint or chart written into the training data would replace an image or become one), or an
+     * existing folder. An output that does not exist yet is a file of none of the inputs unless it lies in an input
+     * folder. Null inputs (options not given) are skipped; inputs that do not exist are skipped (their own check
+     * reports them).
+     *
+     * @param outputWhat how the user named the output, e.g. {@code "--out"}, for the message
      */
     public static void requireNotAnInput(Path output, String outputWhat, Collection<Path> inputs) throws IOException {
         if (output == null) {
             return;
         }
+        String out = (outputWhat == null || outputWhat.isBlank() ? "output" : outputWhat) + " " + output;
+        if (Files.isDirectory(output)) {
+            throw new IOException(out + ": is a directory; give the name of the file to write");
+        }
+        Path resolved = resolve(output);
         for (Path in : inputs) {
-            if (in == null) {
+            if (in == null || !Files.exists(in)) {
                 continue;
             }
-            boolean same = output.toAbsolutePath().normalize().equals(in.toAbsolutePath().normalize())
-                    || Files.exists(output) && Files.exists(in) && Files.isSameFile(output, in);
-            if (same) {
-                throw new IOException(outputWhat + " " + output + " is one of the inputs (" + in
-                        + "): refusing to overwrite it; choose another output");
+            if (Files.isDirectory(in)) {
+                if (resolved.startsWith(in.toRealPath())) {
+                    throw new IOException(out + " is inside the input folder " + in
+                            + ": refusing to write into an input; choose another output");
+                }
+            } else if (sameFile(output, in)) {
+                throw new IOException(out + " is the input " + in
+                        + ": refusing to overwrite an input; choose another output");
             }
         }
+    }
+
+    /** {@link #requireNotAnInput(Path, String, Collection)} for inputs given one by one (null ones skipped). */
+    public static void requireNotAnInput(Path output, String outputWhat, Path... inputs) throws IOException {
+        requireNotAnInput(output, outputWhat, Arrays.asList(inputs));
+    }
+
+    /**
+     * Whether {@code a} and {@code b} name the same file: the same place once links are resolved, or the same
+     * device and inode (hard links).
+     */
+    public static boolean sameFile(Path a, Path b) throws IOException {
+        return resolve(a).equals(resolve(b)) || Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+    }
+
+    /**
+     * The absolute path {@code p} stands for, links resolved: the deepest part that exists is made real (every
+     * symbolic link followed), the rest, not created yet, appended. So a file to be created through a linked
+     * folder compares equal to the same place reached directly.
+     */
+    static Path resolve(Path p) throws IOException {
+        Path abs = p.toAbsolutePath();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs.normalize();
+        }
+        return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
     }
 }
