@@ -53,6 +53,8 @@ public final class OnnxImporter {
     private final Map<String, String> metadata = new LinkedHashMap<>();
     /** Nodes, attributes, initializers and listed integers kept so far, against {@link Limits#GRAPH_ITEMS}. */
     private long items;
+    /** Bytes of names and metadata kept so far, against {@link Limits#HEADER_BYTES} (the protobuf outside tensors). */
+    private long stringBytes;
 
     private OnnxImporter(Path file) {
         this.file = file;
@@ -95,6 +97,16 @@ public final class OnnxImporter {
         }
     }
 
+    /** A string field kept (a name, an op type, metadata), counted against {@link Limits#HEADER_BYTES}. */
+    private String string(ProtoReader.Field f) throws IOException {
+        stringBytes += f.delimited() ? f.value() : 0; // else f.string() throws naming the wire type
+        if (!Limits.HEADER_BYTES.allows(stringBytes)) {
+            throw new OnnxFormatException(Limits.HEADER_BYTES.exceeded(file + ": bytes of names and metadata",
+                    stringBytes));
+        }
+        return f.string();
+    }
+
     private void parseModel(ProtoReader model) throws IOException {
         boolean sawGraph = false;
         for (ProtoReader.Field f; (f = model.next()) != null; ) {
@@ -107,9 +119,9 @@ public final class OnnxImporter {
                 String k = null, v = null;
                 for (ProtoReader.Field e; (e = m.next()) != null; ) {
                     if (e.number() == 1) {
-                        k = e.string();
+                        k = string(e);
                     } else if (e.number() == 2) {
-                        v = e.string();
+                        v = string(e);
                     }
                 }
                 if (k != null && v != null) {
@@ -147,14 +159,14 @@ public final class OnnxImporter {
             switch (f.number()) {
                 case 1 -> {
                     keep(1, "node " + index + " inputs");
-                    in.add(f.string());
+                    in.add(string(f));
                 }
                 case 2 -> {
                     keep(1, "node " + index + " outputs");
-                    out.add(f.string());
+                    out.add(string(f));
                 }
-                case 3 -> name = f.string();
-                case 4 -> op = f.string();
+                case 3 -> name = string(f);
+                case 4 -> op = string(f);
                 case 5 -> {
                     keep(1, "node " + index + " attributes");
                     String attr = null;
@@ -163,12 +175,14 @@ public final class OnnxImporter {
                     ProtoReader a = f.message(file + " (AttributeProto of node " + index + ")");
                     for (ProtoReader.Field af; (af = a.next()) != null; ) {
                         if (af.number() == 1) {
-                            attr = af.string();
+                            attr = string(af);
                         } else if (af.number() == 2 || af.number() == 3) {
                             value = af;
                         } else if (af.number() == 8) {
-                            ProtoReader.int64s(af, v -> list.add(v));
-                            keep(list.size(), "node " + index + " attribute ints");
+                            ProtoReader.int64s(af, v -> {
+                                keep(1, "node " + index + " attribute ints");
+                                list.add(v);
+                            });
                         }
                     }
                     if (attr != null) {
@@ -202,11 +216,13 @@ public final class OnnxImporter {
         for (ProtoReader.Field f; (f = r.next()) != null; ) {
             switch (f.number()) {
                 case 1 -> {
-                    ProtoReader.int64s(f, dims::add);
-                    keep(dims.size(), "initializer dims");
+                    ProtoReader.int64s(f, v -> {
+                        keep(1, "initializer dims");
+                        dims.add(v);
+                    });
                 }
                 case 2 -> type = f.value();
-                case 8 -> name = f.string();
+                case 8 -> name = string(f);
                 case 9 -> raw = f;
                 case 4 -> floatCount += f.wireType() == 5 ? 1 : f.delimited() ? f.value() / 4 : 0;
                 case 14 -> external |= f.value() == 1;

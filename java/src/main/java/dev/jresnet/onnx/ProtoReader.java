@@ -10,7 +10,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.function.LongConsumer;
 
 /**
  * The protobuf wire format, reading side: walks the fields of one message, one at a time ({@link #next}), so that
@@ -36,7 +35,7 @@ final class ProtoReader {
             return wireType == 2;
         }
 
-        /** The field's bytes as UTF-8 (malformed sequences replaced). */
+        /** The field's bytes as UTF-8 (malformed sequences replaced); at most {@link Limits#HEADER_BYTES}. */
         String string() throws IOException {
             requireDelimited("a string");
             if (!Limits.HEADER_BYTES.allows(value)) {
@@ -248,8 +247,17 @@ final class ProtoReader {
         throw new OnnxFormatException(what + ": malformed varint at byte " + at + " (more than 64 bits)");
     }
 
-    /** Packed or unpacked repeated int64 values of a field (ONNX writers use both), each given to {@code into}. */
-    static void int64s(Field f, LongConsumer into) throws IOException {
+    /** Takes one value; may refuse it (a bound reached) by throwing. */
+    @FunctionalInterface
+    interface LongSink {
+        void accept(long v) throws IOException;
+    }
+
+    /**
+     * Packed or unpacked repeated int64 values of a field (ONNX writers use both), each given to {@code into} as it
+     * is read, so that the sink can refuse one before a packed field of millions has been read.
+     */
+    static void int64s(Field f, LongSink into) throws IOException {
         if (f.wireType() == 0) {
             into.accept(f.value());
         } else if (f.delimited()) {

@@ -133,7 +133,7 @@ class OnnxHostileTest {
         for (String p : parts) {
             assertTrue(m.contains(p), "\"" + p + "\" missing from: " + m);
         }
-        System.out.println("[hostile] " + m);
+        System.out.println("[hostile] " + m + "   <- " + allocated / 1024 + " KiB allocated while reading");
         return e;
     }
 
@@ -201,6 +201,34 @@ class OnnxHostileTest {
         }
         rejects(write("nodes.onnx", model(g, Map.of())), "graph items", "exceeds the limit of 100000",
                 "-Djresnet.limit.graphItems");
+    }
+
+    @Test
+    void packedListsAreCountedAsTheyAreRead() throws IOException {
+        // 10 million packed dims of 1 byte each: refused at the 100,001st, not after a list of 10 million is built
+        byte[] ones = new byte[10_000_000];
+        java.util.Arrays.fill(ones, (byte) 1);
+        ProtoWriter t = new ProtoWriter().bytes(1, ones).int64(2, 1).string(8, "w");
+        rejects(write("dims.onnx", model(new ProtoWriter().message(5, t), Map.of())), "graph items",
+                "at initializer dims", "exceeds the limit of 100000");
+        assertTrue(allocated < 32 << 20, "allocated " + allocated + " bytes");
+    }
+
+    @Test
+    void namesAndMetadataAreBoundedTogether() throws IOException {
+        String key = Limits.HEADER_BYTES.property();
+        System.setProperty(key, "1000");
+        try {
+            ProtoWriter g = new ProtoWriter();
+            for (int i = 0; i < 20; i++) {
+                g.message(1, node("n".repeat(100), "Relu", List.of("x"), List.of("y")));
+            }
+            rejects(write("names.onnx", model(g, Map.of())), "bytes of names and metadata", "exceeds the limit of 1000");
+            rejects(write("meta.onnx", model(gemmGraph(2, 2), Map.of("k", "v".repeat(2000)))),
+                    "bytes of names and metadata", "exceeds the limit of 1000");
+        } finally {
+            System.clearProperty(key);
+        }
     }
 
     @Test

@@ -229,11 +229,12 @@ class SafetensorsTest {
         long before = allocatedBytes();
         long t0 = System.nanoTime();
         WeightFormatException e = assertThrows(WeightFormatException.class, () -> SafetensorsReader.read(f));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
         long allocated = allocatedBytes() - before;
         assertTrue(allocated < 16 << 20, "allocated " + allocated + " bytes");
-        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "took " + (System.nanoTime() - t0) / 1e6 + " ms");
+        assertTrue(ms < 5_000, "took " + ms + " ms");
         rejects(f, "safetensors header length: 200000000 exceeds the limit of 100000000", "jresnet.limit.headerBytes");
-        System.out.println("[hostile] " + e.getMessage());
+        System.out.println("[hostile] " + e.getMessage() + "   <- " + allocated / 1024 + " KiB allocated, " + ms + " ms");
     }
 
     @Test
