@@ -150,6 +150,10 @@ public final class SafetensorsReader {
                     + " elements", count));
         }
         long need = count * type.bytes();
+        if (need > Integer.MAX_VALUE - 8) { // one Java array holds a tensor's bytes while it is converted
+            throw new WeightFormatException(at + "shape " + Arrays.toString(shape) + " of " + type + " spans " + need
+                    + " bytes; a tensor may span at most 2 GiB");
+        }
         if (off[0] < 0 || off[1] < off[0] || off[1] > dataLen) {
             throw new WeightFormatException(at + "data_offsets [" + off[0] + ", " + off[1]
                     + "] out of range: the data section holds " + dataLen + " bytes");

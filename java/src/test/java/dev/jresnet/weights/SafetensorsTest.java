@@ -252,6 +252,13 @@ class SafetensorsTest {
     }
 
     @Test
+    void tensorSpanningMoreThanAnArrayIsRefused() throws IOException {
+        // 2^28 I64 elements (within the element limit) span 2^31 bytes: more than one Java array, checked by name
+        rejects(file("wide.safetensors", "{\"w\":{\"dtype\":\"I64\",\"shape\":[268435456],\"data_offsets\":[0,2147483648]}}",
+                0), "\"w\"", "spans 2147483648 bytes; a tensor may span at most 2 GiB");
+    }
+
+    @Test
     void fileTruncatedWhileBeingReadIsAFormatErrorNamingTheTensor() throws IOException {
         // 4 MB of data, cut to 100 bytes after the reader has opened the file and taken its size: a memory mapping
         // would fault on the lost pages (java.lang.InternalError); positional reads come back short instead.
