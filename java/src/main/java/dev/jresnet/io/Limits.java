@@ -21,6 +21,11 @@ public enum Limits {
     PICKLE_OBJECTS("pickleObjects", 10_000_000),
     /** Classes of a classifier read from a file (ImageNet-21k has 21,843). */
     CLASSES("classes", 100_000),
+    /**
+     * Nodes, attributes, initializers and the integers they list (dims, strides, ...) of one ONNX graph: a torchvision
+     * ResNet-152 export has about 5,000; each costs up to a few hundred bytes of heap, from as little as 2 bytes of file.
+     */
+    GRAPH_ITEMS("graphItems", 100_000),
     /** Input files of one command (images to classify, a dataset's files). */
     FILES_PER_RUN("filesPerRun", 10_000_000);
 

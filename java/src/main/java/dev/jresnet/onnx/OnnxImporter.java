@@ -5,6 +5,9 @@ import dev.jresnet.graph.ArchitectureMatch;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
+import dev.jresnet.image.Preset;
+import dev.jresnet.io.FileChecks;
+import dev.jresnet.io.Limits;
 import dev.jresnet.nn.ConvBn;
 import dev.jresnet.nn.Linear;
 import dev.jresnet.tensor.DataType;
@@ -13,8 +16,6 @@ import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.WeightSet;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -35,45 +36,92 @@ import java.util.Map;
  * (gamma 1, beta = conv bias, mean 0, var 1 - eps).
  */
 public final class OnnxImporter {
-    private record Node(String op, List<String> inputs, List<String> outputs, Map<String, ProtoReader.Field> attrs,
-                        Map<String, List<Long>> ints) {}
+    /** A NodeProto: {@code index} is its place in the graph, for naming a node without a name. */
+    private record Node(int index, String name, String op, List<String> inputs, List<String> outputs,
+                        Map<String, ProtoReader.Field> attrs, Map<String, List<Long>> ints) {
+        @Override
+        public String toString() {
+            return "node " + (name == null || name.isEmpty() ? "#" + index : "\"" + name + "\"") + " (" + op + ")";
+        }
+    }
+
+    private static final long FLOAT_TYPE = 1;
 
     private final Path file;
     private final Map<String, Tensor> initializers = new HashMap<>();
     private final List<Node> nodes = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
+    /** Nodes, attributes, initializers and listed integers kept so far, against {@link Limits#GRAPH_ITEMS}. */
+    private long items;
+    /** Bytes of names and metadata kept so far, against {@link Limits#HEADER_BYTES} (the protobuf outside tensors). */
+    private long stringBytes;
 
     private OnnxImporter(Path file) {
         this.file = file;
     }
 
-    /** The ONNX file's weights under torchvision names, with the variant and metadata jresnet understands. */
+    /**
+     * The ONNX file's weights under torchvision names, with the variant and metadata jresnet understands. Throws
+     * {@link OnnxFormatException} naming the file (and the node or initializer) when the file is not ONNX, is
+     * truncated or changes while it is read, claims more than it holds or than {@link Limits} allow, or holds a graph
+     * that is not a ResNet of the family; an IOException naming the file when it is not a readable regular file.
+     */
     public static WeightSet read(Path file) throws IOException {
+        return read(file, () -> { });
+    }
+
+    /**
+     * {@link #read(Path)}, running {@code afterOpen} once the file is open and its size taken: the seam through which
+     * a test shrinks the file while it is being read.
+     */
+    static WeightSet read(Path file, Runnable afterOpen) throws IOException {
+        FileChecks.requireRegularFile(file, null);
         OnnxImporter im = new OnnxImporter(file);
-        ByteBuffer bytes;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            if (ch.size() > Integer.MAX_VALUE) {
+            long size = ch.size();
+            if (size > Integer.MAX_VALUE) {
                 throw new OnnxFormatException(file + ": ONNX files over 2 GiB (external data) are not supported");
             }
-            bytes = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            afterOpen.run();
+            im.parseModel(ProtoReader.of(new ProtoReader.Source(file, ch, size), file + " (ModelProto)"));
         }
-        im.parseModel(bytes);
         return im.toWeights();
     }
 
-    private void parseModel(ByteBuffer bytes) throws OnnxFormatException {
+    /** Counts {@code n} more items kept from the file, refusing more than {@link Limits#GRAPH_ITEMS}. */
+    private void keep(long n, String what) throws OnnxFormatException {
+        items += n;
+        if (!Limits.GRAPH_ITEMS.allows(items)) {
+            throw new OnnxFormatException(Limits.GRAPH_ITEMS.exceeded(file + ": graph items (nodes, attributes, "
+                    + "initializers, listed integers) at " + what, items));
+        }
+    }
+
+    /** A string field kept (a name, an op type, metadata), counted against {@link Limits#HEADER_BYTES}. */
+    private String string(ProtoReader.Field f) throws IOException {
+        stringBytes += f.delimited() ? f.value() : 0; // else f.string() throws naming the wire type
+        if (!Limits.HEADER_BYTES.allows(stringBytes)) {
+            throw new OnnxFormatException(Limits.HEADER_BYTES.exceeded(file + ": bytes of names and metadata",
+                    stringBytes));
+        }
+        return f.string();
+    }
+
+    private void parseModel(ProtoReader model) throws IOException {
         boolean sawGraph = false;
-        for (ProtoReader.Field f : new ProtoReader(bytes, file + " (ModelProto)").fields()) {
-            if (f.number() == 7 && f.wireType() == 2) {
+        for (ProtoReader.Field f; (f = model.next()) != null; ) {
+            if (f.number() == 7 && f.delimited()) {
                 parseGraph(f.message(file + " (GraphProto)"));
                 sawGraph = true;
-            } else if (f.number() == 14 && f.wireType() == 2) {
+            } else if (f.number() == 14 && f.delimited()) {
+                keep(1, "metadata_props");
+                ProtoReader m = f.message(file + " (metadata_props)");
                 String k = null, v = null;
-                for (ProtoReader.Field e : f.message(file + " (metadata)").fields()) {
+                for (ProtoReader.Field e; (e = m.next()) != null; ) {
                     if (e.number() == 1) {
-                        k = e.string();
+                        k = string(e);
                     } else if (e.number() == 2) {
-                        v = e.string();
+                        v = string(e);
                     }
                 }
                 if (k != null && v != null) {
@@ -86,148 +134,222 @@ public final class OnnxImporter {
         }
     }
 
-    private void parseGraph(ProtoReader g) throws OnnxFormatException {
-        for (ProtoReader.Field f : g.fields()) {
-            if (f.wireType() != 2) {
+    private void parseGraph(ProtoReader g) throws IOException {
+        int tensors = 0;
+        for (ProtoReader.Field f; (f = g.next()) != null; ) {
+            if (!f.delimited()) {
                 continue;
             }
             if (f.number() == 1) {
-                nodes.add(parseNode(f.message(file + " (NodeProto)")));
+                keep(1, "node " + nodes.size());
+                nodes.add(parseNode(f.message(file + " (NodeProto " + nodes.size() + ")"), nodes.size()));
             } else if (f.number() == 5) {
-                parseInitializer(f.message(file + " (TensorProto)"));
+                keep(1, "initializer " + tensors);
+                parseInitializer(f.message(file + " (TensorProto " + tensors++ + ")"));
             }
         }
     }
 
-    private Node parseNode(ProtoReader r) throws OnnxFormatException {
-        String op = null;
+    private Node parseNode(ProtoReader r, int index) throws IOException {
+        String op = null, name = null;
         List<String> in = new ArrayList<>(), out = new ArrayList<>();
         Map<String, ProtoReader.Field> attrs = new HashMap<>();
         Map<String, List<Long>> ints = new HashMap<>();
-        for (ProtoReader.Field f : r.fields()) {
+        for (ProtoReader.Field f; (f = r.next()) != null; ) {
             switch (f.number()) {
-                case 1 -> in.add(f.string());
-                case 2 -> out.add(f.string());
-                case 4 -> op = f.string();
+                case 1 -> {
+                    keep(1, "node " + index + " inputs");
+                    in.add(string(f));
+                }
+                case 2 -> {
+                    keep(1, "node " + index + " outputs");
+                    out.add(string(f));
+                }
+                case 3 -> name = string(f);
+                case 4 -> op = string(f);
                 case 5 -> {
-                    String name = null;
+                    keep(1, "node " + index + " attributes");
+                    String attr = null;
                     ProtoReader.Field value = null;
                     List<Long> list = new ArrayList<>();
-                    for (ProtoReader.Field a : f.message(file + " (AttributeProto)").fields()) {
-                        if (a.number() == 1) {
-                            name = a.string();
-                        } else if (a.number() == 2 || a.number() == 3) {
-                            value = a;
-                        } else if (a.number() == 8) {
-                            ProtoReader.int64s(a, list);
+                    ProtoReader a = f.message(file + " (AttributeProto of node " + index + ")");
+                    for (ProtoReader.Field af; (af = a.next()) != null; ) {
+                        if (af.number() == 1) {
+                            attr = string(af);
+                        } else if (af.number() == 2 || af.number() == 3) {
+                            value = af;
+                        } else if (af.number() == 8) {
+                            ProtoReader.int64s(af, v -> {
+                                keep(1, "node " + index + " attribute ints");
+                                list.add(v);
+                            });
                         }
                     }
-                    if (name != null) {
+                    if (attr != null) {
                         if (value != null) {
-                            attrs.put(name, value);
+                            attrs.put(attr, value);
                         }
-                        ints.put(name, list);
+                        ints.put(attr, list);
                     }
                 }
                 default -> { }
             }
         }
         if (op == null) {
-            throw new OnnxFormatException(file + ": a node without op_type");
+            throw new OnnxFormatException(file + ": node " + (name == null ? "#" + index : "\"" + name + "\"")
+                    + " has no op_type");
         }
-        return new Node(op, in, out, attrs, ints);
+        return new Node(index, name, op, in, out, attrs, ints);
     }
 
-    private void parseInitializer(ProtoReader r) throws OnnxFormatException {
+    /**
+     * A float initializer: dims, then raw_data or float_data, checked against each other and against
+     * {@link Limits#TENSOR_ELEMENTS} before the tensor is allocated. Other types (shape constants) are skipped.
+     */
+    private void parseInitializer(ProtoReader r) throws IOException {
         List<Long> dims = new ArrayList<>();
         long type = FLOAT_TYPE;
         String name = null;
-        ByteBuffer raw = null;
-        List<Float> floatData = new ArrayList<>();
-        for (ProtoReader.Field f : r.fields()) {
+        ProtoReader.Field raw = null;
+        long floatCount = 0; // float_data values, packed or not
+        boolean external = false;
+        for (ProtoReader.Field f; (f = r.next()) != null; ) {
             switch (f.number()) {
-                case 1 -> ProtoReader.int64s(f, dims);
+                case 1 -> {
+                    ProtoReader.int64s(f, v -> {
+                        keep(1, "initializer dims");
+                        dims.add(v);
+                    });
+                }
                 case 2 -> type = f.value();
-                case 8 -> name = f.string();
-                case 9 -> raw = f.slice();
-                case 4 -> {
-                    if (f.wireType() == 5) {
-                        floatData.add(f.float32());
-                    } else if (f.wireType() == 2) {
-                        ByteBuffer b = f.slice().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-                        while (b.remaining() >= 4) {
-                            floatData.add(b.getFloat());
-                        }
-                    }
-                }
-                case 14 -> {
-                    if (f.value() == 1) {
-                        throw new OnnxFormatException(file + ": initializer " + name + " uses external data, which is not supported");
-                    }
-                }
+                case 8 -> name = string(f);
+                case 9 -> raw = f;
+                case 4 -> floatCount += f.wireType() == 5 ? 1 : f.delimited() ? f.value() / 4 : 0;
+                case 14 -> external |= f.value() == 1;
                 default -> { }
             }
+        }
+        String at = file + ": initializer \"" + name + "\"";
+        if (external) {
+            throw new OnnxFormatException(at + " uses external data, which is not supported");
         }
         if (name == null || type != FLOAT_TYPE) {
             return; // integer shape constants and the like are not weights
         }
+        if (dims.isEmpty() || dims.stream().anyMatch(x -> x <= 0 || x > Integer.MAX_VALUE)) {
+            return; // scalars (and empty tensors) are graph constants, not ResNet weights
+        }
+        long count = 1;
+        for (long d : dims) {
+            count = Math.multiplyHigh(count, d) != 0 || count * d < 0 ? Long.MAX_VALUE : count * d;
+        }
+        if (!Limits.TENSOR_ELEMENTS.allows(count)) {
+            throw new OnnxFormatException(Limits.TENSOR_ELEMENTS.exceeded(at + " " + dims + " elements",
+                    count));
+        }
+        if (raw != null && raw.value() != count * 4) {
+            throw new OnnxFormatException(at + " " + dims + " needs " + count * 4 + " bytes of raw_data, found "
+                    + raw.value());
+        }
+        if (raw == null && floatCount != count) {
+            throw new OnnxFormatException(at + " " + dims + " holds " + floatCount + " float_data values, expected "
+                    + count);
+        }
         int[] d = dims.stream().mapToInt(Long::intValue).toArray();
-        if (d.length == 0 || dims.stream().anyMatch(x -> x <= 0 || x > Integer.MAX_VALUE)) {
-            return; // scalars are graph constants, not ResNet weights
-        }
-        Shape shape = Shape.of(d);
-        float[] data = new float[shape.size()];
+        float[] data = new float[(int) count];
         if (raw != null) {
-            if (raw.remaining() != (long) data.length * 4) {
-                throw new OnnxFormatException(file + ": initializer " + name + " " + shape + " needs "
-                        + data.length * 4L + " bytes of raw_data, found " + raw.remaining());
-            }
-            raw.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
-        } else if (floatData.size() == data.length) {
-            for (int i = 0; i < data.length; i++) {
-                data[i] = floatData.get(i);
-            }
+            raw.floats(data, 0, at + " raw_data");
         } else {
-            throw new OnnxFormatException(file + ": initializer " + name + " " + shape + " holds "
-                    + floatData.size() + " values, expected " + data.length);
+            int k = 0;
+            ProtoReader again = r.again();
+            for (ProtoReader.Field f; (f = again.next()) != null; ) {
+                if (f.number() != 4) {
+                    continue;
+                }
+                if (f.wireType() == 5) {
+                    data[k++] = f.float32();
+                } else if (f.delimited()) {
+                    if (f.value() % 4 != 0) {
+                        throw new OnnxFormatException(at + ": packed float_data of " + f.value()
+                                + " bytes, not a multiple of 4");
+                    }
+                    f.floats(data, k, at + " float_data");
+                    k += (int) (f.value() / 4);
+                }
+            }
         }
-        initializers.put(name, new Tensor(shape, data));
+        initializers.put(name, new Tensor(Shape.of(d), data));
     }
 
-    private static final long FLOAT_TYPE = 1;
+    /** Input {@code i} of {@code n}, which the importer needs as {@code role}; throws naming both when it is absent. */
+    private String input(Node n, int i, String role) throws OnnxFormatException {
+        if (i >= n.inputs.size() || n.inputs.get(i).isEmpty()) {
+            throw new OnnxFormatException(file + ": " + n + " has no input " + i + " (" + role + "); it lists "
+                    + n.inputs.size() + " input" + (n.inputs.size() == 1 ? "" : "s") + " " + n.inputs);
+        }
+        return n.inputs.get(i);
+    }
 
-    private Tensor init(String name, String role) throws OnnxFormatException {
+    private String output(Node n) throws OnnxFormatException {
+        if (n.outputs.isEmpty() || n.outputs.get(0).isEmpty()) {
+            throw new OnnxFormatException(file + ": " + n + " has no output");
+        }
+        return n.outputs.get(0);
+    }
+
+    /** The float initializer that is input {@code i} of {@code n} (its {@code role}). */
+    private Tensor init(Node n, int i, String role) throws OnnxFormatException {
+        String name = input(n, i, role);
         Tensor t = initializers.get(name);
         if (t == null) {
-            throw new OnnxFormatException(file + ": " + role + " \"" + name + "\" is not a float initializer");
+            throw new OnnxFormatException(file + ": " + n + " input " + i + " (" + role + ") \"" + name
+                    + "\" is not a float initializer");
+        }
+        return t;
+    }
+
+    /** {@link #init}, required to be a vector of {@code length} (a per-channel or per-class parameter). */
+    private Tensor vector(Node n, int i, String role, int length) throws OnnxFormatException {
+        Tensor t = init(n, i, role);
+        if (t.rank() != 1 || t.dim(0) != length) {
+            throw new OnnxFormatException(file + ": " + n + " input " + i + " (" + role + ") \"" + n.inputs.get(i)
+                    + "\" has shape " + t.shape() + ", expected [" + length + "]");
         }
         return t;
     }
 
     private WeightSet toWeights() throws OnnxFormatException {
+        checkMetadata();
         List<Node> convs = nodes.stream().filter(n -> n.op.equals("Conv")).toList();
         Tensor fcWeight = null;
         Tensor fcBias = null;
+        Node fcNode = null;
         for (Node n : nodes) {
             if (n.op.equals("Gemm")) {
-                Tensor w = init(n.inputs.get(1), "Gemm weight");
+                Tensor w = matrix(n, init(n, 1, "weight"));
                 long transB = n.attrs.containsKey("transB") ? n.attrs.get("transB").value() : 0;
                 fcWeight = transB == 1 ? w : transpose(w);
-                fcBias = n.inputs.size() > 2 ? init(n.inputs.get(2), "Gemm bias") : null;
-            } else if (n.op.equals("MatMul") && initializers.containsKey(n.inputs.get(1))) {
-                fcWeight = transpose(init(n.inputs.get(1), "MatMul weight"));
-                String out = n.outputs.get(0);
+                fcBias = n.inputs.size() > 2 && !n.inputs.get(2).isEmpty()
+                        ? vector(n, 2, "bias", fcWeight.dim(0)) : null;
+                fcNode = n;
+            } else if (n.op.equals("MatMul") && n.inputs.size() > 1 && initializers.containsKey(n.inputs.get(1))) {
+                fcWeight = transpose(matrix(n, init(n, 1, "weight")));
+                fcNode = n;
+                fcBias = null;
+                String out = output(n);
                 for (Node m : nodes) {
                     if (m.op.equals("Add") && m.inputs.contains(out)) {
-                        String other = m.inputs.get(0).equals(out) ? m.inputs.get(1) : m.inputs.get(0);
-                        fcBias = init(other, "fc bias");
+                        int other = m.inputs.indexOf(out) == 0 ? 1 : 0;
+                        fcBias = vector(m, other, "fc bias", fcWeight.dim(0));
                     }
                 }
             }
         }
-        if (fcWeight == null || fcWeight.rank() != 2) {
-            throw new OnnxFormatException(file + ": no Gemm/MatMul classifier found"
-                    + (fcWeight == null ? "" : " (found weight " + fcWeight.shape() + ")"));
+        if (fcWeight == null) {
+            throw new OnnxFormatException(file + ": no Gemm/MatMul classifier found");
+        }
+        if (!Limits.CLASSES.allows(fcWeight.dim(0))) {
+            throw new OnnxFormatException(Limits.CLASSES.exceeded(file + ": " + fcNode + " classes", fcWeight.dim(0)));
         }
         Architecture arch = architecture(convs).withClasses(fcWeight.dim(0));
         Network net = new Network(arch);
@@ -236,22 +358,22 @@ public final class OnnxImporter {
         for (int i = 0; i < convs.size(); i++) {
             Node n = convs.get(i);
             ConvBn c = ours.get(i);
-            Tensor w = init(n.inputs.get(1), "weight of Conv node " + i + " (" + c.conv() + ")");
-            Tensor bias = n.inputs.size() > 2 && !n.inputs.get(2).isEmpty() ? init(n.inputs.get(2), "conv bias") : null;
-            put(entries, c.weight(), w);
-            Node bnNode = consumer(n.outputs.get(0), "BatchNormalization");
             int ch = c.outChannels();
+            Tensor w = init(n, 1, "weight of " + c.conv());
+            Tensor bias = n.inputs.size() > 2 && !n.inputs.get(2).isEmpty() ? vector(n, 2, "bias", ch) : null;
+            put(entries, c.weight(), w);
+            Node bnNode = consumer(output(n), "BatchNormalization");
             Tensor gamma, beta, mean, var;
             if (bnNode != null) {
                 float eps = bnNode.attrs.containsKey("epsilon") ? bnNode.attrs.get("epsilon").float32() : 1e-5f;
                 if (Math.abs(eps - ConvBn.BN_EPS) > 1e-9) {
-                    throw new OnnxFormatException(file + ": BatchNormalization after " + c.conv() + " has epsilon "
+                    throw new OnnxFormatException(file + ": " + bnNode + " after " + c.conv() + " has epsilon "
                             + eps + ", jresnet uses " + ConvBn.BN_EPS);
                 }
-                gamma = init(bnNode.inputs.get(1), "BN scale");
-                beta = init(bnNode.inputs.get(2), "BN bias");
-                mean = init(bnNode.inputs.get(3), "BN mean").copy();
-                var = init(bnNode.inputs.get(4), "BN var");
+                gamma = vector(bnNode, 1, "scale", ch);
+                beta = vector(bnNode, 2, "bias", ch);
+                mean = vector(bnNode, 3, "mean", ch).copy();
+                var = vector(bnNode, 4, "var", ch);
                 if (bias != null) {
                     // BN(conv + b) = BN'(conv) with the mean shifted by b.
                     for (int k = 0; k < ch; k++) {
@@ -285,6 +407,45 @@ public final class OnnxImporter {
         return set;
     }
 
+    /** {@code w}, the weight of classifier node {@code n}, required to be a matrix. */
+    private Tensor matrix(Node n, Tensor w) throws OnnxFormatException {
+        if (w.rank() != 2) {
+            throw new OnnxFormatException(file + ": " + n + " weight \"" + n.inputs.get(1) + "\" has shape " + w.shape()
+                    + ", expected a matrix [classes, features]");
+        }
+        return w;
+    }
+
+    /**
+     * The metadata jresnet reads besides the graph, checked here so that a bad value names this file and its key
+     * rather than reading like a mistyped option later.
+     */
+    private void checkMetadata() throws OnnxFormatException {
+        check(ArchitectureMatch.META_ARCHITECTURE, Architecture.KNOWN.stream().map(Architecture::id).toList());
+        check(ArchitectureMatch.META_VARIANT, Arrays.stream(Variant.values()).map(Variant::id).toList());
+        check(META_PRESET, Arrays.stream(Preset.values()).map(Preset::id).toList());
+    }
+
+    /** jresnet.preset (ResNet.META_PRESET, which this package cannot name: resnet sits above onnx). */
+    private static final String META_PRESET = "jresnet.preset";
+
+    private void check(String key, List<String> valid) throws OnnxFormatException {
+        String v = metadata.get(key);
+        if (v == null) {
+            return;
+        }
+        try {
+            switch (key) {
+                case ArchitectureMatch.META_ARCHITECTURE -> Architecture.of(v);
+                case ArchitectureMatch.META_VARIANT -> Variant.fromId(v);
+                default -> Preset.fromName(v);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new OnnxFormatException(file + ": metadata " + key + "=" + v + " is not one of "
+                    + String.join(", ", valid));
+        }
+    }
+
     /**
      * The architecture whose convolutions (weight shapes, strides, groups, in order) the Conv nodes are: the metadata's
      * when it names one, else the first known one that matches, in v1.5 or v1; throws naming the closest otherwise.
@@ -293,12 +454,7 @@ public final class OnnxImporter {
         List<Architecture> candidates = new ArrayList<>();
         String named = metadata.get(ArchitectureMatch.META_ARCHITECTURE);
         if (named != null) {
-            try {
-                candidates.add(Architecture.of(named));
-            } catch (IllegalArgumentException e) {
-                throw new OnnxFormatException(file + ": metadata " + ArchitectureMatch.META_ARCHITECTURE + " says "
-                        + e.getMessage());
-            }
+            candidates.add(Architecture.of(named)); // checked by checkMetadata
         } else {
             candidates.addAll(Architecture.KNOWN);
         }

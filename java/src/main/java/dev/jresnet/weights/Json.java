@@ -17,9 +17,15 @@ import java.util.Map;
  */
 final class Json {
     private static final int MAX_DEPTH = 64;
+    /**
+     * Values of one document. A safetensors header holds about 6 per tensor (a ResNet-152: ~6,000); the bound keeps a
+     * header of {@code [{},{},...]} (3 bytes per map, ~60 bytes of heap each) from turning 100 MB into gigabytes.
+     */
+    static final int MAX_VALUES = 1 << 20;
 
     private final String s;
     private int pos;
+    private int values;
 
     private Json(String s) {
         this.s = s;
@@ -67,6 +73,9 @@ final class Json {
     private Object value(int depth) {
         if (depth > MAX_DEPTH) {
             throw error("nesting deeper than " + MAX_DEPTH);
+        }
+        if (++values > MAX_VALUES) {
+            throw error("more than " + MAX_VALUES + " values");
         }
         if (pos >= s.length()) {
             throw error("unexpected end of JSON");

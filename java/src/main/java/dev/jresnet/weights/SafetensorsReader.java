@@ -1,11 +1,12 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.FileChecks;
+import dev.jresnet.io.Limits;
 import dev.jresnet.tensor.DataType;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -26,38 +27,52 @@ public final class SafetensorsReader {
 
     private record Info(String name, DataType type, long[] shape, long begin, long end) {}
 
+    /**
+     * Reads {@code file}. Throws {@link WeightFormatException} naming the file (and the tensor) when the header is
+     * malformed, claims more than the file holds or more than {@link Limits} allow, or when the file shrinks while
+     * it is being read; an IOException naming the file when it is not a readable regular file.
+     */
     public static WeightSet read(Path file) throws IOException {
-        MappedByteBuffer map;
+        return read(file, () -> { });
+    }
+
+    /**
+     * {@link #read(Path)}, running {@code afterOpen} once the file is open and its size taken: the seam through which
+     * a test shrinks the file while it is being read.
+     */
+    static WeightSet read(Path file, Runnable afterOpen) throws IOException {
+        FileChecks.requireRegularFile(file, null);
+        // Positional reads, not a memory mapping: a mapped file that another process truncates faults on the next
+        // touch of a lost page (java.lang.InternalError from Unsafe, in whatever code touches it), whereas a read
+        // past the new end simply returns short, which is checked and reported below.
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
+            afterOpen.run();
             if (size < 8) {
                 throw new WeightFormatException(file + ": " + size + " bytes, shorter than the 8-byte safetensors header length");
             }
-            if (size > Integer.MAX_VALUE) {
-                throw new WeightFormatException(file + ": " + size + " bytes; files over 2 GiB are not supported");
+            long n = readFully(file, ch, 0, 8, "the header length").order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+            if (n < 0 || n > size - 8) {
+                throw new WeightFormatException(file + ": safetensors header length " + Long.toUnsignedString(n)
+                        + " exceeds the " + (size - 8) + " bytes after the length field (file size " + size + ")");
             }
-            map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+            if (!Limits.HEADER_BYTES.allows(n)) {
+                throw new WeightFormatException(Limits.HEADER_BYTES.exceeded(file + ": safetensors header length", n));
+            }
+            return parse(file, ch, n, size - 8 - n);
         }
-        map.order(ByteOrder.LITTLE_ENDIAN);
-        long size = map.capacity();
-        long n = map.getLong(0);
-        if (n < 0 || n > size - 8) {
-            throw new WeightFormatException(file + ": safetensors header length " + Long.toUnsignedString(n)
-                    + " exceeds the " + (size - 8) + " bytes after the length field (file size " + size + ")");
-        }
-        byte[] header = new byte[(int) n];
-        map.get(8, header);
+    }
+
+    private static WeightSet parse(Path file, FileChannel ch, long headerBytes, long dataLen) throws IOException {
         Object json;
         try {
-            json = Json.parse(header);
+            json = Json.parse(readFully(file, ch, 8, (int) headerBytes, "the JSON header").array());
         } catch (IllegalArgumentException e) {
             throw new WeightFormatException(file + ": malformed safetensors JSON header: " + e.getMessage(), e);
         }
         if (!(json instanceof Map<?, ?> top)) {
             throw new WeightFormatException(file + ": safetensors header is not a JSON object");
         }
-        long dataStart = 8 + n;
-        long dataLen = size - dataStart;
         Map<String, String> metadata = new LinkedHashMap<>();
         List<Info> infos = new ArrayList<>();
         for (Map.Entry<?, ?> e : top.entrySet()) {
@@ -79,16 +94,21 @@ public final class SafetensorsReader {
         }
         List<Info> byBegin = new ArrayList<>(infos);
         byBegin.sort(Comparator.comparingLong(Info::begin));
-        for (int i = 1; i < byBegin.size(); i++) {
-            Info a = byBegin.get(i - 1);
+        long largest = 0;
+        for (int i = 0; i < byBegin.size(); i++) {
             Info b = byBegin.get(i);
-            if (b.begin < a.end) {
+            largest = Math.max(largest, b.end - b.begin);
+            Info a = i > 0 ? byBegin.get(i - 1) : null;
+            if (a != null && b.begin < a.end) {
                 throw new WeightFormatException(file + ": data_offsets of tensor \"" + b.name + "\" [" + b.begin + ", "
                         + b.end + "] overlap those of \"" + a.name + "\" [" + a.begin + ", " + a.end + "]");
             }
         }
+        // Every tensor is now known to lie inside the file and within the limits: one buffer as large as the largest
+        // (at most TENSOR_ELEMENTS x 8 bytes, and at most the file) serves them all.
+        ByteBuffer buf = ByteBuffer.allocate((int) largest).order(ByteOrder.LITTLE_ENDIAN);
+        long dataStart = 8 + headerBytes;
         Map<String, WeightSet.Entry> entries = new LinkedHashMap<>();
-        ByteBuffer data = map.slice((int) dataStart, (int) dataLen).order(ByteOrder.LITTLE_ENDIAN);
         for (Info t : infos) {
             long[] stride = new long[t.shape.length];
             long s = 1;
@@ -96,7 +116,9 @@ public final class SafetensorsReader {
                 stride[i] = s;
                 s *= t.shape[i];
             }
-            entries.put(t.name, Elements.gather(t.name, t.type, t.shape, data, t.begin, stride));
+            buf.clear().limit((int) (t.end - t.begin));
+            read(file, ch, dataStart + t.begin, buf, "tensor \"" + t.name + "\"");
+            entries.put(t.name, Elements.gather(t.name, t.type, t.shape, buf, 0, stride));
         }
         return new WeightSet(file, entries, metadata);
     }
@@ -122,7 +144,16 @@ public final class SafetensorsReader {
         if (bad != null) {
             throw new WeightFormatException(at + bad);
         }
-        long need = Elements.count(shape) * type.bytes();
+        long count = Elements.count(shape);
+        if (!Limits.TENSOR_ELEMENTS.allows(count)) {
+            throw new WeightFormatException(Limits.TENSOR_ELEMENTS.exceeded(at + "shape " + Arrays.toString(shape)
+                    + " elements", count));
+        }
+        long need = count * type.bytes();
+        if (need > Integer.MAX_VALUE - 8) { // one Java array holds a tensor's bytes while it is converted
+            throw new WeightFormatException(at + "shape " + Arrays.toString(shape) + " of " + type + " spans " + need
+                    + " bytes; a tensor may span at most 2 GiB");
+        }
         if (off[0] < 0 || off[1] < off[0] || off[1] > dataLen) {
             throw new WeightFormatException(at + "data_offsets [" + off[0] + ", " + off[1]
                     + "] out of range: the data section holds " + dataLen + " bytes");
@@ -132,6 +163,28 @@ public final class SafetensorsReader {
                     + " bytes, expected " + need + " for shape " + Arrays.toString(shape) + " of " + type);
         }
         return new Info(name, type, shape, off[0], off[1]);
+    }
+
+    /** {@code n} bytes at {@code pos}, or a WeightFormatException when the file now ends before them. */
+    private static ByteBuffer readFully(Path file, FileChannel ch, long pos, int n, String what) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        read(file, ch, pos, b, what);
+        return b;
+    }
+
+    /** Fills {@code dst} (position to limit) from {@code pos} on, then flips it for reading. */
+    private static void read(Path file, FileChannel ch, long pos, ByteBuffer dst, String what) throws IOException {
+        long at = pos;
+        while (dst.hasRemaining()) {
+            int r = ch.read(dst, at);
+            if (r < 0) {
+                throw new WeightFormatException(file + ": " + what + " (bytes " + pos + " to " + (pos + dst.limit())
+                        + ") lies past the end of the file, now " + ch.size()
+                        + " bytes: the file changed while it was being read");
+            }
+            at += r;
+        }
+        dst.flip();
     }
 
     private static long[] longs(String at, String what, Object v, int length) throws WeightFormatException {

@@ -1,5 +1,7 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.FileChecks;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -14,6 +16,7 @@ public final class WeightSets {
      * downloaded weights are often renamed.
      */
     public static WeightSet read(Path file) throws IOException {
+        FileChecks.requireRegularFile(file, null); // before opening: a named pipe would block the open itself
         byte[] head;
         try (InputStream in = Files.newInputStream(file)) {
             head = in.readNBytes(16);

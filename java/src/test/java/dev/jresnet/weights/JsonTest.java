@@ -33,6 +33,16 @@ class JsonTest {
     }
 
     @Test
+    void boundsTheValuesOfOneDocument() {
+        // [{},{},...]: 3 bytes of header per map; unbounded, a 100 MB header would become gigabytes of maps
+        String many = "[" + "{},".repeat(Json.MAX_VALUES) + "{}]";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse(many));
+        assertEquals("more than " + Json.MAX_VALUES + " values at character " + (3 * Json.MAX_VALUES - 2),
+                e.getMessage());
+        assertEquals(Json.MAX_VALUES - 1, ((List<?>) Json.parse("[" + "{},".repeat(Json.MAX_VALUES - 2) + "{}]")).size());
+    }
+
+    @Test
     void writesWhatItReads() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("k\"\\\u0001", List.of(1L, 2L));

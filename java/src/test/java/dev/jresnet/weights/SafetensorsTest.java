@@ -10,11 +10,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SafetensorsTest {
@@ -208,6 +213,98 @@ class SafetensorsTest {
     @Test
     void badMetadataIsRejected() throws IOException {
         rejects(file("md.safetensors", "{\"__metadata__\":{\"k\":1}}", 0), "__metadata__", "\"k\"");
+    }
+
+    // ---- hostile files: every one ends within seconds in one line naming the file ----
+
+    @Test
+    void headerClaimBeyondTheLimitIsRefusedBeforeItIsRead() throws IOException {
+        // A 200 MB header, all of it present (a sparse file): the claim is refused before 200 MB are read or decoded.
+        Path f = tmp.resolve("bighead.safetensors");
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).putLong(200_000_000L).put((byte) '{')
+                    .array());
+            raf.setLength(8 + 200_000_000L);
+        }
+        long before = allocatedBytes();
+        long t0 = System.nanoTime();
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> SafetensorsReader.read(f));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        long allocated = allocatedBytes() - before;
+        assertTrue(allocated < 16 << 20, "allocated " + allocated + " bytes");
+        assertTrue(ms < 5_000, "took " + ms + " ms");
+        rejects(f, "safetensors header length: 200000000 exceeds the limit of 100000000", "jresnet.limit.headerBytes");
+        System.out.println("[hostile] " + e.getMessage() + "   <- " + allocated / 1024 + " KiB allocated, " + ms + " ms");
+    }
+
+    @Test
+    void tensorBeyondTheElementLimitIsRefusedBeforeItIsRead() throws IOException {
+        Path f = file("many.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,32]}}", 32);
+        String key = dev.jresnet.io.Limits.TENSOR_ELEMENTS.property();
+        System.setProperty(key, "7");
+        try {
+            WeightFormatException e = rejects(f, "\"w\"", "[2, 4]", "8 exceeds the limit of 7", key);
+            System.out.println("[hostile] " + e.getMessage());
+        } finally {
+            System.clearProperty(key);
+        }
+        assertEquals(8, SafetensorsReader.read(f).entries().get("w").floats().size());
+    }
+
+    @Test
+    void tensorSpanningMoreThanAnArrayIsRefused() throws IOException {
+        // 2^28 I64 elements (within the element limit) span 2^31 bytes: more than one Java array, checked by name
+        rejects(file("wide.safetensors", "{\"w\":{\"dtype\":\"I64\",\"shape\":[268435456],\"data_offsets\":[0,2147483648]}}",
+                0), "\"w\"", "spans 2147483648 bytes; a tensor may span at most 2 GiB");
+    }
+
+    @Test
+    void fileTruncatedWhileBeingReadIsAFormatErrorNamingTheTensor() throws IOException {
+        // 4 MB of data, cut to 100 bytes after the reader has opened the file and taken its size: a memory mapping
+        // would fault on the lost pages (java.lang.InternalError); positional reads come back short instead.
+        Map<String, WeightSet.Entry> m = new LinkedHashMap<>();
+        m.put("big", new WeightSet.Entry("big", DataType.F32, Tensor.zeros(1 << 20), null, new int[] {1 << 20}));
+        Path f = tmp.resolve("shrinks.safetensors");
+        SafetensorsWriter.write(f, new WeightSet(null, m, Map.of()), DataType.F32, Map.of());
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> SafetensorsReader.read(f, () -> {
+            try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+                raf.setLength(100);
+            } catch (IOException x) {
+                throw new UncheckedIOException(x);
+            }
+        }));
+        assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains("\"big\"") && e.getMessage().contains("changed while it was being read"),
+                e.getMessage());
+        System.out.println("[hostile] " + e.getMessage());
+    }
+
+    @Test
+    void namedPipesAndDevicesAreRefusedWithoutOpeningThem() throws Exception {
+        Path fifo = tmp.resolve("pipe.safetensors");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Path zero = Files.createSymbolicLink(tmp.resolve("zero.safetensors"), Path.of("/dev/zero"));
+        for (Path p : List.of(fifo, zero)) {
+            for (boolean direct : new boolean[] {true, false}) {
+                IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(IOException.class,
+                        () -> {
+                            if (direct) {
+                                SafetensorsReader.read(p);
+                            } else {
+                                WeightSets.read(p);
+                            }
+                        }));
+                assertEquals(p + ": is not a regular file (a named pipe, a socket or a device)", e.getMessage());
+                if (direct) {
+                    System.out.println("[hostile] " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Bytes this thread has allocated so far (HotSpot). */
+    static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
     }
 
     // ---- failed writes ----
