@@ -95,7 +95,7 @@ public final class ArchitectureMatch {
         }
         if (!Limits.CLASSES.allows(classes)) {
             throw new IncompatibleWeightsException(Limits.CLASSES.exceeded(WeightBinding.describe(weights)
-                    + ": tensor fc.weight " + Shape.of(fcw.dims()) + " declares classes", classes));
+                    + ": tensor fc.weight " + Shape.of(fcw.dims()) + " classes", classes));
         }
         return a.withClasses(classes);
     }

@@ -77,7 +77,7 @@ public final class Npy {
             throw new IOException(file + ": .npy header length " + headerLen + " exceeds the file size " + size);
         }
         if (!Limits.HEADER_BYTES.allows(headerLen)) {
-            throw new IOException(Limits.HEADER_BYTES.exceeded(file + ": .npy header", headerLen) + " bytes");
+            throw new IOException(Limits.HEADER_BYTES.exceeded(file + ": .npy header bytes", headerLen));
         }
         String header = StandardCharsets.ISO_8859_1.decode(readFully(ch, headerStart, (int) headerLen)).toString();
         String descr = group(DESCR, header, file, "descr");
@@ -142,8 +142,7 @@ public final class Npy {
             n = n > Long.MAX_VALUE / d ? Long.MAX_VALUE : n * d; // saturates, never wraps
         }
         if (!Limits.TENSOR_ELEMENTS.allows(n)) {
-            throw new IOException(Limits.TENSOR_ELEMENTS.exceeded(file + ": .npy shape (" + cut(text) + ") holds", n)
-                    + " elements");
+            throw new IOException(Limits.TENSOR_ELEMENTS.exceeded(file + ": elements of .npy shape (" + cut(text) + ")", n));
         }
         return Shape.of(dims.stream().mapToInt(Integer::intValue).toArray());
     }

@@ -79,7 +79,7 @@ final class Elements {
             n = n > Long.MAX_VALUE / x ? Long.MAX_VALUE : n * x;
         }
         if (n > Integer.MAX_VALUE || !Limits.TENSOR_ELEMENTS.allows(n)) {
-            return Limits.TENSOR_ELEMENTS.exceeded("shape " + text(dims) + " holds", n) + " elements";
+            return Limits.TENSOR_ELEMENTS.exceeded("shape " + text(dims) + " elements", n);
         }
         return null;
     }

@@ -260,8 +260,8 @@ final class PickleReader {
         boolean hashable = k == null || k instanceof String || k instanceof Long || k instanceof Double
                 || k instanceof Boolean || k instanceof Object[] && hashableTuples.contains(k);
         if (!hashable) {
-            throw error("unhashable dict key " + describe(k) + " (" + kind(k)
-                    + "); keys must be str, int, float, bool, None or tuples of these");
+            throw error("a dict key is " + kind(k) + ", which Python cannot hash; keys must be str, int, float, bool,"
+                    + " None or tuples of these");
         }
         return k;
     }
@@ -308,7 +308,7 @@ final class PickleReader {
             }
         }
         if (d > maxDepth) {
-            throw error(Limits.NESTING_DEPTH.exceeded("containers nested", d));
+            throw error(Limits.NESTING_DEPTH.exceeded("containers nested deep", d));
         }
         depths.put(container, d);
         return container;

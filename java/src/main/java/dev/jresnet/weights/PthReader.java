@@ -80,8 +80,8 @@ public final class PthReader {
             checkView(file, name, t);
             gathered += Elements.count(t.size());
             if (!Limits.WEIGHT_ELEMENTS.allows(gathered)) {
-                throw new WeightFormatException(Limits.WEIGHT_ELEMENTS.exceeded(file + ": tensors up to \"" + name
-                        + "\" hold together", gathered) + " elements");
+                throw new WeightFormatException(Limits.WEIGHT_ELEMENTS.exceeded(file + ": elements of the tensors up to \""
+                        + name + "\"", gathered));
             }
         }
         long stored = 0;
@@ -89,8 +89,8 @@ public final class PthReader {
             stored += s.numel();
         }
         if (!Limits.WEIGHT_ELEMENTS.allows(stored)) {
-            throw new WeightFormatException(Limits.WEIGHT_ELEMENTS.exceeded(file + ": " + storageTypes.size()
-                    + " storages hold together", stored) + " elements");
+            throw new WeightFormatException(Limits.WEIGHT_ELEMENTS.exceeded(file + ": elements of its "
+                    + storageTypes.size() + " storages", stored));
         }
         // Second pass: read storages as tensors need them, each once, dropped after their last view.
         Map<String, ByteBuffer> storages = new HashMap<>();
@@ -141,8 +141,8 @@ public final class PthReader {
             throw new WeightFormatException(file + ": tensor \"" + tensor + "\" needs storage record " + rec + ", which is missing");
         }
         if (!Limits.TENSOR_ELEMENTS.allows(s.numel())) {
-            throw new WeightFormatException(Limits.TENSOR_ELEMENTS.exceeded(file + ": tensor \"" + tensor + "\": storage "
-                    + s.key() + " of " + s.type(), s.numel()) + " elements");
+            throw new WeightFormatException(Limits.TENSOR_ELEMENTS.exceeded(file + ": tensor \"" + tensor + "\": elements of storage "
+                    + s.key() + " (" + s.type() + ")", s.numel()));
         }
         long expected = s.numel() * s.type().bytes();
         if (e.getSize() != expected) {
@@ -190,7 +190,7 @@ public final class PthReader {
         long bound = Math.min(max, Limits.ZIP_ENTRY_BYTES.value());
         if (declared > bound) {
             Limits l = declared > Limits.ZIP_ENTRY_BYTES.value() ? Limits.ZIP_ENTRY_BYTES : limit;
-            throw new WeightFormatException(l != null ? l.exceeded(rec + " declares", declared) + " bytes"
+            throw new WeightFormatException(l != null ? l.exceeded(rec + ": bytes declared", declared)
                     : rec + " holds " + declared + " bytes, more than the " + max + " expected");
         }
         if (declared > Integer.MAX_VALUE - 8) {
