@@ -371,7 +371,8 @@ final class PickleReader {
             default -> module.equals("torch") && STORAGES.containsKey(name);
         };
         if (!known) {
-            throw error("refusing pickle global " + g.qualified() + ": a state_dict only needs OrderedDict, "
+            String shown = g.qualified().length() > 80 ? g.qualified().substring(0, 80) + "..." : g.qualified();
+            throw error("refusing pickle global " + shown + ": a state_dict only needs OrderedDict, "
                     + "torch._utils._rebuild_tensor_v2/_rebuild_parameter and torch.*Storage");
         }
         return g;

@@ -244,4 +244,14 @@ class ResNetTest {
                 + "found [1000000, 1]); 265 missing (conv1.weight"), m);
         assertFalse(m.contains("\n"), m);
     }
+
+    @Test
+    void weightsThatAreNotAFileAreNamed(@TempDir Path tmp) {
+        // "/" has no file name: the builder used to fail with a NullPointerException deciding the format
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> ResNet.builder().weights(Path.of("/")).build());
+        assertEquals("weights file /: is a directory, not a file", e.getMessage());
+        e = assertThrows(java.io.IOException.class, () -> ResNet.builder().weights(tmp.resolve("gone.onnx")).build());
+        assertTrue(e.getMessage().endsWith("gone.onnx: no such file"), e.getMessage());
+    }
 }
