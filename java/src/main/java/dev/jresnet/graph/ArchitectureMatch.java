@@ -1,5 +1,6 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.io.Limits;
 import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.weights.IncompatibleWeightsException;
@@ -14,6 +15,11 @@ import java.util.Map;
  * Which architecture a weight file holds: the one its metadata names ({@value #META_ARCHITECTURE}), else the known
  * architecture whose tensor names and shapes it matches exactly (the classifier may have any number of classes).
  * A file that matches none is refused in one message naming the closest architecture and its first differences.
+ *
+ * <p>Both {@code of} methods check every tensor's name and shape against the architecture, and the classifier's
+ * classes against {@link Limits#CLASSES}, before they return it: the classes are the one size a {@link Network}
+ * takes from the file, so a classifier declared {@code [1000000, 1]} is refused here, not after allocating a
+ * 1000000 x 2048 one.
  */
 public final class ArchitectureMatch {
     /** The metadata key naming the architecture (written by jresnet's converters and trainers). */
@@ -54,7 +60,7 @@ public final class ArchitectureMatch {
                         + " says " + e.getMessage());
             }
         }
-        return a.withClasses(WeightBinding.classesOf(weights));
+        return fitted(weights, a);
     }
 
     /**
@@ -65,7 +71,33 @@ public final class ArchitectureMatch {
         if (weights == null) {
             return requested != null ? requested : Architecture.RESNET50;
         }
-        return requested != null ? requested.withClasses(WeightBinding.classesOf(weights)) : of(weights);
+        return requested != null ? fitted(weights, requested) : of(weights);
+    }
+
+    /**
+     * {@code a} with the classes of the file's classifier, once the file's tensors have the names and shapes of
+     * {@code a} (classes free, at most {@link Limits#CLASSES}, fc.bias as many as fc.weight); else the message
+     * {@link WeightBinding#load} would give, without having built anything.
+     */
+    private static Architecture fitted(WeightSet weights, Architecture a) throws IncompatibleWeightsException {
+        Differences d = differences(signature(a), shapes(weights));
+        WeightSet.Entry fcw = weights.entries().get("fc.weight");
+        WeightSet.Entry fcb = weights.entries().get("fc.bias");
+        int classes = WeightBinding.classesOf(weights);
+        if (fcw != null && fcb != null && fcw.dims().length == 2 && fcb.dims().length == 1
+                && fcb.dims()[0] != fcw.dims()[0]) {
+            d.mismatched().add("fc.bias: expected [" + fcw.dims()[0] + "] (as fc.weight), found "
+                    + Shape.of(fcb.dims()));
+        }
+        if (d.total() > 0) {
+            throw new IncompatibleWeightsException(WeightBinding.misfit(weights, a, d.mismatched(), d.missing(),
+                    d.unexpected()));
+        }
+        if (!Limits.CLASSES.allows(classes)) {
+            throw new IncompatibleWeightsException(Limits.CLASSES.exceeded(WeightBinding.describe(weights)
+                    + ": tensor fc.weight " + Shape.of(fcw.dims()) + " classes", classes));
+        }
+        return a.withClasses(classes);
     }
 
     /** The metadata that names {@code a} in a file jresnet writes (what {@link #of(WeightSet)} reads first). */
@@ -121,7 +153,7 @@ public final class ArchitectureMatch {
             if (f == null) {
                 missing.add(e.getKey() + " " + e.getValue());
             } else if (!sameBesidesClasses(e.getKey(), e.getValue(), f)) {
-                mismatched.add(e.getKey() + ": expected " + e.getValue() + ", found " + f);
+                mismatched.add(e.getKey() + ": expected " + withoutClasses(e.getKey(), e.getValue()) + ", found " + f);
             }
         }
         for (String k : found.keySet()) {
@@ -130,6 +162,14 @@ public final class ArchitectureMatch {
             }
         }
         return new Differences(mismatched, missing, unexpected);
+    }
+
+    /** "[classes, 2048]" for the classifier, whose class count is free; the shape otherwise. */
+    private static String withoutClasses(String name, Shape expected) {
+        if (name.equals("fc.weight")) {
+            return "[classes, " + expected.dim(1) + "]";
+        }
+        return name.equals("fc.bias") ? "[classes]" : expected.toString();
     }
 
     private static boolean sameBesidesClasses(String name, Shape expected, Shape found) {
@@ -152,16 +192,27 @@ public final class ArchitectureMatch {
         return m;
     }
 
+    /** The tensors of {@code a} (any variant, 1000 classes): from the cache for a known architecture. */
+    private static Map<String, Shape> signature(Architecture a) {
+        Architecture key = a.withVariant(Variant.V1_5).withClasses(Architecture.IMAGENET_CLASSES);
+        Map<String, Shape> known = signatures().get(key);
+        return known != null ? known : shapes(key.spec());
+    }
+
+    private static Map<String, Shape> shapes(NetworkSpec spec) {
+        Map<String, Shape> m = new LinkedHashMap<>();
+        for (NetworkSpec.TensorSpec t : spec.tensors()) {
+            m.put(t.name(), t.shape());
+        }
+        return m;
+    }
+
     private static Map<Architecture, Map<String, Shape>> signatures() {
         Map<Architecture, Map<String, Shape>> s = signatures;
         if (s == null) {
             s = new LinkedHashMap<>();
             for (Architecture a : Architecture.KNOWN) {
-                Map<String, Shape> m = new LinkedHashMap<>();
-                for (NetworkSpec.TensorSpec t : a.spec().tensors()) {
-                    m.put(t.name(), t.shape());
-                }
-                s.put(a, m);
+                s.put(a, shapes(a.spec()));
             }
             signatures = s;
         }

@@ -62,17 +62,25 @@ public final class WeightBinding {
             }
         }
         if (!missing.isEmpty() || !unexpected.isEmpty() || !wrong.isEmpty()) {
-            StringBuilder sb = new StringBuilder(describe(weights) + " does not fit " + net.architecture().describe()
-                    + ":");
-            list(sb, "mismatched", wrong);
-            list(sb, "missing", missing);
-            list(sb, "unexpected", unexpected);
-            Architecture other = ArchitectureMatch.exact(weights);
-            if (other != null && !other.id().equals(net.architecture().id())) {
-                sb.append("; the file holds ").append(other.id()).append(" weights");
-            }
-            throw new IncompatibleWeightsException(sb.toString());
+            throw new IncompatibleWeightsException(misfit(weights, net.architecture(), wrong, missing, unexpected));
         }
+    }
+
+    /**
+     * "FILE does not fit ARCH: 2 mismatched (...); 1 missing (...); 3 unexpected (...); the file holds resnet18 weights"
+     * (the last part when the file fits another known architecture exactly).
+     */
+    static String misfit(WeightSet weights, Architecture a, List<String> wrong, List<String> missing,
+                         List<String> unexpected) {
+        StringBuilder sb = new StringBuilder(describe(weights) + " does not fit " + a.describe() + ":");
+        list(sb, "mismatched", wrong);
+        list(sb, "missing", missing);
+        list(sb, "unexpected", unexpected);
+        Architecture other = ArchitectureMatch.exact(weights);
+        if (other != null && !other.id().equals(a.id())) {
+            sb.append("; the file holds ").append(other.id()).append(" weights");
+        }
+        return sb.toString();
     }
 
     /** " 3 missing (a [1], b [2], ... and 1 more)" */
@@ -88,7 +96,10 @@ public final class WeightBinding {
         sb.append(')');
     }
 
-    /** The number of classes that {@code fc.weight} implies, or 1000 when the file has no fc. */
+    /**
+     * The number of classes that {@code fc.weight} declares, or 1000 when the file has no fc: as the file says, not
+     * yet bounded ({@link ArchitectureMatch#of(WeightSet, Architecture)} checks it before anything is built).
+     */
     public static int classesOf(WeightSet weights) {
         WeightSet.Entry fc = weights.entries().get("fc.weight");
         return fc != null && fc.dims().length == 2 ? fc.dims()[0] : Architecture.IMAGENET_CLASSES;

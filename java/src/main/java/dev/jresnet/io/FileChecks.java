@@ -23,7 +23,7 @@ public final class FileChecks {
     public static Path requireRegularFile(Path path, String what) throws IOException {
         String name = (what == null || what.isBlank() ? "" : what + " ") + path;
         if (!Files.exists(path)) {
-            throw new NoSuchFileException(path.toString(), null, name + ": no such file");
+            throw new NoSuchFileException(name, null, "no such file"); // message: NAME: no such file
         }
         if (Files.isDirectory(path)) {
             throw new IOException(name + ": is a directory, not a file");

@@ -11,6 +11,12 @@ public enum Limits {
     IMAGE_PIXELS("imagePixels", 2L * 89_478_485),
     /** Elements of one tensor read from a file (.pth storage, safetensors, ONNX initializer, .npy): 2^28 (1 GiB fp32). */
     TENSOR_ELEMENTS("tensorElements", 1L << 28),
+    /**
+     * Elements of all the tensors of one weights file together (.pth, safetensors, ONNX): 2^29 (2 GiB fp32; the
+     * largest known architecture, wide_resnet101_2, holds 1.3 x 10^8). Bounds what views sharing one storage or
+     * compressed zip entries could otherwise multiply from a small file.
+     */
+    WEIGHT_ELEMENTS("weightElements", 1L << 29),
     /** Bytes of a file header decoded whole (safetensors' JSON header, ONNX's protobuf outside tensor data): 100 MB. */
     HEADER_BYTES("headerBytes", 100_000_000L),
     /** Bytes one entry of a zip archive (.pth) may inflate to: the storage bound in bytes (8 x tensor elements). */

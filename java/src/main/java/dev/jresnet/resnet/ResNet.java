@@ -15,6 +15,7 @@ import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.nn.Dims;
 import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.tensor.Precision;
@@ -512,6 +513,10 @@ public final class ResNet implements AutoCloseable {
                             + s.reason() + "); " + CudaAvailability.installHint(s.reason())
                             + " (NVIDIA driver, CUDA 13 and cuDNN 9 runtime libraries), or use Device.cpu()");
                 }
+            }
+            if (weights != null) {
+                // before the name is looked at: "/" has none, and a pipe or device would never end
+                FileChecks.requireRegularFile(weights, "weights file");
             }
             WeightSet set = weights == null ? null
                     : weights.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")

@@ -1,13 +1,18 @@
 package dev.jresnet.tensor;
 
 import dev.jresnet.io.AtomicFile;
+import dev.jresnet.io.FileChecks;
+import dev.jresnet.io.Limits;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,44 +28,58 @@ public final class Npy {
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** numpy's own limit (NPY_MAXDIMS is 32; 64 since numpy 2). */
+    private static final int MAX_RANK = 64;
 
     private Npy() {}
 
+    /**
+     * Reads a little-endian float32 C-order array. The file must be a regular file (a link to /dev/zero or a named
+     * pipe would never end), its header at most {@link Limits#HEADER_BYTES}, its shape at most
+     * {@link Limits#TENSOR_ELEMENTS} elements and the file exactly header + 4 x elements bytes, all checked before
+     * the data is allocated.
+     */
     public static Tensor read(Path file) throws IOException {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new IOException(file + ": cannot read .npy file: " + e.getMessage(), e);
+        FileChecks.requireRegularFile(file, ".npy file");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return read(file, ch, ch.size());
+        } catch (EOFException e) {
+            throw new IOException(file + ": .npy file ends early (it shrank while being read?)", e);
         }
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.length < 10) {
-            throw new IOException(file + ": not a .npy file (" + bytes.length + " bytes)");
+    }
+
+    private static Tensor read(Path file, FileChannel ch, long size) throws IOException {
+        if (size < 10) {
+            throw new IOException(file + ": not a .npy file (" + size + " bytes)");
         }
+        ByteBuffer pre = readFully(ch, 0, (int) Math.min(12, size));
         for (int i = 0; i < MAGIC.length; i++) {
-            if (bytes[i] != MAGIC[i]) {
+            if (pre.get(i) != MAGIC[i]) {
                 throw new IOException(file + ": not a .npy file (bad magic)");
             }
         }
-        int major = bytes[6];
-        int headerLen;
+        int major = pre.get(6);
+        long headerLen;
         int headerStart;
         if (major == 1) {
-            headerLen = Short.toUnsignedInt(buf.getShort(8));
+            headerLen = Short.toUnsignedInt(pre.getShort(8));
             headerStart = 10;
         } else if (major == 2 || major == 3) {
-            if (bytes.length < 12) {
+            if (size < 12) {
                 throw new IOException(file + ": truncated .npy header");
             }
-            headerLen = buf.getInt(8);
+            headerLen = Integer.toUnsignedLong(pre.getInt(8));
             headerStart = 12;
         } else {
             throw new IOException(file + ": unsupported .npy version " + major);
         }
-        if (headerLen < 0 || headerStart + (long) headerLen > bytes.length) {
-            throw new IOException(file + ": .npy header length " + headerLen + " exceeds the file size " + bytes.length);
+        if (headerStart + headerLen > size) {
+            throw new IOException(file + ": .npy header length " + headerLen + " exceeds the file size " + size);
         }
-        String header = new String(bytes, headerStart, headerLen, StandardCharsets.ISO_8859_1);
+        if (!Limits.HEADER_BYTES.allows(headerLen)) {
+            throw new IOException(Limits.HEADER_BYTES.exceeded(file + ": .npy header bytes", headerLen));
+        }
+        String header = StandardCharsets.ISO_8859_1.decode(readFully(ch, headerStart, (int) headerLen)).toString();
         String descr = group(DESCR, header, file, "descr");
         if (!descr.equals("<f4") && !descr.equals("=f4")) {
             throw new IOException(file + ": .npy dtype " + descr + " is not supported (need little-endian float32 '<f4')");
@@ -68,34 +87,79 @@ public final class Npy {
         if (group(FORTRAN, header, file, "fortran_order").equals("True")) {
             throw new IOException(file + ": Fortran-ordered .npy arrays are not supported (save a C-contiguous array)");
         }
-        List<Integer> dims = new ArrayList<>();
-        for (String part : group(SHAPE, header, file, "shape").split(",")) {
-            String p = part.trim();
-            if (!p.isEmpty()) {
-                try {
-                    dims.add(Integer.parseInt(p));
-                } catch (NumberFormatException e) {
-                    throw new IOException(file + ": bad .npy shape in header: " + header.strip());
-                }
-            }
-        }
-        int[] d = dims.stream().mapToInt(Integer::intValue).toArray();
-        Shape shape;
-        try {
-            shape = Shape.of(d);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage());
-        }
-        int dataStart = headerStart + headerLen;
+        Shape shape = shape(file, group(SHAPE, header, file, "shape"));
+        long dataStart = headerStart + headerLen;
         long need = (long) shape.size() * 4;
-        if (bytes.length - dataStart != need) {
+        if (size - dataStart != need) {
             throw new IOException(file + ": .npy of shape " + shape + " needs " + need + " data bytes, found "
-                    + (bytes.length - dataStart));
+                    + (size - dataStart));
         }
         float[] data = new float[shape.size()];
-        buf.position(dataStart);
-        buf.asFloatBuffer().get(data);
+        // in chunks, so that a 1 GiB array does not also need a 1 GiB byte buffer
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        int done = 0;
+        long pos = dataStart;
+        while (done < data.length) {
+            chunk.clear().limit((int) Math.min(chunk.capacity(), 4L * (data.length - done)));
+            while (chunk.hasRemaining()) {
+                int n = ch.read(chunk, pos + chunk.position());
+                if (n < 0) {
+                    throw new EOFException();
+                }
+            }
+            chunk.flip();
+            int count = chunk.remaining() / 4;
+            chunk.asFloatBuffer().get(data, done, count);
+            done += count;
+            pos += 4L * count;
+        }
         return new Tensor(shape, data);
+    }
+
+    /** The header's shape "(2, 3)", "(5,)" or "()", refused when over {@link Limits#TENSOR_ELEMENTS} elements. */
+    private static Shape shape(Path file, String text) throws IOException {
+        List<Integer> dims = new ArrayList<>();
+        long n = 1;
+        for (String part : text.split(",", MAX_RANK + 2)) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                continue;
+            }
+            long d;
+            try {
+                d = Long.parseLong(p);
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": bad .npy shape (" + cut(text) + ")");
+            }
+            if (d <= 0 || d > Integer.MAX_VALUE) {
+                throw new IOException(file + ": .npy shape (" + cut(text) + ") has a dimension of " + d
+                        + (d == 0 ? " (empty arrays are not supported)" : ""));
+            }
+            if (dims.size() == MAX_RANK) {
+                throw new IOException(file + ": .npy shape (" + cut(text) + ") has more than " + MAX_RANK + " dimensions");
+            }
+            dims.add((int) d);
+            n = n > Long.MAX_VALUE / d ? Long.MAX_VALUE : n * d; // saturates, never wraps
+        }
+        if (!Limits.TENSOR_ELEMENTS.allows(n)) {
+            throw new IOException(Limits.TENSOR_ELEMENTS.exceeded(file + ": elements of .npy shape (" + cut(text) + ")", n));
+        }
+        return Shape.of(dims.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    private static String cut(String s) {
+        String t = s.strip();
+        return t.length() > 80 ? t.substring(0, 80) + "..." : t;
+    }
+
+    private static ByteBuffer readFully(FileChannel ch, long pos, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.hasRemaining()) {
+            if (ch.read(b, pos + b.position()) < 0) {
+                throw new EOFException();
+            }
+        }
+        return b.flip();
     }
 
     /** Writes a float32 C-order .npy file, atomically (temporary file, then rename). */

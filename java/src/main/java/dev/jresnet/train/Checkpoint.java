@@ -1,11 +1,13 @@
 package dev.jresnet.train;
 
+import dev.jresnet.io.FileChecks;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.SafetensorsReader;
 import dev.jresnet.weights.SafetensorsWriter;
 import dev.jresnet.weights.WeightFormatException;
 import dev.jresnet.weights.WeightSet;
+import dev.jresnet.weights.WeightSets;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -34,6 +36,8 @@ public record Checkpoint(Map<String, Tensor> weights, Map<String, Tensor> optimi
     public static final String META_BEST_VAL_TOP1 = "jresnet.best_val_top1";
     public static final String META_OPTIMIZER = "jresnet.optimizer";
     static final String FORMAT_VERSION = "1";
+    /** The largest step a checkpoint may record: schedules count steps in an int. */
+    public static final long MAX_STEP = Integer.MAX_VALUE;
 
     public Checkpoint {
         if (weights == null || optimizerState == null || state == null || metadata == null) {
@@ -89,7 +93,13 @@ public record Checkpoint(Map<String, Tensor> weights, Map<String, Tensor> optimi
         SafetensorsWriter.write(file, new WeightSet(null, entries, Map.of()), DataType.F32, meta);
     }
 
+    /**
+     * Reads a checkpoint, refusing (naming the file, and the tensor or key) anything a resume would trip over later:
+     * a NaN or infinite model or optimizer tensor (training would only "diverge"), a step beyond what a schedule
+     * counts ({@value #MAX_STEP}), optimizer buffers that fit no model tensor.
+     */
     public static Checkpoint read(Path file) throws IOException {
+        FileChecks.requireRegularFile(file, "checkpoint");
         WeightSet set = SafetensorsReader.read(file);
         Map<String, String> meta = set.metadata();
         String format = require(file, meta, META_FORMAT);
@@ -100,15 +110,18 @@ public record Checkpoint(Map<String, Tensor> weights, Map<String, Tensor> optimi
         TrainingState state;
         try {
             state = new TrainingState(
-                    Integer.parseInt(require(file, meta, META_EPOCH)),
-                    Long.parseLong(require(file, meta, META_STEP)),
+                    (int) count(file, meta, META_EPOCH, Integer.MAX_VALUE),
+                    count(file, meta, META_STEP, MAX_STEP),
                     Long.parseLong(require(file, meta, META_SEED)),
                     Float.parseFloat(require(file, meta, META_BEST_VAL_TOP1)));
+        } catch (WeightFormatException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
             throw new WeightFormatException(file + ": bad training state in the checkpoint metadata: " + e.getMessage(), e);
         }
         require(file, meta, META_OPTIMIZER);
 
+        WeightSets.requireFinite(set);
         Map<String, Tensor> weights = new LinkedHashMap<>();
         Map<String, Tensor> optimizerState = new LinkedHashMap<>();
         for (WeightSet.Entry e : set.entries().values()) {
@@ -155,6 +168,22 @@ public record Checkpoint(Map<String, Tensor> weights, Map<String, Tensor> optimi
                         + e.getValue().shape() + " but parameter \"" + param + "\" has shape " + w.shape());
             }
         }
+    }
+
+    /** A whole number in [0, max] from the metadata, or an error naming the key and the value. */
+    private static long count(Path file, Map<String, String> meta, String key, long max) throws WeightFormatException {
+        String v = require(file, meta, key);
+        try {
+            long n = Long.parseLong(v.strip());
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the range
+        }
+        String shown = v.length() > 40 ? v.substring(0, 40) + "..." : v;
+        throw new WeightFormatException(file + ": checkpoint metadata " + key + " = \"" + shown
+                + "\" is not a whole number in [0, " + max + "]");
     }
 
     private static boolean isReserved(String key) {

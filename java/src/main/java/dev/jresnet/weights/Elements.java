@@ -1,5 +1,6 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.Limits;
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Half;
 import dev.jresnet.tensor.Shape;
@@ -60,20 +61,35 @@ final class Elements {
         return new WeightSet.Entry(name, type, t, l, d);
     }
 
-    /** Checks dims fit a {@link Tensor}: non-negative ints, no zero (a Tensor cannot be empty), at most 2^31-1 elements. */
+    /**
+     * Checks dims fit a {@link Tensor}: positive ints (a Tensor cannot be empty) and at most
+     * {@link Limits#TENSOR_ELEMENTS} elements, so that nothing is allocated for a shape a file merely declares
+     * (a view with stride 0 could otherwise declare 2^31 elements of a one-element storage).
+     */
     static String checkDims(long[] dims) {
-        long n = 1;
         for (long x : dims) {
             if (x <= 0 || x > Integer.MAX_VALUE) {
-                return "shape " + Arrays.toString(dims) + " has a "
+                return "shape " + text(dims) + " has a "
                         + (x == 0 ? "zero dimension (empty tensors are not supported)" : "dimension out of range");
             }
-            n *= x;
-            if (n > Integer.MAX_VALUE) {
-                return "shape " + Arrays.toString(dims) + " holds more than 2^31-1 elements";
-            }
+        }
+        // every dim is in 1..2^31-1, so the product saturates rather than wraps
+        long n = 1;
+        for (long x : dims) {
+            n = n > Long.MAX_VALUE / x ? Long.MAX_VALUE : n * x;
+        }
+        if (n > Integer.MAX_VALUE || !Limits.TENSOR_ELEMENTS.allows(n)) {
+            return Limits.TENSOR_ELEMENTS.exceeded("shape " + text(dims) + " elements", n);
         }
         return null;
+    }
+
+    /** "[2, 3]", cut after 8 dims (a hostile file can declare a million). */
+    static String text(long[] dims) {
+        if (dims.length <= 8) {
+            return Arrays.toString(dims);
+        }
+        return Arrays.toString(Arrays.copyOf(dims, 8)).replace("]", ", ... (rank " + dims.length + ")]");
     }
 
     static long count(long[] dims) {

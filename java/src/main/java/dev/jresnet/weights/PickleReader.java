@@ -1,5 +1,6 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.Limits;
 import dev.jresnet.tensor.DataType;
 
 import java.nio.ByteBuffer;
@@ -7,16 +8,25 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A pickle reader for the data.pkl of a torch.save archive that executes nothing: it interprets only the
  * opcodes torch emits and knows only the globals a state_dict needs, so a file that names anything else
  * (os.system, builtins.eval, ...) is rejected instead of run. Tuples become Object[], lists ArrayList,
  * dicts LinkedHashMap (insertion order is the file's key order).
+ *
+ * <p>Hostile pickles are bounded: at most {@link Limits#PICKLE_OBJECTS} opcodes, containers nested at most
+ * {@link Limits#NESTING_DEPTH} deep, and only hashable dict keys (str, int, float, bool, None and tuples of these, as
+ * Python requires; torch's state_dicts use str keys). Lists and dicts as keys would make Java hash them
+ * recursively: a list holding itself overflowed the stack, lists sharing children hashed for ever. Nothing here
+ * recurses on the input's structure (equals, hashCode and toString of containers are never called).
  */
 final class PickleReader {
     /** A storage named by a persistent id: the archive record data/KEY holding NUMEL elements. */
@@ -46,6 +56,13 @@ final class PickleReader {
     private final ByteBuffer in;
     private final List<Object> stack = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    /** Nesting depth of each container built so far (1 for an empty one; scalars count 0). */
+    private final Map<Object, Integer> depths = new IdentityHashMap<>();
+    /** Tuples whose elements are all hashable; known when the (immutable) tuple is built, so a key check is O(1). */
+    private final Set<Object> hashableTuples = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final long maxOps = Limits.PICKLE_OBJECTS.value();
+    private final long maxDepth = Limits.NESTING_DEPTH.value();
+    private long ops;
     private int opPos;
 
     private PickleReader(String where, byte[] data) {
@@ -69,6 +86,9 @@ final class PickleReader {
     private Object run() throws WeightFormatException {
         while (true) {
             opPos = in.position();
+            if (++ops > maxOps) {
+                throw error(Limits.PICKLE_OBJECTS.exceeded("pickle opcodes", ops));
+            }
             int op = in.get() & 0xff;
             switch (op) {
                 case 0x80 -> { // PROTO
@@ -84,24 +104,30 @@ final class PickleReader {
                     }
                     return stack.get(0);
                 }
-                case '}' -> push(new LinkedHashMap<>());
-                case ']' -> push(new ArrayList<>());
-                case ')' -> push(new Object[0]);
+                case '}' -> push(container(new LinkedHashMap<>()));
+                case ']' -> push(container(new ArrayList<>()));
+                case ')' -> push(tuple());
                 case '(' -> push(MARK);
-                case 'd' -> push(toDict(popMark()));
-                case 'l' -> push(new ArrayList<>(Arrays.asList(popMark())));
-                case 't' -> push(popMark());
-                case 0x85 -> push(new Object[] {pop()});
+                case 'd' -> {
+                    Object[] items = popMark();
+                    push(holding(toDict(items), items));
+                }
+                case 'l' -> {
+                    Object[] items = popMark();
+                    push(holding(new ArrayList<>(Arrays.asList(items)), items));
+                }
+                case 't' -> push(tuple(popMark()));
+                case 0x85 -> push(tuple(pop()));
                 case 0x86 -> {
                     Object b = pop();
                     Object a = pop();
-                    push(new Object[] {a, b});
+                    push(tuple(a, b));
                 }
                 case 0x87 -> {
                     Object c = pop();
                     Object b = pop();
                     Object a = pop();
-                    push(new Object[] {a, b, c});
+                    push(tuple(a, b, c));
                 }
                 case 'X' -> push(string(in.getInt() & 0xffffffffL));
                 case 0x8c -> push(string(in.get() & 0xff));
@@ -131,20 +157,27 @@ final class PickleReader {
                 case 's' -> {
                     Object v = pop();
                     Object k = pop();
-                    dict(peek()).put(k, v);
+                    Object d = peek();
+                    dict(d).put(key(k), v);
+                    holding(d, k, v);
                 }
                 case 'u' -> {
                     Object[] items = popMark();
-                    Map<Object, Object> d = dict(peek());
-                    d.putAll(toDict(items));
+                    Object d = peek();
+                    dict(d).putAll(toDict(items));
+                    holding(d, items);
                 }
                 case 'a' -> {
                     Object v = pop();
-                    list(peek()).add(v);
+                    Object l = peek();
+                    list(l).add(v);
+                    holding(l, v);
                 }
                 case 'e' -> {
                     Object[] items = popMark();
-                    list(peek()).addAll(Arrays.asList(items));
+                    Object l = peek();
+                    list(l).addAll(Arrays.asList(items));
+                    holding(l, items);
                 }
                 case '0' -> pop(); // POP
                 case '1' -> popMark(); // POP_MARK
@@ -217,9 +250,68 @@ final class PickleReader {
         }
         Map<Object, Object> d = new LinkedHashMap<>();
         for (int i = 0; i < items.length; i += 2) {
-            d.put(items[i], items[i + 1]);
+            d.put(key(items[i]), items[i + 1]);
         }
         return d;
+    }
+
+    /** {@code k} if Python could hash it, else the error Python's TypeError would be. */
+    private Object key(Object k) throws WeightFormatException {
+        boolean hashable = k == null || k instanceof String || k instanceof Long || k instanceof Double
+                || k instanceof Boolean || k instanceof Object[] && hashableTuples.contains(k);
+        if (!hashable) {
+            throw error("a dict key is " + kind(k) + ", which Python cannot hash; keys must be str, int, float, bool,"
+                    + " None or tuples of these");
+        }
+        return k;
+    }
+
+    private static String kind(Object o) {
+        return o instanceof Object[] ? "a tuple holding a list, dict or object" : o instanceof List ? "a list"
+                : o instanceof Map ? "a dict" : "a " + o.getClass().getSimpleName();
+    }
+
+    /** A new empty list or dict: depth 1. */
+    private Object container(Object c) {
+        depths.put(c, 1);
+        return c;
+    }
+
+    /** A tuple of {@code items}: its depth and whether it is hashable are fixed here, since tuples never change. */
+    private Object[] tuple(Object... items) throws WeightFormatException {
+        holding(items, items);
+        boolean hashable = true;
+        for (Object o : items) {
+            if (!(o == null || o instanceof String || o instanceof Long || o instanceof Double || o instanceof Boolean
+                    || o instanceof Object[] && hashableTuples.contains(o))) {
+                hashable = false;
+                break;
+            }
+        }
+        if (hashable) {
+            hashableTuples.add(items);
+        }
+        return items;
+    }
+
+    /**
+     * Records that {@code container} now holds {@code items}, raising its depth to one more than theirs, and refuses
+     * nesting deeper than {@link Limits#NESTING_DEPTH}. (The depth of an outer container is not raised when an inner
+     * one grows later; nothing here recurses on depth, so the bound is a guard against absurd files, not a safety.)
+     */
+    private Object holding(Object container, Object... items) throws WeightFormatException {
+        int d = depths.getOrDefault(container, 1);
+        for (Object o : items) {
+            Integer inner = depths.get(o);
+            if (inner != null && inner + 1 > d) {
+                d = inner + 1;
+            }
+        }
+        if (d > maxDepth) {
+            throw error(Limits.NESTING_DEPTH.exceeded("containers nested deep", d));
+        }
+        depths.put(container, d);
+        return container;
     }
 
     @SuppressWarnings("unchecked")
@@ -279,7 +371,8 @@ final class PickleReader {
             default -> module.equals("torch") && STORAGES.containsKey(name);
         };
         if (!known) {
-            throw error("refusing pickle global " + g.qualified() + ": a state_dict only needs OrderedDict, "
+            String shown = g.qualified().length() > 80 ? g.qualified().substring(0, 80) + "..." : g.qualified();
+            throw error("refusing pickle global " + shown + ": a state_dict only needs OrderedDict, "
                     + "torch._utils._rebuild_tensor_v2/_rebuild_parameter and torch.*Storage");
         }
         return g;
@@ -322,7 +415,7 @@ final class PickleReader {
                 long[] size = longs(a[2], "size");
                 long[] stride = longs(a[3], "stride");
                 if (size.length != stride.length) {
-                    throw error("tensor size " + Arrays.toString(size) + " and stride " + Arrays.toString(stride)
+                    throw error("tensor size " + Elements.text(size) + " and stride " + Elements.text(stride)
                             + " differ in rank");
                 }
                 return new TensorRef(s, off, size, stride);
@@ -351,7 +444,7 @@ final class PickleReader {
         return r;
     }
 
-    private static String describe(Object o) {
+    static String describe(Object o) {
         return describe(o, 0);
     }
 

@@ -13,10 +13,11 @@ public final class WeightSets {
 
     /**
      * Reads a .pth (torch.save zip) or .safetensors file, told apart by content rather than by name, since
-     * downloaded weights are often renamed.
+     * downloaded weights are often renamed. A missing file, a folder, a named pipe or a device (also behind a link)
+     * is refused first, naming the file, since reading one would fail obscurely or never end.
      */
     public static WeightSet read(Path file) throws IOException {
-        FileChecks.requireRegularFile(file, null); // before opening: a named pipe would block the open itself
+        FileChecks.requireRegularFile(file, "weights file");
         byte[] head;
         try (InputStream in = Files.newInputStream(file)) {
             head = in.readNBytes(16);

@@ -1,17 +1,20 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.IncompatibleWeightsException;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Recognising the architecture of a weight file, and refusing one that fits none, in one short message. */
@@ -72,5 +75,55 @@ class ArchitectureMatchTest {
         assertTrue(m.contains("missing (layer1.2.conv1.weight [64, 64, 3, 3]"), m);
         assertTrue(m.endsWith("the file holds resnet18 weights"), m);
         assertTrue(m.length() < 600, "short: " + m.length());
+    }
+
+    // --- the classifier is the one size a Network takes from the file: checked before one is built ------
+
+    /** resnet18's tensors with the classifier replaced by {@code fc.weight [rows, cols]} and {@code fc.bias [bias]}. */
+    static WeightSet withClassifier(int rows, int cols, int bias) {
+        Map<String, WeightSet.Entry> entries = new LinkedHashMap<>(
+                WeightBinding.export(new Network(Architecture.RESNET18), Map.of()).entries());
+        entries.put("fc.weight", new WeightSet.Entry("fc.weight", DataType.F32, Tensor.zeros(rows, cols), null,
+                new int[] {rows, cols}));
+        entries.put("fc.bias", new WeightSet.Entry("fc.bias", DataType.F32, Tensor.zeros(bias), null, new int[] {bias}));
+        return new WeightSet(Path.of("fc.safetensors"), entries, Map.of());
+    }
+
+    private static String refused(WeightSet s, Architecture requested, String... fragments) {
+        IncompatibleWeightsException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
+                IncompatibleWeightsException.class, () -> ArchitectureMatch.of(s, requested)));
+        String m = e.getMessage();
+        System.out.println(m);
+        assertTrue(m.startsWith("fc.safetensors"), m);
+        assertFalse(m.contains("\n"), "one line: " + m);
+        for (String f : fragments) {
+            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
+        }
+        return m;
+    }
+
+    @Test
+    void classifierOfAMillionClassesByOneFeatureIsRefusedBeforeAnythingIsBuilt() {
+        // it used to give a resnet18 with 1,000,000 classes: a 1000000 x 512 classifier allocated before the load
+        // noticed that the file's has 1 input feature (8 GB for resnet50's 2048)
+        WeightSet s = withClassifier(1_000_000, 1, 1_000_000);
+        refused(s, Architecture.RESNET18, "does not fit resnet18: 1 mismatched (fc.weight: expected [classes, 512], "
+                + "found [1000000, 1])");
+        refused(s, null, "matches no known architecture", "closest is resnet18: 1 mismatched (fc.weight: expected "
+                + "[classes, 512], found [1000000, 1])");
+    }
+
+    @Test
+    void classesAreBoundedAndTheBiasMustMatch() throws Exception {
+        assertEquals(11, ArchitectureMatch.of(withClassifier(11, 512, 11), null).numClasses());
+        System.setProperty("jresnet.limit.classes", "10");
+        try {
+            refused(withClassifier(11, 512, 11), null, "tensor fc.weight [11, 512] classes: 11 exceeds the limit of 10",
+                    "jresnet.limit.classes");
+            refused(withClassifier(11, 512, 11), Architecture.RESNET18, "classes: 11 exceeds the limit of 10");
+        } finally {
+            System.clearProperty("jresnet.limit.classes");
+        }
+        refused(withClassifier(7, 512, 9), Architecture.RESNET18, "fc.bias: expected [7] (as fc.weight), found [9]");
     }
 }

@@ -10,9 +10,13 @@ import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.TestNets;
 import dev.jresnet.weights.IncompatibleWeightsException;
+import dev.jresnet.weights.SafetensorsWriter;
 import dev.jresnet.weights.WeightSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The graph's bookkeeping and the API's guarantees, without PyTorch. */
@@ -216,5 +221,37 @@ class ResNetTest {
         e.put("bn1.num_batches_tracked", new WeightSet.Entry("bn1.num_batches_tracked", DataType.I64, null,
                 new long[] {5}, new int[0]));
         WeightBinding.load(new Network(Architecture.imagenet()), set(e));
+    }
+
+    @Test
+    void classifierDeclaredAMillionByOneIsRefusedBeforeTheNetworkIsBuilt(@TempDir Path tmp) throws Exception {
+        // fc.weight [1000000, 1] loaded as resnet50: the builder used to make a 1000000 x 2048 classifier (8 GB)
+        // before the load compared shapes (the file needs no other tensor to show it)
+        Map<String, WeightSet.Entry> e = new LinkedHashMap<>();
+        e.put("fc.weight", new WeightSet.Entry("fc.weight", DataType.F32, Tensor.zeros(1_000_000, 1), null,
+                new int[] {1_000_000, 1}));
+        e.put("fc.bias", new WeightSet.Entry("fc.bias", DataType.F32, Tensor.zeros(1_000_000), null,
+                new int[] {1_000_000}));
+        Path f = tmp.resolve("fc.safetensors");
+        SafetensorsWriter.write(f, new WeightSet(null, e, Map.of()), DataType.F32, Map.of());
+        long t0 = System.nanoTime();
+        IncompatibleWeightsException x = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
+                IncompatibleWeightsException.class,
+                () -> ResNet.builder().weights(f).architecture(Architecture.RESNET50).build()));
+        String m = x.getMessage();
+        System.out.printf("fc.safetensors (%d ms): %s%n", (System.nanoTime() - t0) / 1_000_000, m);
+        assertTrue(m.startsWith(f + " does not fit resnet50: 1 mismatched (fc.weight: expected [classes, 2048], "
+                + "found [1000000, 1]); 265 missing (conv1.weight"), m);
+        assertFalse(m.contains("\n"), m);
+    }
+
+    @Test
+    void weightsThatAreNotAFileAreNamed(@TempDir Path tmp) {
+        // "/" has no file name: the builder used to fail with a NullPointerException deciding the format
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> ResNet.builder().weights(Path.of("/")).build());
+        assertEquals("weights file /: is a directory, not a file", e.getMessage());
+        e = assertThrows(java.io.IOException.class, () -> ResNet.builder().weights(tmp.resolve("gone.onnx")).build());
+        assertTrue(e.getMessage().endsWith("gone.onnx: no such file"), e.getMessage());
     }
 }

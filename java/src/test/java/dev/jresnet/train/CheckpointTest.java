@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,8 +21,11 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class CheckpointTest {
     @TempDir
@@ -42,7 +46,6 @@ class CheckpointTest {
         m.put("bn1.running_var", random(r, 4));
         m.put("fc.weight", random(r, 5, 4));
         m.put("fc.bias", random(r, 5));
-        m.get("fc.bias").data()[0] = Float.intBitsToFloat(0x7fc01234); // an unusual NaN payload must survive too
         return m;
     }
 
@@ -63,7 +66,7 @@ class CheckpointTest {
         Map<String, Tensor> model = model(1);
         AdamW adam = trainedOptimizer(model);
         Path file = tmp.resolve("ckpt.safetensors");
-        TrainingState state = new TrainingState(3, 1234567890123L, -42L, 0.75f);
+        TrainingState state = new TrainingState(3, 1234567890L, -42L, 0.75f);
         Checkpoint.write(file, model, adam, state, Map.of("run", "test", "jresnet.variant", "v1.5"));
 
         Checkpoint c = Checkpoint.read(file);
@@ -166,6 +169,76 @@ class CheckpointTest {
                 new TrainingState(0, 0, 0, Float.NaN), Map.of()));
         assertThrows(IllegalArgumentException.class, () -> new TrainingState(-1, 0, 0, 0f));
         assertThrows(IllegalArgumentException.class, () -> new TrainingState(0, 0, 0, 75f));
+    }
+
+    @Test
+    void nonFiniteParametersAndOptimizerStateAreRefusedOnLoadNamingTheTensor() throws IOException {
+        // a checkpoint of a diverged run used to load, and training then "diverged" again at once
+        Map<String, Tensor> model = model(1);
+        model.get("fc.bias").data()[3] = Float.intBitsToFloat(0x7fc01234); // a NaN with an unusual payload
+        Path nanWeight = tmp.resolve("nan.safetensors");
+        Checkpoint.write(nanWeight, model, new Sgd(0.9f, 0f, false), new TrainingState(1, 10, 5, 0.5f), Map.of());
+        refused(nanWeight, "tensor \"fc.bias\" [5] holds NaN at flat index 3");
+
+        Path file = tmp.resolve("ckpt.safetensors");
+        Checkpoint.write(file, model(1), trainedOptimizer(model(1)), new TrainingState(1, 10, 5, 0.5f), Map.of());
+        WeightSet full = SafetensorsReader.read(file);
+        Map<String, WeightSet.Entry> entries = new LinkedHashMap<>(full.entries());
+        Tensor avg = entries.get("optimizer.fc.weight.exp_avg_sq").floats().copy();
+        avg.data()[7] = Float.POSITIVE_INFINITY;
+        entries.put("optimizer.fc.weight.exp_avg_sq", new WeightSet.Entry("optimizer.fc.weight.exp_avg_sq",
+                DataType.F32, avg, null, avg.shape().dims()));
+        refused(rewrite(full, entries, full.metadata()), "tensor \"optimizer.fc.weight.exp_avg_sq\" [5, 4] holds "
+                + "Infinity at flat index 7");
+    }
+
+    @Test
+    void stepBeyondWhatASchedulesCountsIsRefused() throws IOException {
+        // "integer overflow" came from the fine-tuner's Math.toIntExact, far from the file
+        Path file = tmp.resolve("ckpt.safetensors");
+        Checkpoint.write(file, model(1), new Sgd(0.9f, 0f, false), new TrainingState(1, 10, 5, 0.5f), Map.of());
+        WeightSet full = SafetensorsReader.read(file);
+        for (String step : new String[] {"99999999999999999999999", "2147483648", "-3"}) {
+            Map<String, String> meta = new LinkedHashMap<>(full.metadata());
+            meta.put(Checkpoint.META_STEP, step);
+            refused(rewrite(full, full.entries(), meta), "checkpoint metadata jresnet.step = \"" + step
+                    + "\" is not a whole number in [0, 2147483647]");
+        }
+        Map<String, String> meta = new LinkedHashMap<>(full.metadata());
+        meta.put(Checkpoint.META_EPOCH, "1e9");
+        refused(rewrite(full, full.entries(), meta), "jresnet.epoch = \"1e9\"");
+    }
+
+    @Test
+    void missingFolderDeviceAndPipeAreRefused() throws Exception {
+        refused(tmp.resolve("missing.safetensors"), "checkpoint", "no such file");
+        refused(Files.createDirectory(tmp.resolve("dir.safetensors")), "is a directory");
+        assumeTrue(Files.exists(Path.of("/dev/zero")), "no /dev/zero here");
+        refused(Files.createSymbolicLink(tmp.resolve("zero.safetensors"), Path.of("/dev/zero")), "is not a regular file");
+        Path fifo = tmp.resolve("pipe.safetensors");
+        Process p;
+        try {
+            p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        } catch (IOException e) {
+            assumeTrue(false, "mkfifo is not available here: " + e.getMessage());
+            return;
+        }
+        assumeTrue(p.waitFor() == 0, "mkfifo failed");
+        refused(fifo, "is not a regular file");
+    }
+
+    /** Checkpoint.read refuses {@code file} within seconds, in one line naming it and holding every fragment. */
+    private static void refused(Path file, String... fragments) {
+        long t0 = System.nanoTime();
+        IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(IOException.class, () -> Checkpoint.read(file)));
+        String m = e.getMessage();
+        System.out.printf("%s (%d ms): %s%n", file.getFileName(), (System.nanoTime() - t0) / 1_000_000, m);
+        assertTrue(m.contains(file.toString()), "names the file: " + m);
+        assertFalse(m.contains("\n"), "one line: " + m);
+        for (String f : fragments) {
+            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
+        }
     }
 
     private Path rewrite(WeightSet set, Map<String, WeightSet.Entry> entries, Map<String, String> meta) throws IOException {

@@ -165,6 +165,77 @@ final class Fixtures {
         return file;
     }
 
+    /**
+     * One entry of {@link #rawZip}: its name, method (0 stored, 8 deflated), the uncompressed size and CRC its headers
+     * declare (which may lie), and its data: {@code data}, or {@code sparseLength} bytes left as a hole (zeros that
+     * take no disk) when {@code data} is null.
+     */
+    record RawEntry(String name, int method, long declaredSize, long crc, byte[] data, long sparseLength) {
+        long length() {
+            return data != null ? data.length : sparseLength;
+        }
+    }
+
+    /** Writes a zip byte by byte, so that its headers can say what its data is not (java.util.zip would correct them). */
+    static Path rawZip(Path file, List<RawEntry> entries) throws IOException {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(0);
+            ByteBuffer central = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (RawEntry e : entries) {
+                byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+                long offset = f.getFilePointer();
+                ByteBuffer local = ByteBuffer.allocate(30 + name.length).order(ByteOrder.LITTLE_ENDIAN);
+                local.putInt(0x04034b50).putShort((short) 20).putShort((short) 0).putShort((short) e.method())
+                        .putShort((short) 0).putShort((short) 0x21).putInt((int) e.crc()).putInt((int) e.length())
+                        .putInt((int) e.declaredSize()).putShort((short) name.length).putShort((short) 0).put(name);
+                f.write(local.array());
+                if (e.data() != null) {
+                    f.write(e.data());
+                } else {
+                    f.setLength(f.getFilePointer() + e.sparseLength());
+                    f.seek(f.getFilePointer() + e.sparseLength());
+                }
+                central.putInt(0x02014b50).putShort((short) 20).putShort((short) 20).putShort((short) 0)
+                        .putShort((short) e.method()).putShort((short) 0).putShort((short) 0x21).putInt((int) e.crc())
+                        .putInt((int) e.length()).putInt((int) e.declaredSize()).putShort((short) name.length)
+                        .putShort((short) 0).putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0)
+                        .putInt((int) offset).put(name);
+            }
+            long cdOffset = f.getFilePointer();
+            f.write(central.array(), 0, central.position());
+            ByteBuffer end = ByteBuffer.allocate(22).order(ByteOrder.LITTLE_ENDIAN);
+            end.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) entries.size())
+                    .putShort((short) entries.size()).putInt(central.position()).putInt((int) cdOffset).putShort((short) 0);
+            f.write(end.array());
+        }
+        return file;
+    }
+
+    /**
+     * A raw deflate stream that inflates to {@code mib} MiB of zeros from about a thousandth of that: one fully
+     * flushed MiB (which refers to nothing before it) repeated, then an empty final block.
+     */
+    static byte[] zeroBomb(int mib) {
+        java.util.zip.Deflater d = new java.util.zip.Deflater(9, true);
+        d.setInput(new byte[1 << 20]);
+        ByteArrayOutputStream chunk = new ByteArrayOutputStream();
+        byte[] buf = new byte[1 << 16];
+        int n;
+        do {
+            n = d.deflate(buf, 0, buf.length, java.util.zip.Deflater.FULL_FLUSH);
+            chunk.write(buf, 0, n);
+        } while (n == buf.length || !d.needsInput());
+        d.end();
+        byte[] one = chunk.toByteArray();
+        ByteArrayOutputStream all = new ByteArrayOutputStream(one.length * mib + 2);
+        for (int i = 0; i < mib; i++) {
+            all.writeBytes(one);
+        }
+        all.write(0x03); // final fixed-Huffman block holding only end-of-block
+        all.write(0x00);
+        return all.toByteArray();
+    }
+
     static byte[] floatsLE(float... v) {
         ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float x : v) {

@@ -1,0 +1,131 @@
+package dev.jresnet.tensor;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** .npy files, honest and hostile (made here): hostile ones are refused in seconds, in one line naming the file. */
+class NpyTest {
+    @TempDir
+    Path tmp;
+
+    /** A version-{@code major} .npy holding {@code header} (padded) followed by {@code dataBytes} bytes of zeros (a hole). */
+    private Path npy(String name, int major, String header, long dataBytes) throws IOException {
+        int pre = major == 1 ? 10 : 12;
+        StringBuilder h = new StringBuilder(header);
+        while ((pre + h.length() + 1) % 64 != 0) {
+            h.append(' ');
+        }
+        byte[] text = h.append('\n').toString().getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer b = ByteBuffer.allocate(pre + text.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', (byte) major, 0});
+        if (major == 1) {
+            b.putShort((short) text.length);
+        } else {
+            b.putInt(text.length);
+        }
+        b.put(text);
+        Path f = tmp.resolve(name);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(b.array());
+            raf.setLength(b.capacity() + dataBytes);
+        }
+        return f;
+    }
+
+    private static String refused(Path file, String... fragments) {
+        long t0 = System.nanoTime();
+        IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(IOException.class, () -> Npy.read(file)));
+        String m = e.getMessage();
+        System.out.printf("%s (%d ms): %s%n", file.getFileName(), (System.nanoTime() - t0) / 1_000_000, m);
+        assertTrue(m.contains(file.toString()), "names the file: " + m);
+        assertFalse(m.contains("\n"), "one line: " + m);
+        for (String f : fragments) {
+            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
+        }
+        return m;
+    }
+
+    @Test
+    void roundTrip() throws IOException {
+        Tensor t = new Tensor(Shape.of(2, 3), new float[] {1, 2, 3, 4, 5, -6});
+        Path f = tmp.resolve("t.npy");
+        Npy.write(f, t);
+        Tensor back = Npy.read(f);
+        assertArrayEquals(t.shape().dims(), back.shape().dims());
+        assertArrayEquals(t.data(), back.data());
+        Path v2 = npy("v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 12);
+        assertArrayEquals(new float[3], Npy.read(v2).data());
+    }
+
+    @Test
+    void threeGigabyteArrayIsRefusedByItsHeaderWithoutReadingIt() throws IOException {
+        // a sparse 3 GiB file, honest about its size: readAllBytes used to try to hold it all
+        long n = 3L << 28;
+        Path f = npy("big.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (" + n + ",), }", 4 * n);
+        refused(f, "elements of .npy shape (" + n + ",): " + n + " exceeds the limit of 268435456",
+                "jresnet.limit.tensorElements");
+    }
+
+    @Test
+    void shapeThatTheFileDoesNotHoldIsRefusedBeforeAllocating() throws IOException {
+        Path f = npy("short.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 10000), }", 16);
+        refused(f, "needs 400000000 data bytes, found 16");
+        Path absurd = npy("absurd.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", 16);
+        refused(absurd, "dimension of 99999999999");
+        Path negative = npy("negative.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 4), }", 16);
+        refused(negative, "dimension of -1");
+    }
+
+    @Test
+    void headerLengthIsBounded() throws IOException {
+        Path longer = npy("header.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 4);
+        try (RandomAccessFile raf = new RandomAccessFile(longer.toFile(), "rw")) {
+            raf.seek(8);
+            raf.write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x7f}); // 2 GiB of header
+        }
+        refused(longer, "header length 2147483647 exceeds the file size");
+        String key = "jresnet.limit.headerBytes";
+        System.setProperty(key, "32");
+        try {
+            refused(npy("limit.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 4),
+                    ".npy header bytes: 118 exceeds the limit of 32");
+        } finally {
+            System.clearProperty(key);
+        }
+    }
+
+    @Test
+    void missingFolderDeviceAndPipeAreRefused() throws Exception {
+        refused(tmp.resolve("missing.npy"), "no such file");
+        refused(Files.createDirectory(tmp.resolve("dir.npy")), "is a directory");
+        assumeTrue(Files.exists(Path.of("/dev/zero")), "no /dev/zero here");
+        refused(Files.createSymbolicLink(tmp.resolve("zero.npy"), Path.of("/dev/zero")), "is not a regular file");
+        Path fifo = tmp.resolve("pipe.npy");
+        Process p;
+        try {
+            p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        } catch (IOException e) {
+            assumeTrue(false, "mkfifo is not available here: " + e.getMessage());
+            return;
+        }
+        assumeTrue(p.waitFor() == 0, "mkfifo failed");
+        refused(fifo, "is not a regular file");
+    }
+}
