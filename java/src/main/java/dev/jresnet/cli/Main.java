@@ -25,9 +25,12 @@ public final class Main {
         for (CliExtension ext : java.util.ServiceLoader.load(CliExtension.class)) {
             cl.addSubcommand(ext.command());
         }
+        // After the extensions: a converter reaches the subcommands present when it is registered.
+        NumberOptions.register(cl);
         cl.setExecutionExceptionHandler((e, cmd, parse) -> {
             // A user error gets one line naming what is wrong; JRESNET_DEBUG=1 adds the stack trace.
-            cmd.getErr().println("jresnet: error: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            String m = e.getMessage() != null ? e.getMessage() : e.toString();
+            cmd.getErr().println("jresnet: error: " + Terminal.safe(m.replace('\n', ' ')));
             if (System.getenv("JRESNET_DEBUG") != null) {
                 e.printStackTrace(cmd.getErr());
             }
