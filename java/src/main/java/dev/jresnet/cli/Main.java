@@ -19,6 +19,29 @@ public final class Main {
         return commandLine().execute(args);
     }
 
+    /**
+     * The engine's warnings (System.Logger "dev.jresnet...", e.g. an image the data loader skips) as one line each on
+     * stderr, "jresnet: warning: ...", instead of java.util.logging's two-line default with a date. Kept here: a
+     * logger nobody references may be collected and lose its handler.
+     */
+    private static final java.util.logging.Logger ENGINE_LOG = oneLineWarnings();
+
+    private static java.util.logging.Logger oneLineWarnings() {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dev.jresnet");
+        java.util.logging.ConsoleHandler h = new java.util.logging.ConsoleHandler();
+        h.setFormatter(new java.util.logging.Formatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                String level = r.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue() ? "error"
+                        : "warning";
+                return "jresnet: " + level + ": " + Terminal.safe(formatMessage(r)) + System.lineSeparator();
+            }
+        });
+        log.setUseParentHandlers(false);
+        log.addHandler(h);
+        return log;
+    }
+
     /** The configured command line, for callers that redirect its output. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
