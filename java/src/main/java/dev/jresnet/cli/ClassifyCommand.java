@@ -129,8 +129,19 @@ final class ClassifyCommand implements Callable<Integer> {
             throws IOException {
         List<Item> ok = new ArrayList<>(pending.stream().filter(i -> i.error == null).toList());
         List<List<Prediction>> results = new ArrayList<>();
+        Tensor logits = null;
         if (!ok.isEmpty()) {
-            Tensor logits = logits(net, ok);
+            try {
+                logits = logits(net, ok);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // The batch failed as a whole (not one input's fault that we can tell): each of its inputs says why,
+                // and the next batches still run.
+                String why = "its batch failed: " + reason(e, "");
+                ok.replaceAll(i -> i.withError(why));
+                ok.forEach(i -> results.add(null));
+            }
+        }
+        if (logits != null) {
             int classes = logits.dim(1);
             for (int i = 0; i < ok.size(); i++) {
                 String bad = ResNet.nonFinite(logits, i);

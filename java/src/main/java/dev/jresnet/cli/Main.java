@@ -50,6 +50,15 @@ public final class Main {
         }
         // After the extensions: a converter reaches the subcommands present when it is registered.
         NumberOptions.register(cl);
+        cl.setParameterExceptionHandler((ex, args) -> {
+            // One line naming the option and what is wrong with its value, not the whole usage text.
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("jresnet: error: " + Terminal.safe(ex.getMessage().replace('\n', ' ')) + " (`"
+                    + cmd.getCommandSpec().qualifiedName() + " --help` lists the options)");
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, cmd.getErr());
+            cmd.getErr().flush();
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cl.setExecutionExceptionHandler((e, cmd, parse) -> {
             // A user error gets one line naming what is wrong; JRESNET_DEBUG=1 adds the stack trace.
             String m = e.getMessage() != null ? e.getMessage() : e.toString();
