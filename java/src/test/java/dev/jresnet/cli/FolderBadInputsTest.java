@@ -47,6 +47,5 @@ class FolderBadInputsTest {
         assertEquals(1, e.exit(), e.err() + e.out());
         assertTrue(e.out().contains("(14 images,"), e.out());
         assertTrue(e.out().contains("skipped " + skipped + " undecodable image"), e.out());
-        System.out.println("finetune stderr:\n" + r.err() + "\nevaluate stderr:\n" + e.err());
     }
 }
