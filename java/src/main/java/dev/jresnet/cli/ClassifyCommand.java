@@ -1,11 +1,11 @@
 package dev.jresnet.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.jresnet.image.ImageDecodeException;
 import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.RgbImage;
+import dev.jresnet.io.FileChecks;
+import dev.jresnet.io.Limits;
 import dev.jresnet.resnet.Prediction;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Npy;
@@ -18,18 +18,32 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code jresnet classify INPUT...}: top-K ImageNet (or fine-tuned) classes of images or .npy tensors. */
+/**
+ * {@code jresnet classify INPUT...}: top-K ImageNet (or fine-tuned) classes of images or .npy tensors.
+ *
+ * <p>Inputs are streamed: each image is cropped as soon as it is decoded (the full image is dropped at once), and
+ * every {@code --batch} usable inputs are classified and printed, in input order, before more are read. So memory
+ * holds one decoded image and one batch of crops (S x S x 3 bytes each), whatever the number or size of the
+ * photos. A bad input (unreadable, not an image, NaN in a tensor, logits that overflow) gets one line naming it
+ * and the reason; the others are classified. Exit status: 0 all classified, 1 some failed, 2 none could be.
+ */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = "Classify images (PNG, JPEG) or preprocessed .npy tensors ([3,S,S] or [N,3,S,S] float32; S is "
                 + "224, or the size a fine-tuned model was trained at).")
 final class ClassifyCommand implements Callable<Integer> {
+    /** Largest --batch: a batch holds this many [3,S,S] inputs (600 KB each at 224) and their activations. */
+    static final int MAX_BATCH = 1024;
+
     @Spec
     CommandSpec spec;
 
@@ -46,23 +60,31 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON document instead of text.")
     boolean json;
 
-    @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (1.." + MAX_BATCH
+            + "). Default: ${DEFAULT-VALUE}.")
     int batch;
 
     /**
-     * One thing to classify: a name and its decoded image (preprocessed by the model: on CUDA on the GPU) or its
-     * preprocessed [3,H,W] tensor (from .npy), or the reason it could not be read.
+     * One thing to classify: a name and either the crop of its image (S x S, normalised by the model: on CUDA on the
+     * GPU) or its preprocessed [3,S,S] tensor (from .npy), or the reason it cannot be classified.
      */
-    private record Item(String name, Tensor chw, RgbImage image, String error) {
-        Item(String name, Tensor chw, String error) {
-            this(name, chw, null, error);
+    private record Item(String name, RgbImage crop, Tensor chw, String error) {
+        static Item failed(String name, String error) {
+            return new Item(name, null, null, error);
+        }
+
+        Item withError(String reason) {
+            return failed(name, reason);
         }
     }
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1) {
-            throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+        if (batch < 1 || batch > MAX_BATCH) {
+            throw new IllegalArgumentException("--batch must be in 1.." + MAX_BATCH + ", got " + batch);
+        }
+        if (!Limits.FILES_PER_RUN.allows(inputs.size())) {
+            throw new IllegalArgumentException(Limits.FILES_PER_RUN.exceeded("INPUT files", inputs.size()));
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -73,130 +95,259 @@ final class ClassifyCommand implements Callable<Integer> {
             if (top < 1 || top > net.architecture().numClasses()) {
                 throw new IllegalArgumentException("--top must be in 1.." + net.architecture().numClasses() + ", got " + top);
             }
-            List<Item> items = new ArrayList<>();
+            Printer printer = json ? new JsonPrinter(out, net) : new TextPrinter(out);
+            Counts counts = new Counts();
+            List<Item> pending = new ArrayList<>();
+            int usable = 0;
             for (Path p : inputs) {
-                items.addAll(read(net, p));
-            }
-            List<List<Prediction>> results = classifyAll(net, items);
-            if (json) {
-                printJson(out, net, items, results);
-            } else {
-                printText(out, items, results);
-            }
-            long failed = 0;
-            for (Item i : items) {
-                if (i.error != null) {
-                    err.println("jresnet: cannot classify " + i.name + ": " + i.error);
-                    failed++;
+                for (Item item : read(net, p)) {
+                    pending.add(item);
+                    if (item.error == null && ++usable == batch) {
+                        flush(net, pending, printer, err, counts);
+                        usable = 0;
+                    }
                 }
             }
-            if (failed > 0) {
-                err.println("jresnet: " + failed + " of " + items.size() + " inputs could not be classified");
+            flush(net, pending, printer, err, counts);
+            printer.finish();
+            int total = counts.ok + counts.failed;
+            if (counts.failed > 0) {
+                err.println("jresnet: " + counts.failed + " of " + total + " inputs could not be classified");
             }
-            return failed > 0 ? 1 : 0;
+            err.flush();
+            return counts.failed == 0 ? 0 : counts.ok > 0 ? 1 : 2;
         }
     }
 
+    private static final class Counts {
+        int ok;
+        int failed;
+    }
+
+    /** Classifies the usable items of {@code pending}, prints every item in order, and empties it. */
+    private void flush(ResNet net, List<Item> pending, Printer printer, PrintWriter err, Counts counts)
+            throws IOException {
+        List<Item> ok = new ArrayList<>(pending.stream().filter(i -> i.error == null).toList());
+        List<List<Prediction>> results = new ArrayList<>();
+        Tensor logits = null;
+        if (!ok.isEmpty()) {
+            try {
+                logits = logits(net, ok);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // The batch failed as a whole (not one input's fault that we can tell): each of its inputs says why,
+                // and the next batches still run.
+                String why = "its batch failed: " + reason(e, "");
+                ok.replaceAll(i -> i.withError(why));
+                ok.forEach(i -> results.add(null));
+            }
+        }
+        if (logits != null) {
+            int classes = logits.dim(1);
+            for (int i = 0; i < ok.size(); i++) {
+                String bad = ResNet.nonFinite(logits, i);
+                if (bad != null) {
+                    results.add(null);
+                    ok.set(i, ok.get(i).withError(bad));
+                    continue;
+                }
+                Tensor row = new Tensor(Shape.of(1, classes), java.util.Arrays.copyOfRange(logits.data(),
+                        i * classes, (i + 1) * classes));
+                results.add(net.topK(row, top).get(0));
+            }
+        }
+        int r = 0;
+        for (Item item : pending) {
+            List<Prediction> preds = null;
+            if (item.error == null) {
+                Item checked = ok.get(r);
+                preds = results.get(r++);
+                item = checked;
+            }
+            if (item.error != null) {
+                err.println("jresnet: cannot classify " + Terminal.safe(item.name) + ": " + Terminal.safe(item.error));
+                counts.failed++;
+            } else {
+                counts.ok++;
+            }
+            printer.item(item.name, preds, item.error);
+        }
+        err.flush();
+        pending.clear();
+    }
+
+    /** Logits [n, classes] of usable items: crops normalised by the model (on the GPU on CUDA), or .npy tensors. */
+    private static Tensor logits(ResNet net, List<Item> items) {
+        if (items.stream().allMatch(i -> i.crop != null)) {
+            return net.logitsOfCrops(items.stream().map(Item::crop).toList());
+        }
+        int size = net.inputSize();
+        int per = 3 * size * size;
+        Tensor b = Tensor.zeros(items.size(), 3, size, size);
+        for (int i = 0; i < items.size(); i++) {
+            Item item = items.get(i);
+            Tensor chw = item.chw != null ? item.chw : net.preset().normalize(item.crop, size);
+            System.arraycopy(chw.data(), 0, b.data(), i * per, per);
+        }
+        return net.forward(b);
+    }
+
+    /** The items of one input: one per image, one per [3,S,S] of a .npy; a failed one carries the reason. */
     private static List<Item> read(ResNet net, Path p) {
+        String name = p.toString();
         int size = net.inputSize();
         try {
-            if (p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
-                Tensor t = Npy.read(p);
-                if (t.rank() == 3) {
-                    t = t.reshape(1, t.dim(0), t.dim(1), t.dim(2));
+            if (p.getFileName() != null && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
+                FileChecks.requireRegularFile(p, null);
+                return slices(Npy.read(p), name, size);
+            }
+            // Decoded, cropped, and the full image dropped here: only the S x S crop outlives this call.
+            return List.of(new Item(name, net.crop(ImageDecoder.decode(p)), null, null));
+        } catch (ImageDecodeException e) {
+            return List.of(Item.failed(name, e.reason()));
+        } catch (Exception | OutOfMemoryError e) {
+            return List.of(Item.failed(name, reason(e, name)));
+        }
+    }
+
+    /** A .npy tensor as [3,S,S] items, each refused alone when it holds NaN or infinity. */
+    private static List<Item> slices(Tensor t, String name, int size) {
+        if (t.rank() == 3) {
+            t = t.reshape(1, t.dim(0), t.dim(1), t.dim(2));
+        }
+        if (t.rank() != 4 || t.dim(1) != 3 || t.dim(2) != size || t.dim(3) != size) {
+            return List.of(Item.failed(name, "expected a float32 tensor [3," + size + "," + size + "] or [N,3," + size
+                    + "," + size + "], found " + t.shape()));
+        }
+        int n = t.dim(0);
+        int per = 3 * size * size;
+        List<Item> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String itemName = n == 1 ? name : name + "[" + i + "]";
+            float[] chw = new float[per];
+            System.arraycopy(t.data(), i * per, chw, 0, per);
+            String bad = firstNonFinite(chw, size);
+            list.add(bad != null ? Item.failed(itemName, bad)
+                    : new Item(itemName, null, new Tensor(Shape.of(3, size, size), chw), null));
+        }
+        return list;
+    }
+
+    /** "holds NaN at [c,y,x]" for the first non-finite value of a [3,S,S] tensor, else null. */
+    private static String firstNonFinite(float[] chw, int size) {
+        for (int i = 0; i < chw.length; i++) {
+            if (!Float.isFinite(chw[i])) {
+                int plane = size * size;
+                return "the tensor holds " + chw[i] + " at [" + i / plane + "," + (i % plane) / size + "," + i % size
+                        + "]: inputs must be finite";
+            }
+        }
+        return null;
+    }
+
+    /** The reason in one line without the file name the caller prints before it. */
+    static String reason(Throwable e, String name) {
+        String m;
+        if (e instanceof NoSuchFileException nf && nf.getReason() == null) {
+            m = "no such file";
+        } else if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            m = fs.getReason();
+        } else if (e instanceof OutOfMemoryError) {
+            m = "not enough memory to read it (" + e.getMessage() + "); raise -Xmx (JRESNET_XMX)";
+        } else {
+            m = e.getMessage() != null ? e.getMessage() : e.toString();
+        }
+        while (m.startsWith(name + ": ")) {
+            m = m.substring(name.length() + 2);
+        }
+        return m.replace('\n', ' ');
+    }
+
+    /** Where results go as they are made. */
+    private interface Printer {
+        void item(String name, List<Prediction> predictions, String error) throws IOException;
+
+        void finish() throws IOException;
+    }
+
+    /** Per input: its name, then its top K (index, label, probability, logit) or its error. */
+    private static final class TextPrinter implements Printer {
+        private final PrintWriter out;
+
+        TextPrinter(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public void item(String name, List<Prediction> predictions, String error) {
+            out.println(Terminal.safe(name));
+            if (error != null) {
+                out.println("  error: " + Terminal.safe(error));
+            } else {
+                for (Prediction p : predictions) {
+                    out.printf(Locale.ROOT, "  %4d  %-40s  p=%.4f  logit=%8.3f%n", p.index(),
+                            truncate(Terminal.safe(p.label()), 40), p.probability(), p.logit());
                 }
-                if (t.rank() != 4 || t.dim(1) != 3 || t.dim(2) != size || t.dim(3) != size) {
-                    return List.of(new Item(p.toString(), null, "expected a float32 tensor [3," + size + "," + size
-                            + "] or [N,3," + size + "," + size + "], found " + t.shape()));
+            }
+            out.flush();
+        }
+
+        @Override
+        public void finish() {
+            out.flush();
+        }
+
+        private static String truncate(String s, int n) {
+            return s.length() <= n ? s : s.substring(0, n - 1) + "…";
+        }
+    }
+
+    /** One JSON document, written as results come: the header fields, then "results" one object per input. */
+    private static final class JsonPrinter implements Printer {
+        private final JsonGenerator g;
+
+        JsonPrinter(PrintWriter out, ResNet net) throws IOException {
+            g = Terminal.jsonMapper().getFactory().createGenerator(out);
+            g.useDefaultPrettyPrinter();
+            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            g.writeStartObject();
+            g.writeStringField("device", net.device().toString());
+            g.writeStringField("device_detail", net.deviceDescription());
+            g.writeStringField("precision", net.precision().id());
+            g.writeStringField("architecture", net.architecture().id());
+            g.writeStringField("variant", net.architecture().variant().id());
+            g.writeStringField("weights", net.weightsDescription());
+            g.writeBooleanField("pretrained", net.isPretrained());
+            g.writeArrayFieldStart("results");
+        }
+
+        @Override
+        public void item(String name, List<Prediction> predictions, String error) throws IOException {
+            g.writeStartObject();
+            g.writeStringField("input", name);
+            if (error != null) {
+                g.writeStringField("error", error);
+            } else {
+                g.writeArrayFieldStart("top");
+                for (Prediction p : predictions) {
+                    g.writeStartObject();
+                    g.writeNumberField("index", p.index());
+                    g.writeStringField("label", p.label());
+                    g.writeNumberField("probability", p.probability());
+                    g.writeNumberField("logit", p.logit());
+                    g.writeEndObject();
                 }
-                int n = t.dim(0);
-                int per = 3 * size * size;
-                List<Item> list = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    float[] chw = new float[per];
-                    System.arraycopy(t.data(), i * per, chw, 0, per);
-                    list.add(new Item(n == 1 && t.rank() == 4 ? p.toString() : p + "[" + i + "]",
-                            new Tensor(Shape.of(3, size, size), chw), null));
-                }
-                return list;
+                g.writeEndArray();
             }
-            return List.of(new Item(p.toString(), null, ImageDecoder.decode(p), null));
-        } catch (Exception e) {
-            return List.of(new Item(p.toString(), null, e.getMessage() != null ? e.getMessage() : e.toString()));
+            g.writeEndObject();
+            g.flush();
         }
-    }
 
-    private List<List<Prediction>> classifyAll(ResNet net, List<Item> items) {
-        List<Item> ok = items.stream().filter(i -> i.error == null).toList();
-        List<List<Prediction>> results = new ArrayList<>();
-        for (int start = 0; start < ok.size(); start += batch) {
-            int n = Math.min(batch, ok.size() - start);
-            List<Item> chunk = ok.subList(start, start + n);
-            if (chunk.stream().allMatch(i -> i.image != null)) {
-                results.addAll(net.classify(chunk.stream().map(i -> i.image).toList(), top));
-                continue;
-            }
-            List<Tensor> tensors = chunk.stream().map(i -> i.chw != null ? i.chw : net.preprocess(i.image)).toList();
-            int per = tensors.get(0).size();
-            Tensor b = Tensor.zeros(n, 3, tensors.get(0).dim(1), tensors.get(0).dim(2));
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(tensors.get(i).data(), 0, b.data(), i * per, per);
-            }
-            results.addAll(net.topK(net.forward(b), top));
+        @Override
+        public void finish() throws IOException {
+            g.writeEndArray();
+            g.writeEndObject();
+            g.writeRaw('\n');
+            g.close();
         }
-        return results;
-    }
-
-    private static void printText(PrintWriter out, List<Item> items, List<List<Prediction>> results) {
-        int r = 0;
-        for (Item item : items) {
-            out.println(item.name);
-            if (item.error != null) {
-                out.println("  error: " + item.error);
-                continue;
-            }
-            for (Prediction p : results.get(r++)) {
-                out.printf(Locale.ROOT, "  %4d  %-40s  p=%.4f  logit=%8.3f%n", p.index(), truncate(p.label(), 40),
-                        p.probability(), p.logit());
-            }
-        }
-        out.flush();
-    }
-
-    private static String truncate(String s, int n) {
-        return s.length() <= n ? s : s.substring(0, n - 1) + "…";
-    }
-
-    private static void printJson(PrintWriter out, ResNet net, List<Item> items, List<List<Prediction>> results)
-            throws Exception {
-        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = mapper.createObjectNode();
-        root.put("device", net.device().toString());
-        root.put("device_detail", net.deviceDescription());
-        root.put("precision", net.precision().id());
-        root.put("architecture", net.architecture().id());
-        root.put("variant", net.architecture().variant().id());
-        root.put("weights", net.weightsDescription());
-        root.put("pretrained", net.isPretrained());
-        ArrayNode arr = root.putArray("results");
-        int r = 0;
-        for (Item item : items) {
-            ObjectNode o = arr.addObject();
-            o.put("input", item.name);
-            if (item.error != null) {
-                o.put("error", item.error);
-                continue;
-            }
-            ArrayNode topArr = o.putArray("top");
-            for (Prediction p : results.get(r++)) {
-                ObjectNode t = topArr.addObject();
-                t.put("index", p.index());
-                t.put("label", p.label());
-                t.put("probability", p.probability());
-                t.put("logit", p.logit());
-            }
-        }
-        out.println(mapper.writeValueAsString(root));
-        out.flush();
     }
 }

@@ -111,7 +111,8 @@ final class EvaluateCommand implements Callable<Integer> {
             } else {
                 printText(out, selection, r, png);
             }
-            return 0;
+            // 1: evaluated, but some images were left out (listed); none usable is an error (2) from the Evaluator.
+            return r.skipped().isEmpty() ? 0 : 1;
         }
     }
 
@@ -131,14 +132,14 @@ final class EvaluateCommand implements Callable<Integer> {
             if (total == 0 && !selection.classes().contains(r.classes().get(c))) {
                 continue; // a model class the data does not have
             }
-            out.printf(Locale.ROOT, "  %-" + width + "s  %6s  (%d/%d)%n", r.classes().get(c),
+            out.printf(Locale.ROOT, "  %-" + width + "s  %6s  (%d/%d)%n", Terminal.safe(r.classes().get(c)),
                     Double.isNaN(perClass[c]) ? "-" : String.format(Locale.ROOT, "%.1f %%", 100 * perClass[c]),
                     confusion[c][c], total);
         }
         out.println();
         if (r.classes().size() <= MAX_TEXT_CLASSES) {
             out.println("confusion matrix (rows: true class, columns: predicted):");
-            out.print(r.metrics().confusionText(r.classes()));
+            out.print(r.metrics().confusionText(r.classes().stream().map(Terminal::safe).toList()));
         } else {
             out.println("confusion matrix: " + r.classes().size() + " classes, too many for text (see the PNG or --json)");
         }
@@ -151,14 +152,14 @@ final class EvaluateCommand implements Callable<Integer> {
         if (!skipped.isEmpty()) {
             out.println("skipped " + skipped.size() + " undecodable image" + (skipped.size() == 1 ? "" : "s") + ":");
             for (Skipped s : skipped) {
-                out.println("  " + s.file() + ": " + s.reason());
+                out.println("  " + Terminal.safe(s.file() + ": " + s.reason()));
             }
         }
     }
 
     private static void printJson(PrintWriter out, ResNet model, Evaluator.Selection selection, int size,
                                   Evaluator.Result r, Path png) throws Exception {
-        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper mapper = Terminal.jsonMapper();
         ObjectNode root = mapper.createObjectNode();
         root.put("weights", model.weightsDescription());
         root.put("device", model.device().toString());

@@ -30,6 +30,8 @@ import java.util.concurrent.Callable;
                 "Writes MODEL.safetensors (self-contained, with the class names), MODEL.ckpt.safetensors after each "
                         + "epoch (for --resume) and MODEL.curves.png."})
 final class FinetuneCommand implements Callable<Integer> {
+    /** Largest --feature-cache-mb: 2^24 MiB = 16 TiB, so the size in bytes (x 2^20) stays far inside a long. */
+    static final long MAX_FEATURE_CACHE_MB = 1L << 24;
     @Spec
     CommandSpec spec;
 
@@ -145,8 +147,10 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Device d = Device.parse(device);
         FineTuneOptions.OptimizerKind opt = FineTuneOptions.OptimizerKind.parse(optimizer);
-        if (featureCacheMb < 0) {
-            throw new IllegalArgumentException("--feature-cache-mb must be >= 0, got " + featureCacheMb);
+        if (featureCacheMb < 0 || featureCacheMb > MAX_FEATURE_CACHE_MB) {
+            // Bounded before the shift to bytes, which would overflow into a negative size nobody typed.
+            throw new IllegalArgumentException("--feature-cache-mb must be in 0.." + MAX_FEATURE_CACHE_MB
+                    + " (16 TiB), got " + featureCacheMb);
         }
         FineTuneOptions.Builder b = FineTuneOptions.builder(data, output)
                 .weights(weights)
@@ -283,11 +287,12 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!skipped.isEmpty()) {
             out.println("skipped " + skipped.size() + " undecodable image" + (skipped.size() == 1 ? "" : "s") + ":");
             for (Skipped s : skipped) {
-                out.println("  " + s.file() + ": " + s.reason());
+                out.println("  " + Terminal.safe(s.file() + ": " + s.reason()));
             }
         }
         out.flush();
-        return 0;
+        // 1: the model was written, but some images were left out (listed above).
+        return skipped.isEmpty() ? 0 : 1;
     }
 
     static String epochLine(EpochMetrics m, int epochs) {

@@ -193,10 +193,10 @@ public record FineTuneOptions(Path data, Path weights, Architecture architecture
         private boolean trainBn;
         private int epochs = 10;
         private int batchSize = 32;
-        private float lr = Float.NaN;
+        private Float lr; // null: the optimizer's default (NaN is refused, never read as "unset")
         private OptimizerKind optimizer = OptimizerKind.SGD;
         private float momentum = 0.9f;
-        private float weightDecay = Float.NaN;
+        private Float weightDecay; // null: the optimizer's default
         private ScheduleKind schedule = ScheduleKind.COSINE;
         private int warmupEpochs;
         private int lrStepEpochs;
@@ -278,8 +278,8 @@ public record FineTuneOptions(Path data, Path weights, Architecture architecture
         public FineTuneOptions build() {
             OptimizerKind k = optimizer == null ? OptimizerKind.SGD : optimizer;
             return new FineTuneOptions(data, weights, architecture, unfreeze, trainBn, epochs, batchSize,
-                    Float.isNaN(lr) ? k.defaultLr() : lr, optimizer, momentum,
-                    Float.isNaN(weightDecay) ? k.defaultWeightDecay() : weightDecay, schedule, warmupEpochs,
+                    lr == null ? k.defaultLr() : lr, optimizer, momentum,
+                    weightDecay == null ? k.defaultWeightDecay() : weightDecay, schedule, warmupEpochs,
                     lrStepEpochs, labelSmoothing, clipGradNorm, valFraction, seed, imageSize, preset, workers, augment,
                     featureCache, featureCacheBytes, output, checkpoint, checkpointEvery, resume, device);
         }

@@ -7,6 +7,9 @@ import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
+import dev.jresnet.io.FileChecks;
+import dev.jresnet.io.Limits;
+
 import java.awt.color.ColorSpace;
 import java.awt.color.ICC_ColorSpace;
 import java.awt.image.BufferedImage;
@@ -45,10 +48,11 @@ import java.util.Locale;
  */
 public final class ImageDecoder {
     /**
-     * The largest image accepted, in pixels: PIL's DecompressionBombError threshold (2 x MAX_IMAGE_PIXELS).
-     * Checked from the header before any pixel is decoded, so a forged header cannot exhaust the heap.
+     * The largest image accepted by default, in pixels: PIL's DecompressionBombError threshold (2 x
+     * MAX_IMAGE_PIXELS), {@link Limits#IMAGE_PIXELS} (which a run can raise). Checked from the header before any
+     * pixel is decoded, so a forged header cannot exhaust the heap.
      */
-    public static final long MAX_PIXELS = 2L * 89_478_485;
+    public static final long MAX_PIXELS = Limits.IMAGE_PIXELS.defaultValue();
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
@@ -63,26 +67,41 @@ public final class ImageDecoder {
 
     private ImageDecoder() {}
 
+    /**
+     * Decodes the PNG or JPEG file at {@code path}. Only a regular file is opened (a named pipe would block forever,
+     * a device behind a link never end): anything else, a missing file included, is an ImageDecodeException naming
+     * the file and saying what it is.
+     */
     public static RgbImage decode(Path path) throws ImageDecodeException {
-        String name = path.toString();
+        String name = String.valueOf(path);
+        if (path == null) {
+            throw new ImageDecodeException(name, "no file given");
+        }
         byte[] bytes;
         try {
-            if (Files.isDirectory(path)) {
-                throw new ImageDecodeException(name, "is a directory, not an image file");
-            }
+            FileChecks.requireRegularFile(path, null);
             long size = Files.size(path);
             if (size > Integer.MAX_VALUE - 16) {
                 throw new ImageDecodeException(name, "file of " + size + " bytes is too large to be an image we decode");
             }
             bytes = Files.readAllBytes(path);
-        } catch (NoSuchFileException e) {
-            throw new ImageDecodeException(name, "no such file", e);
         } catch (ImageDecodeException e) {
             throw e;
+        } catch (NoSuchFileException e) {
+            throw new ImageDecodeException(name, "no such file", e);
         } catch (IOException e) {
-            throw new ImageDecodeException(name, "cannot read the file: " + e, e);
+            throw new ImageDecodeException(name, reason(e, name), e);
         }
         return decode(bytes, name);
+    }
+
+    /** FileChecks' message without the leading path ("is a directory, not a file"), else the exception in words. */
+    private static String reason(IOException e, String name) {
+        String m = e.getMessage();
+        if (m != null && m.startsWith(name + ": ")) {
+            return m.substring(name.length() + 2);
+        }
+        return "cannot read the file: " + (m != null ? m : e.toString());
     }
 
     /** Decodes an in-memory PNG or JPEG; {@code nameForErrors} is what exception messages call it. */
@@ -120,9 +139,9 @@ public final class ImageDecoder {
             if (width <= 0 || height <= 0) {
                 throw new ImageDecodeException(name, what + " header gives an empty image " + width + "x" + height);
             }
-            if ((long) width * height > MAX_PIXELS) {
-                throw new ImageDecodeException(name, what + " image " + width + "x" + height + " has more than "
-                        + MAX_PIXELS + " pixels");
+            if (!Limits.IMAGE_PIXELS.allows((long) width * height)) {
+                throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
+                        + height + " pixels", (long) width * height));
             }
             ImageReadParam param = reader.getDefaultReadParam();
             ImageTypeSpecifier embedded = embeddedProfileType(reader);

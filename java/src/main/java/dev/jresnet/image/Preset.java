@@ -64,9 +64,12 @@ public enum Preset {
         return STD.clone();
     }
 
-    /** Resize (shorter side to {@link #resizeSize()}) then CenterCrop ({@link #cropSize()} square). */
+    /**
+     * Resize (shorter side to {@link #resizeSize()}) then CenterCrop ({@link #cropSize()} square), computing only the
+     * crop's pixels ({@link Resize#resizeAndCenterCrop}): bounded for any aspect ratio.
+     */
     public RgbImage resizeAndCrop(RgbImage image) {
-        return Resize.centerCrop(Resize.resizeShorterSide(image, resizeSize), cropSize);
+        return Resize.resizeAndCenterCrop(image, resizeSize, cropSize);
     }
 
     /**
@@ -117,8 +120,7 @@ public enum Preset {
 
     /** Resize (shorter side to {@link #resizeFor}{@code (size)}) then CenterCrop ({@code size} square). */
     public RgbImage resizeAndCrop(RgbImage image, int size) {
-        return size == cropSize ? resizeAndCrop(image) : Resize.centerCrop(Resize.resizeShorterSide(image,
-                resizeFor(size)), size);
+        return size == cropSize ? resizeAndCrop(image) : Resize.resizeAndCenterCrop(image, resizeFor(size), size);
     }
 
     /**

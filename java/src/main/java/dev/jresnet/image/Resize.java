@@ -52,6 +52,90 @@ public final class Resize {
         return resize(image, wh[0], wh[1]);
     }
 
+    /**
+     * torchvision's {@code Resize(resize)} then {@code CenterCrop(crop)}, computing only the pixels the crop keeps:
+     * the same bytes as {@code centerCrop(resizeShorterSide(image, resize), crop)} (each output pixel of Pillow's
+     * two passes depends only on its own coefficients, so a sub-range of rows and columns is exact), but time and
+     * memory bounded by the crop whatever the aspect ratio. A 20000x1 image resized to a shorter side of 256 would
+     * be 5,120,000x256 (3.9 GB, more than a Java array holds); the crop keeps 224x224 of it.
+     */
+    public static RgbImage resizeAndCenterCrop(RgbImage image, int resize, int crop) {
+        if (crop <= 0) {
+            throw new IllegalArgumentException("crop size " + crop + " must be positive");
+        }
+        int inW = image.width();
+        int inH = image.height();
+        long[] wh = resizedSizeLong(inW, inH, resize);
+        long outW = wh[0];
+        long outH = wh[1];
+        if (outW == inW && outH == inH) {
+            return centerCrop(image, crop); // torchvision's Resize hands back the image itself
+        }
+        long left = cropOffset(outW, crop);
+        long top = cropOffset(outH, crop);
+        // The part of the crop window inside the resized image: [x0, x1) x [y0, y1), at most crop x crop.
+        long x0 = Math.max(0, left);
+        long x1 = Math.min(outW, left + crop);
+        long y0 = Math.max(0, top);
+        long y1 = Math.min(outH, top + crop);
+        int regionW = (int) (x1 - x0);
+        int regionH = (int) (y1 - y0);
+        byte[] src = image.pixels();
+        Coefficients vert = outH == inH ? null : Coefficients.of(inH, outH, y0, y1);
+        // Source rows the vertical pass reads (all of [y0, y1) when the height is unchanged).
+        int rowFirst = vert == null ? (int) y0 : vert.min[0];
+        int rowLast = vert == null ? (int) y1 : vert.min[regionH - 1] + vert.count[regionH - 1];
+        int rows = rowLast - rowFirst;
+        byte[] temp = new byte[regionW * rows * 3];
+        if (outW != inW) {
+            horizontal(src, inW, rowFirst, temp, regionW, rows, Coefficients.of(inW, outW, x0, x1));
+        } else {
+            for (int y = 0; y < rows; y++) {
+                System.arraycopy(src, ((rowFirst + y) * inW + (int) x0) * 3, temp, y * regionW * 3, regionW * 3);
+            }
+        }
+        byte[] region = temp;
+        if (vert != null) {
+            region = new byte[regionW * regionH * 3];
+            vertical(temp, regionW, rowFirst, region, regionH, vert);
+        }
+        byte[] out = new byte[crop * crop * 3];
+        int dx = (int) (x0 - left);
+        int dy = (int) (y0 - top);
+        for (int y = 0; y < regionH; y++) {
+            System.arraycopy(region, y * regionW * 3, out, ((dy + y) * crop + dx) * 3, regionW * 3);
+        }
+        return new RgbImage(crop, crop, out);
+    }
+
+    /** {@link #resizedSize} in long: the longer side of an extreme aspect ratio can pass 2^31 (178956970x1 to 256). */
+    private static long[] resizedSizeLong(int width, int height, int size) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("image size " + width + "x" + height + " must be positive");
+        }
+        if (size <= 0) {
+            throw new IllegalArgumentException("resize size " + size + " must be positive");
+        }
+        boolean widthIsShort = width <= height;
+        int shortSide = widthIsShort ? width : height;
+        int longSide = widthIsShort ? height : width;
+        // size * long < 2^62 and the quotient < 2^53: exact, rounded once, as Python's float division.
+        long newLong = (long) ((double) ((long) size * longSide) / shortSide);
+        if (newLong <= 0) {
+            throw new IllegalArgumentException("resizing " + width + "x" + height + " so its shorter side is " + size
+                    + " gives a longer side of 0 pixels");
+        }
+        return widthIsShort ? new long[] {size, newLong} : new long[] {newLong, size};
+    }
+
+    /** {@link #cropOffset(int, int)} for a side longer than an int. */
+    private static long cropOffset(long side, int crop) {
+        if (crop > side) {
+            return -((crop - side) / 2);
+        }
+        return (long) Math.rint((side - crop) / 2.0);
+    }
+
     /** PIL's {@code image.resize((width, height), Image.BILINEAR)} for an RGB image. */
     public static RgbImage resize(RgbImage image, int width, int height) {
         if (width <= 0 || height <= 0) {
@@ -66,7 +150,7 @@ public final class Resize {
             // Pillow's Image.resize returns a copy when neither size nor box changes.
             return new RgbImage(inW, inH, image.pixels().clone());
         }
-        Coefficients vert = Coefficients.of(inH, height);
+        Coefficients vert = Coefficients.of(inH, height, 0, height);
         // The horizontal pass only needs the source rows some output row reads (Pillow crops to them too).
         int yFirst = vert.min[0];
         int yLast = vert.min[height - 1] + vert.count[height - 1];
@@ -75,7 +159,7 @@ public final class Resize {
         int srcW = inW;
         int rowOffset = 0;
         if (width != inW) {
-            Coefficients horiz = Coefficients.of(inW, width);
+            Coefficients horiz = Coefficients.of(inW, width, 0, width);
             int tempH = yLast - yFirst;
             byte[] temp = new byte[width * tempH * 3];
             horizontal(src, inW, yFirst, temp, width, tempH, horiz);
@@ -210,18 +294,25 @@ public final class Resize {
             this.fixed = fixed;
         }
 
-        static Coefficients of(int inSize, int outSize) {
+        /**
+         * The coefficients of outputs {@code [from, to)} of a resize from {@code inSize} to {@code outSize}, indexed
+         * from 0 = output {@code from}: each output's are those of the whole resize (they depend only on its
+         * position), so a crop needs only its own.
+         */
+        static Coefficients of(int inSize, long outSize, long from, long to) {
             // Pillow's box is float; (float) inSize - 0f is exact for every size an RgbImage can have.
             double scale = (double) ((float) inSize - 0f) / outSize;
             double filterscale = Math.max(scale, 1.0);
             double support = BILINEAR_SUPPORT * filterscale;
             int ksize = (int) Math.ceil(support) * 2 + 1;
-            int[] min = new int[outSize];
-            int[] count = new int[outSize];
-            int[] fixed = new int[Math.multiplyExact(outSize, ksize)];
+            int n = Math.toIntExact(to - from);
+            int[] min = new int[n];
+            int[] count = new int[n];
+            int[] fixed = new int[Math.multiplyExact(n, ksize)];
             double[] k = new double[ksize];
             double ss = 1.0 / filterscale;
-            for (int xx = 0; xx < outSize; xx++) {
+            for (int i = 0; i < n; i++) {
+                long xx = from + i;
                 double center = 0.0 + (xx + 0.5) * scale;
                 double ww = 0.0;
                 // (int) truncates toward zero like C's cast, so a slightly negative start becomes 0 either way.
@@ -246,12 +337,12 @@ public final class Resize {
                 }
                 for (int x = 0; x < xmax; x++) {
                     double v = k[x];
-                    fixed[xx * ksize + x] = v < 0
+                    fixed[i * ksize + x] = v < 0
                             ? (int) (-0.5 + v * (1 << PRECISION_BITS))
                             : (int) (0.5 + v * (1 << PRECISION_BITS));
                 }
-                min[xx] = xmin;
-                count[xx] = xmax;
+                min[i] = xmin;
+                count[i] = xmax;
             }
             return new Coefficients(ksize, min, count, fixed);
         }

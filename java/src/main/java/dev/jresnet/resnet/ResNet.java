@@ -34,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -97,8 +98,14 @@ public final class ResNet implements AutoCloseable {
         return new Builder();
     }
 
-    /** Loads a {@code .pth}, {@code .safetensors} or {@code .onnx} file onto {@code device}. */
+    /**
+     * Loads a {@code .pth}, {@code .safetensors} or {@code .onnx} file onto {@code device}. A null file is refused
+     * (NullPointerException naming it), never read as "no file": {@link #untrained} makes the seeded model.
+     */
     public static ResNet load(Path weights, Device device) throws IOException {
+        Objects.requireNonNull(weights, "weights (ResNet.load needs a file; ResNet.untrained(seed, device) makes the "
+                + "seeded untrained model)");
+        Objects.requireNonNull(device, "device");
         return builder().weights(weights).device(device).build();
     }
 
@@ -206,11 +213,13 @@ public final class ResNet implements AutoCloseable {
 
     /** The precision the model computes in (always FP32 on the CPU). */
     public Precision precision() {
+        requireOpen();
         return cuda == null ? Precision.FP32 : precision;
     }
 
     /** The device's description plus, on CUDA, the GPU, precision and graph buckets. */
     public String deviceDescription() {
+        requireOpen();
         if (cuda == null) {
             return device.description() + (precision != Precision.FP32 ? " (precision " + precision.id()
                     + " requested; the CPU engine computes in fp32)" : "");
@@ -234,8 +243,60 @@ public final class ResNet implements AutoCloseable {
      * (224 unless the model was fine-tuned at another size).
      */
     public Tensor preprocess(RgbImage image) {
+        requireOpen();
         return preset.preprocess(image, inputSize);
     }
+
+    /**
+     * The model's resize and center crop of one image: an {@code S x S} 8-bit image, S = {@link #inputSize()}.
+     * Only the crop's pixels are computed, so any aspect ratio is bounded; a caller reading many large photos keeps
+     * this (S x S x 3 bytes) and drops the decoded image at once.
+     */
+    public RgbImage crop(RgbImage image) {
+        requireOpen();
+        Objects.requireNonNull(image, "image");
+        return preset.resizeAndCrop(image, inputSize);
+    }
+
+    /**
+     * Logits [N, classes] of crops made by {@link #crop}: normalised on the GPU on CUDA, else as
+     * {@link Preset#normalize} does, then run in batches of at most {@link #MAX_CPU_BATCH} on the CPU.
+     */
+    public Tensor logitsOfCrops(List<RgbImage> crops) {
+        requireOpen();
+        int n = crops.size();
+        for (int i = 0; i < n; i++) {
+            RgbImage c = crops.get(i);
+            if (c == null || c.width() != inputSize || c.height() != inputSize) {
+                throw new IllegalArgumentException("crop " + i + " must be " + inputSize + "x" + inputSize
+                        + " (ResNet.crop makes it), got " + (c == null ? "null" : c.width() + "x" + c.height()));
+            }
+        }
+        int classes = network.numClasses();
+        if (n == 0) {
+            return Tensor.zeros(0, classes);
+        }
+        if (cuda != null) {
+            return new Tensor(Shape.of(n, classes), cuda.logitsOfCrops(crops, preset.mean(), preset.std()));
+        }
+        float[] out = new float[Math.multiplyExact(n, classes)];
+        int per = 3 * inputSize * inputSize;
+        for (int start = 0; start < n; start += MAX_CPU_BATCH) {
+            int m = Math.min(MAX_CPU_BATCH, n - start);
+            Tensor batch = Tensor.zeros(m, 3, inputSize, inputSize);
+            for (int i = 0; i < m; i++) {
+                System.arraycopy(preset.normalize(crops.get(start + i), inputSize).data(), 0, batch.data(), i * per, per);
+            }
+            System.arraycopy(forward(batch).data(), 0, out, start * classes, m * classes);
+        }
+        return new Tensor(Shape.of(n, classes), out);
+    }
+
+    /**
+     * Images one CPU forward pass of {@link #classify(List, int)} or {@link #logitsOfCrops} takes: a longer list is
+     * run in passes of this many, so the activations stay bounded (resnet50: about 25 MB per image).
+     */
+    public static final int MAX_CPU_BATCH = 32;
 
     /**
      * The side of the square inputs {@link #preprocess} makes and the CUDA engine is planned for: the builder's
@@ -243,42 +304,89 @@ public final class ResNet implements AutoCloseable {
      * was trained at), else the preset's crop size.
      */
     public int inputSize() {
+        requireOpen();
         return inputSize;
     }
 
     /** Top-{@code k} classes of one image. */
     public List<Prediction> classify(RgbImage image, int k) {
+        requireOpen();
+        Objects.requireNonNull(image, "image");
         return classify(List.of(image), k).get(0);
     }
 
-    /** Top-{@code k} classes of each image, in input order, run as one batch. */
+    /**
+     * Top-{@code k} classes of each image, in input order. Each image is cropped ({@link #crop}) as its batch is
+     * formed, and batches are at most {@link #MAX_CPU_BATCH} images on the CPU, so this holds only the crops of one
+     * batch besides the caller's images. An image whose logits are not finite (weights that overflow float32) is
+     * refused with an IllegalArgumentException naming its position.
+     */
     public List<List<Prediction>> classify(List<RgbImage> images, int k) {
-        if (images.isEmpty()) {
-            return List.of();
-        }
         requireOpen();
-        if (cuda != null) {
-            List<RgbImage> crops = new ArrayList<>(images.size());
-            for (RgbImage image : images) {
+        Objects.requireNonNull(images, "images");
+        checkK(k);
+        List<List<Prediction>> all = new ArrayList<>(images.size());
+        int chunk = cuda != null ? 256 : MAX_CPU_BATCH; // 256: the largest default CUDA graph bucket
+        for (int start = 0; start < images.size(); start += chunk) {
+            int m = Math.min(chunk, images.size() - start);
+            List<RgbImage> crops = new ArrayList<>(m);
+            for (int i = 0; i < m; i++) {
+                RgbImage image = images.get(start + i);
+                if (image == null) {
+                    throw new IllegalArgumentException("image " + (start + i) + " is null");
+                }
                 crops.add(preset.resizeAndCrop(image, inputSize));
             }
-            float[] l = cuda.logitsOfCrops(crops, preset.mean(), preset.std());
-            return topK(new Tensor(Shape.of(images.size(), network.numClasses()), l), k);
+            Tensor logits = logitsOfCrops(crops);
+            for (int i = 0; i < m; i++) {
+                String bad = nonFinite(logits, i);
+                if (bad != null) {
+                    throw new IllegalArgumentException("image " + (start + i) + ": " + bad);
+                }
+            }
+            all.addAll(topK(logits, k));
         }
-        int size = inputSize;
-        Tensor batch = Tensor.zeros(images.size(), 3, size, size);
-        int per = 3 * size * size;
-        for (int i = 0; i < images.size(); i++) {
-            System.arraycopy(preprocess(images.get(i)).data(), 0, batch.data(), i * per, per);
+        return List.copyOf(all);
+    }
+
+    /**
+     * Why row {@code row} of logits [N, classes] cannot be turned into probabilities ("the logits are not finite
+     * (Infinity at class 17): the weights overflow float32 on this input"), or null when every value is finite.
+     */
+    public static String nonFinite(Tensor logits, int row) {
+        int classes = logits.dim(1);
+        float[] d = logits.data();
+        for (int c = 0; c < classes; c++) {
+            float v = d[row * classes + c];
+            if (!Float.isFinite(v)) {
+                return "the logits are not finite (" + v + " at class " + c + "): the weights overflow float32 on "
+                        + "this input";
+            }
         }
-        return topK(forward(batch), k);
+        return null;
+    }
+
+    private void checkK(int k) {
+        int classes = network.numClasses();
+        if (k < 1 || k > classes) {
+            throw new IllegalArgumentException("top-k must be in 1.." + classes + ", got " + k);
+        }
     }
 
     /** Softmax and the {@code k} most probable classes of each row of logits [N, classes]. */
     public List<List<Prediction>> topK(Tensor logits, int k) {
+        requireOpen();
+        if (logits.rank() != 2 || logits.dim(1) != network.numClasses()) {
+            throw new IllegalArgumentException("logits must be [N, " + network.numClasses() + "], found "
+                    + logits.shape());
+        }
         int n = logits.dim(0), classes = logits.dim(1);
-        if (k < 1 || k > classes) {
-            throw new IllegalArgumentException("top-k must be in 1.." + classes + ", got " + k);
+        checkK(k);
+        for (int i = 0; i < n; i++) {
+            String bad = nonFinite(logits, i);
+            if (bad != null) {
+                throw new IllegalArgumentException("row " + i + ": " + bad);
+            }
         }
         Tensor probs = Tensor.zeros(n, classes);
         CpuOps.softmax(probs, logits);
@@ -306,43 +414,52 @@ public final class ResNet implements AutoCloseable {
 
     /** The architecture: family member, variant and number of classes. */
     public Architecture architecture() {
+        requireOpen();
         return network.architecture();
     }
 
     /** The network (description and weights) this model runs; do not change its tensors. */
     public Network network() {
+        requireOpen();
         return network;
     }
 
     public Device device() {
+        requireOpen();
         return device;
     }
 
     public Preset preset() {
+        requireOpen();
         return preset;
     }
 
     public List<String> labels() {
+        requireOpen();
         return labels;
     }
 
     /** Where the weights came from, e.g. the file path, or "seeded untrained (seed 0)". */
     public String weightsDescription() {
+        requireOpen();
         return weightsDescription;
     }
 
     /** False for the seeded initialisation, whose predictions are meaningless. */
     public boolean isPretrained() {
+        requireOpen();
         return pretrained;
     }
 
     /** Learnable parameters: 25,557,032 for resnet50 with 1000 classes. */
     public long parameterCount() {
+        requireOpen();
         return network.parameterCount();
     }
 
     /** Floating-point operations for one {@code h x w} image (a multiply-add counts 2). */
     public long flopsPerImage(int h, int w) {
+        requireOpen();
         return network.flops(h, w);
     }
 
@@ -383,8 +500,8 @@ public final class ResNet implements AutoCloseable {
 
     private void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("this " + network.architecture().id() + " model (" + weightsDescription
-                    + ") is closed");
+            throw new IllegalStateException("this model is closed (" + network.architecture().id() + ", "
+                    + weightsDescription + ")");
         }
     }
 

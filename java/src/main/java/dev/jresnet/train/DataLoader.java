@@ -172,7 +172,7 @@ public final class DataLoader implements AutoCloseable {
                 first = skipped.putIfAbsent(s.file(), s) == null;
             }
             if (first) {
-                LOG.log(System.Logger.Level.WARNING, "skipping undecodable image " + s.file() + ": " + s.reason());
+                LOG.log(System.Logger.Level.WARNING, "skipping image " + s.file() + ": " + s.reason());
             }
         }
     }

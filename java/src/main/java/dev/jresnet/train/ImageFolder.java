@@ -168,8 +168,10 @@ public final class ImageFolder {
         Comparator<Path> order = Comparator.<Path, String>comparing(p -> p.getParent().toString(), PYTHON_ORDER)
                 .thenComparing(p -> p.getFileName().toString(), PYTHON_ORDER);
         try (Stream<Path> walk = Files.walk(dir, FileVisitOption.FOLLOW_LINKS)) {
+            // Not only regular files: a named pipe or a broken link named like an image stays a sample, which the
+            // loader then skips and lists ("is not a regular file"), instead of vanishing unexplained.
             return walk.filter(ImageFolder::hasImageExtension)
-                    .filter(Files::isRegularFile)
+                    .filter(p -> !Files.isDirectory(p))
                     .sorted(order)
                     .toList();
         } catch (UncheckedIOException e) {

@@ -59,7 +59,8 @@ public final class Transforms {
             return eval(preset);
         }
         int resize = resizeFor(preset, size);
-        return (image, rng) -> normalize(preset, Resize.centerCrop(Resize.resizeShorterSide(image, resize), size));
+        // Only the crop's pixels are computed: bounded for any aspect ratio (a 20000x1 image included).
+        return (image, rng) -> normalize(preset, Resize.resizeAndCenterCrop(image, resize, size));
     }
 
     /** The shorter side before the center crop of {@code size}: {@code round(size * resize / crop)} of the preset. */

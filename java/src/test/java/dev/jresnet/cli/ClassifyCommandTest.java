@@ -57,7 +57,8 @@ class ClassifyCommandTest {
         JsonNode results = root.get("results");
         assertEquals(3, results.size());
         assertEquals(1000, results.get(0).get("top").size());
-        assertTrue(results.get(1).get("error").asText().contains("broken.jpg"), results.get(1).toString());
+        assertTrue(results.get(1).get("input").asText().endsWith("broken.jpg"), results.get(1).toString());
+        assertTrue(results.get(1).get("error").asText().contains("corrupt or truncated JPEG"), results.get(1).toString());
         assertEquals(1000, results.get(2).get("top").size(), "inputs after the bad one are still classified");
         double sum = 0;
         for (JsonNode t : results.get(0).get("top")) {
