@@ -644,7 +644,7 @@ public final class ResNet implements AutoCloseable {
                 arch = arch.withVariant(variant);
             }
             Preset p = preset != null ? preset
-                    : meta.containsKey(META_PRESET) ? Preset.fromName(meta.get(META_PRESET)) : Preset.TORCHVISION_V1;
+                    : meta.containsKey(META_PRESET) ? presetOf(meta.get(META_PRESET), weights) : Preset.TORCHVISION_V1;
             int size;
             if (imageSize != null) {
                 size = imageSize;
@@ -682,6 +682,16 @@ public final class ResNet implements AutoCloseable {
             }
             return new ResNet(network, device, p, size, names, description, set != null, precision, engine,
                     asyncThreads);
+        }
+
+        /** The preset a weights file's metadata names, or an error naming the file and the key. */
+        private static Preset presetOf(String name, Path weights) throws IncompatibleWeightsException {
+            try {
+                return Preset.fromName(name);
+            } catch (IllegalArgumentException e) {
+                throw new IncompatibleWeightsException(weights + ": metadata " + META_PRESET + " = \"" + name
+                        + "\": " + e.getMessage());
+            }
         }
 
         private static int checkImageSize(int size, String what) {

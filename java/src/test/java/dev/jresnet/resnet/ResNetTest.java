@@ -246,6 +246,22 @@ class ResNetTest {
     }
 
     @Test
+    void anUnknownPresetInTheFileNamesTheFileAndTheKey(@TempDir Path tmp) throws Exception {
+        WeightSet exported;
+        try (ResNet m = ResNet.builder().architecture(Architecture.RESNET18).build()) {
+            exported = m.exportWeights(null);
+        }
+        Map<String, String> meta = new java.util.HashMap<>(exported.metadata());
+        meta.put(ResNet.META_PRESET, "imagenet");
+        Path f = tmp.resolve("preset.safetensors");
+        SafetensorsWriter.write(f, exported, DataType.F32, meta);
+        IncompatibleWeightsException x = assertThrows(IncompatibleWeightsException.class,
+                () -> ResNet.builder().weights(f).build());
+        assertTrue(x.getMessage().startsWith(f + ": metadata jresnet.preset = \"imagenet\": unknown preprocessing"),
+                x.getMessage());
+    }
+
+    @Test
     void weightsThatAreNotAFileAreNamed(@TempDir Path tmp) {
         // "/" has no file name: the builder used to fail with a NullPointerException deciding the format
         java.io.IOException e = assertThrows(java.io.IOException.class,
