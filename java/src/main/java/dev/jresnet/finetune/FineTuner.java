@@ -261,6 +261,12 @@ public final class FineTuner {
              DataLoader valLoader = DataLoader.builder(split.val(), evalTransform).batchSize(o.batchSize())
                      .workers(o.workers()).build()) {
             int stepsPerEpoch = trainLoader.batchesPerEpoch();
+            long lastStep = step + (long) Math.max(0, o.epochs() - startEpoch) * stepsPerEpoch;
+            if (lastStep > Integer.MAX_VALUE) {
+                // the schedules count steps in an int: refuse now rather than overflow mid-run
+                throw new WeightFormatException(o.resume() + ": the checkpoint's step " + step + " plus the "
+                        + (lastStep - step) + " steps left would pass " + Integer.MAX_VALUE);
+            }
             LrSchedule schedule = LrSchedule.parse(o.schedule().id(), o.lr(), o.epochs(), stepsPerEpoch,
                     new LrSchedule.Options(o.warmupEpochs(), LrSchedule.Options.DEFAULTS.warmupStartFactor(),
                             o.effectiveLrStepEpochs(), LrSchedule.Options.DEFAULTS.gamma(), 0f));
