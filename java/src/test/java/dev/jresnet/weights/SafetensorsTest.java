@@ -294,7 +294,8 @@ class SafetensorsTest {
                                 WeightSets.read(p);
                             }
                         }));
-                assertEquals(p + ": is not a regular file (a named pipe, a socket or a device)", e.getMessage());
+                assertEquals((direct ? "" : "weights file ") + p
+                        + ": is not a regular file (a named pipe, a socket or a device)", e.getMessage());
                 if (direct) {
                     System.out.println("[hostile] " + e.getMessage());
                 }
