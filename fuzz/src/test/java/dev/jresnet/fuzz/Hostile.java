@@ -21,10 +21,14 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Hostile {
     /**
-     * Per input: far above what a valid seed takes (milliseconds), far below a hang. Not JUnit's @Timeout: in
-     * fuzzing mode Jazzer runs the whole campaign as ONE invocation, which @Timeout would cut short.
+     * Per input: far above what a valid seed takes (milliseconds; seconds on a shared 2-core machine at load 10),
+     * far below a hang. Not JUnit's @Timeout: in fuzzing mode Jazzer runs the whole campaign as ONE invocation,
+     * which @Timeout would cut short.
      */
-    public static final long SECONDS_PER_INPUT = Long.getLong("fuzz.inputSeconds", 5);
+    public static final long SECONDS_PER_INPUT = Long.getLong("fuzz.inputSeconds", 10);
+    /** The first input of a JVM also pays for class loading and a cold JIT (seconds on a busy 2-core machine). */
+    private static final long FIRST_INPUT_FACTOR = 3;
+    private static boolean warm;
 
     /** One scratch folder per JVM, its file rewritten for each input: the readers under test take paths. */
     private static Path scratch;
@@ -103,14 +107,19 @@ public final class Hostile {
     /** Runs {@code call} on the worker thread; what it throws comes out here, as is. */
     private static <T> T bounded(Call<T> call) throws Exception {
         Future<T> f = worker.submit(call::call);
+        long limit = warm ? SECONDS_PER_INPUT : FIRST_INPUT_FACTOR * SECONDS_PER_INPUT;
         try {
-            return f.get(SECONDS_PER_INPUT, TimeUnit.SECONDS);
+            T result = f.get(limit, TimeUnit.SECONDS);
+            warm = true;
+            return result;
         } catch (TimeoutException e) {
-            f.cancel(true);
-            worker.shutdownNow();
+            // Abandoned, not interrupted: an interrupt can land in class loading (an interruptible channel reading the
+            // jar) and poison that class for the rest of the JVM (NoClassDefFoundError in later inputs).
+            worker.shutdown();
             worker = newWorker();
-            throw new AssertionError("input took over " + SECONDS_PER_INPUT + " s (a hang, or work unbounded by the input's size)");
+            throw new AssertionError("input took over " + limit + " s (a hang, or work unbounded by the input's size)");
         } catch (ExecutionException e) {
+            warm = true;
             Throwable cause = e.getCause();
             if (cause instanceof Exception ex) {
                 throw ex;
