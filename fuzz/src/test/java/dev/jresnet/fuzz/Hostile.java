@@ -47,11 +47,14 @@ public final class Hostile {
         T call() throws Exception;
     }
 
-    /** A scratch folder of this JVM (deleted at exit only if empty; it lives under java.io.tmpdir). */
+    /**
+     * A scratch folder of this JVM, in its working directory (target/fuzz-cwd, see pom.xml), so that what the CLI
+     * target's commands write goes away with mvn clean.
+     */
     public static synchronized Path scratch() {
         try {
             if (scratch == null) {
-                scratch = Files.createTempDirectory("jresnet-fuzz");
+                scratch = Files.createTempDirectory(Path.of("").toAbsolutePath(), "scratch-");
                 scratch.toFile().deleteOnExit();
             }
             return scratch;
