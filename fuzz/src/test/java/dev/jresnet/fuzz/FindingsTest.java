@@ -18,19 +18,15 @@ import java.time.Duration;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * One named test per fuzzing finding, on the input the fuzzer saved (resources dev/jresnet/fuzz/findings/): the
- * reader must reject it with its documented exception, naming the file, within 2 s. A finding whose reader is being
- * fixed elsewhere stays @Disabled with who fixes it; once fixed, enable the test and move the file into the target's
- * inputs folder, so that the fuzz run starts from it too.
+ * reader must reject it with its documented exception, naming the file, within 2 s. A copy of each input is also in
+ * its target's inputs folder, so that every fuzz run starts from it.
  */
 class FindingsTest {
-    private static final String READERS1 = "readers1 is fixing PickleReader (issue 10): ";
-    private static final String READERS2 = "readers2 is fixing the ONNX reader (issue 10): ";
 
     /**
      * PickleFuzzTest (16 s): EMPTY_DICTs nested through SETITEM, each the KEY of the next. Hashing a dict key recurses
@@ -38,14 +34,12 @@ class FindingsTest {
      * dict made its own key through the memo recurses forever. Python refuses: dicts and lists are unhashable.
      */
     @Test
-    @Disabled(READERS1 + "reject unhashable dict keys (dict, list) in SETITEM")
     void pickleDictAsDictKey() {
         assertPthRejected("pickle-dict-as-dict-key.pkl");
     }
 
     /** PickleFuzzTest: the same through SETITEMS/DICT (PickleReader.toDict, {@code d.put(items[i], ...)}). */
     @Test
-    @Disabled(READERS1 + "reject unhashable dict keys (dict, list) in SETITEMS and DICT")
     void pickleDictAsDictKeySetitems() {
         assertPthRejected("pickle-dict-as-dict-key-setitems.pkl");
     }
@@ -55,14 +49,12 @@ class FindingsTest {
      * into a varint; ProtoReader.Field.message() dereferences the null slice: NullPointerException in parseNode.
      */
     @Test
-    @Disabled(READERS2 + "ProtoReader.Field.message()/string() must check the wire type")
     void onnxAttributeNotLengthDelimited() {
         assertOnnxRejected("onnx-attribute-not-length-delimited.onnx");
     }
 
     /** OnnxFuzzTest: the same for a node's input name (field 1): NullPointerException in Field.string(). */
     @Test
-    @Disabled(READERS2 + "ProtoReader.Field.message()/string() must check the wire type")
     void onnxNodeInputNotLengthDelimited() {
         assertOnnxRejected("onnx-node-input-not-length-delimited.onnx");
     }
@@ -72,7 +64,6 @@ class FindingsTest {
      * {@code n.inputs.get(1)}: IndexOutOfBoundsException.
      */
     @Test
-    @Disabled(READERS2 + "check each node's input count before reading its weights")
     void onnxGemmOneInput() {
         assertOnnxRejected("onnx-gemm-one-input.onnx");
     }
