@@ -68,6 +68,16 @@ class FindingsTest {
         assertOnnxRejected("onnx-gemm-one-input.onnx");
     }
 
+    /**
+     * PthFuzzTest (CI, 26 s): a zip whose central directory is cut short: {@code new ZipFile} throws an EOFException
+     * without a message, which PthReader let through; it is a WeightFormatException naming the file now.
+     */
+    @Test
+    void pthTruncatedCentralDirectory() {
+        Path pth = Hostile.file("pth-truncated-central-directory.pth", resource("pth-truncated-central-directory.pth"));
+        assertRejected(pth, WeightFormatException.class, () -> PthReader.read(pth));
+    }
+
     private static void assertPthRejected(String pickle) {
         Path pth = Hostile.file(pickle.replace(".pkl", ".pth"), pth(resource(pickle)));
         assertRejected(pth, WeightFormatException.class, () -> PthReader.read(pth));

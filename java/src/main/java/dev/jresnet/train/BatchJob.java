@@ -91,6 +91,11 @@ final class BatchJob {
             image = ImageDecoder.decode(sample.file());
         } catch (ImageDecodeException e) {
             return new Skipped(sample.file(), e.reason());
+        } catch (OutOfMemoryError e) {
+            // one photo too big for this heap (under the pixel bound, which the heap may not hold): its arrays are
+            // garbage now, the others still load; said like classify says it
+            return new Skipped(sample.file(), "not enough memory to read it (" + e.getMessage()
+                    + "); raise -Xmx (JRESNET_XMX)");
         }
         try {
             // Seeded by (seed, epoch, index), never by a shared generator: the draws cannot depend on which

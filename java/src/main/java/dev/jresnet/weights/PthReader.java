@@ -3,6 +3,7 @@ package dev.jresnet.weights;
 import dev.jresnet.io.FileChecks;
 import dev.jresnet.io.Limits;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -35,8 +36,10 @@ public final class PthReader {
         FileChecks.requireRegularFile(file, "weights file");
         try (ZipFile zip = new ZipFile(file.toFile())) {
             return read(file, zip);
-        } catch (ZipException e) {
-            throw new WeightFormatException(file + ": not a readable zip archive (torch.save format): " + e.getMessage(), e);
+        } catch (ZipException | EOFException e) {
+            // java.util.zip says EOFException, without a message, for a central directory cut short
+            throw new WeightFormatException(file + ": not a readable zip archive (torch.save format): "
+                    + (e.getMessage() != null ? e.getMessage() : "it ends early (truncated?)"), e);
         }
     }
 
