@@ -1,5 +1,7 @@
 package dev.jresnet.tensor;
 
+import dev.jresnet.testing.HostileFiles;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,16 +10,9 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** .npy files, honest and hostile (made here): hostile ones are refused in seconds, in one line naming the file. */
 class NpyTest {
@@ -49,17 +44,7 @@ class NpyTest {
     }
 
     private static String refused(Path file, String... fragments) {
-        long t0 = System.nanoTime();
-        IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> assertThrows(IOException.class, () -> Npy.read(file)));
-        String m = e.getMessage();
-        System.out.printf("%s (%d ms): %s%n", file.getFileName(), (System.nanoTime() - t0) / 1_000_000, m);
-        assertTrue(m.contains(file.toString()), "names the file: " + m);
-        assertFalse(m.contains("\n"), "one line: " + m);
-        for (String f : fragments) {
-            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
-        }
-        return m;
+        return HostileFiles.refused(file, () -> Npy.read(file), fragments);
     }
 
     @Test
@@ -113,19 +98,6 @@ class NpyTest {
 
     @Test
     void missingFolderDeviceAndPipeAreRefused() throws Exception {
-        refused(tmp.resolve("missing.npy"), "no such file");
-        refused(Files.createDirectory(tmp.resolve("dir.npy")), "is a directory");
-        assumeTrue(Files.exists(Path.of("/dev/zero")), "no /dev/zero here");
-        refused(Files.createSymbolicLink(tmp.resolve("zero.npy"), Path.of("/dev/zero")), "is not a regular file");
-        Path fifo = tmp.resolve("pipe.npy");
-        Process p;
-        try {
-            p = new ProcessBuilder("mkfifo", fifo.toString()).start();
-        } catch (IOException e) {
-            assumeTrue(false, "mkfifo is not available here: " + e.getMessage());
-            return;
-        }
-        assumeTrue(p.waitFor() == 0, "mkfifo failed");
-        refused(fifo, "is not a regular file");
+        HostileFiles.nonFilesAreRefused(tmp, "npy", f -> () -> Npy.read(f));
     }
 }

@@ -1,5 +1,7 @@
 package dev.jresnet.train;
 
+import dev.jresnet.testing.HostileFiles;
+
 import dev.jresnet.tensor.DataType;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.weights.SafetensorsReader;
@@ -12,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,11 +22,8 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class CheckpointTest {
     @TempDir
@@ -211,34 +209,12 @@ class CheckpointTest {
 
     @Test
     void missingFolderDeviceAndPipeAreRefused() throws Exception {
-        refused(tmp.resolve("missing.safetensors"), "checkpoint", "no such file");
-        refused(Files.createDirectory(tmp.resolve("dir.safetensors")), "is a directory");
-        assumeTrue(Files.exists(Path.of("/dev/zero")), "no /dev/zero here");
-        refused(Files.createSymbolicLink(tmp.resolve("zero.safetensors"), Path.of("/dev/zero")), "is not a regular file");
-        Path fifo = tmp.resolve("pipe.safetensors");
-        Process p;
-        try {
-            p = new ProcessBuilder("mkfifo", fifo.toString()).start();
-        } catch (IOException e) {
-            assumeTrue(false, "mkfifo is not available here: " + e.getMessage());
-            return;
-        }
-        assumeTrue(p.waitFor() == 0, "mkfifo failed");
-        refused(fifo, "is not a regular file");
+        HostileFiles.nonFilesAreRefused(tmp, "safetensors", f -> () -> Checkpoint.read(f));
     }
 
     /** Checkpoint.read refuses {@code file} within seconds, in one line naming it and holding every fragment. */
     private static void refused(Path file, String... fragments) {
-        long t0 = System.nanoTime();
-        IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> assertThrows(IOException.class, () -> Checkpoint.read(file)));
-        String m = e.getMessage();
-        System.out.printf("%s (%d ms): %s%n", file.getFileName(), (System.nanoTime() - t0) / 1_000_000, m);
-        assertTrue(m.contains(file.toString()), "names the file: " + m);
-        assertFalse(m.contains("\n"), "one line: " + m);
-        for (String f : fragments) {
-            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
-        }
+        HostileFiles.refused(file, () -> Checkpoint.read(file), fragments);
     }
 
     private Path rewrite(WeightSet set, Map<String, WeightSet.Entry> entries, Map<String, String> meta) throws IOException {

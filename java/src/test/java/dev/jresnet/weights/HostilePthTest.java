@@ -1,5 +1,7 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.testing.HostileFiles;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,9 +17,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -46,16 +45,7 @@ class HostilePthTest {
     }
 
     static String refused(Path file, Callable<?> read, String... fragments) {
-        long t0 = System.nanoTime();
-        IOException e = assertTimeoutPreemptively(SECONDS, () -> assertThrows(IOException.class, read::call));
-        String m = e.getMessage();
-        System.out.printf("%s (%d ms): %s%n", file.getFileName(), (System.nanoTime() - t0) / 1_000_000, m);
-        assertTrue(m.contains(file.toString()), "names the file: " + m);
-        assertFalse(m.contains("\n"), "one line: " + m);
-        for (String f : fragments) {
-            assertTrue(m.contains(f), "\"" + f + "\" missing from: " + m);
-        }
-        return m;
+        return HostileFiles.refused(file, read, fragments);
     }
 
     private static void withLimit(String name, long value, Callable<?> body) throws Exception {
