@@ -20,27 +20,13 @@ public final class Resize {
      * a square image counts its width as the shorter side, which changes nothing.
      */
     public static int[] resizedSize(int width, int height, int size) {
-        if (width <= 0 || height <= 0) {
-            throw new IllegalArgumentException("image size " + width + "x" + height + " must be positive");
-        }
-        if (size <= 0) {
-            throw new IllegalArgumentException("resize size " + size + " must be positive");
-        }
-        boolean widthIsShort = width <= height;
-        int shortSide = widthIsShort ? width : height;
-        int longSide = widthIsShort ? height : width;
-        // size * long < 2^53, so the double product is exact and the division rounds once, as Python's does.
-        double newLongExact = (double) ((long) size * longSide) / shortSide;
-        if (newLongExact >= Integer.MAX_VALUE) {
+        long[] wh = resizedSizeLong(width, height, size);
+        long longer = Math.max(wh[0], wh[1]);
+        if (longer >= Integer.MAX_VALUE) {
             throw new IllegalArgumentException("resizing " + width + "x" + height + " so its shorter side is " + size
-                    + " gives a longer side of " + (long) newLongExact + " pixels");
+                    + " gives a longer side of " + longer + " pixels");
         }
-        int newLong = (int) newLongExact;
-        if (newLong <= 0) {
-            throw new IllegalArgumentException("resizing " + width + "x" + height + " so its shorter side is " + size
-                    + " gives a longer side of 0 pixels");
-        }
-        return widthIsShort ? new int[] {size, newLong} : new int[] {newLong, size};
+        return new int[] {(int) wh[0], (int) wh[1]};
     }
 
     /** torchvision's {@code Resize(size)} (bilinear, PIL path); returns {@code image} itself when the size is unchanged, as torchvision does. */
