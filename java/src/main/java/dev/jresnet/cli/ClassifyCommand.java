@@ -53,6 +53,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    DeviceOptions device;
+
     @Option(names = "--top", description = "Classes to print per input. Default: 5, or every class of a model with "
             + "fewer.")
     Integer top;
@@ -88,7 +91,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ResNet net = model.build(err)) {
+        try (ResNet net = model.build(err, device)) {
             if (top == null) {
                 top = Math.min(5, net.architecture().numClasses());
             }
@@ -269,7 +272,7 @@ final class ClassifyCommand implements Callable<Integer> {
         void finish() throws IOException;
     }
 
-    /** Per input: its name, then its top K (index, label, probability, logit) or its error. */
+    /** Per classified input: its name, then its top K (index, label, probability, logit). */
     private static final class TextPrinter implements Printer {
         private final PrintWriter out;
 
@@ -279,14 +282,13 @@ final class ClassifyCommand implements Callable<Integer> {
 
         @Override
         public void item(String name, List<Prediction> predictions, String error) {
-            out.println(Terminal.safe(name));
             if (error != null) {
-                out.println("  error: " + Terminal.safe(error));
-            } else {
-                for (Prediction p : predictions) {
-                    out.printf(Locale.ROOT, "  %4d  %-40s  p=%.4f  logit=%8.3f%n", p.index(),
-                            truncate(Terminal.safe(p.label()), 40), p.probability(), p.logit());
-                }
+                return; // said once, on stderr ("jresnet: cannot classify NAME: REASON"); stdout holds the results
+            }
+            out.println(Terminal.safe(name));
+            for (Prediction p : predictions) {
+                out.printf(Locale.ROOT, "  %4d  %-40s  p=%.4f  logit=%8.3f%n", p.index(),
+                        truncate(Terminal.safe(p.label()), 40), p.probability(), p.logit());
             }
             out.flush();
         }

@@ -56,7 +56,6 @@ final class ConvertCommand implements Callable<Integer> {
         opts.preset = preset;
         opts.variant = variant;
         opts.arch = arch;
-        opts.device = "cpu";
         PrintWriter err = spec.commandLine().getErr();
         try (ResNet model = opts.build(err)) {
             WeightSet set = model.exportWeights(input.getFileName().toString());

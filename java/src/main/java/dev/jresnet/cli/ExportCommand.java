@@ -29,7 +29,6 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FileChecks.requireNotAnInput(out, "--out", model.resolveWeights());
-        model.device = "cpu";
         try (ResNet net = model.build(spec.commandLine().getErr())) {
             OnnxExporter.write(net.network(), net.exportWeights(null).metadata(), out);
             spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %s (%s), %d classes, opset 13, input [N,3,H,W]%n",

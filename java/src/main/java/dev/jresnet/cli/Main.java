@@ -50,18 +50,11 @@ public final class Main {
         }
         // After the extensions: a converter reaches the subcommands present when it is registered.
         NumberOptions.register(cl);
-        cl.setParameterExceptionHandler((ex, args) -> {
-            // One line naming the option and what is wrong with its value, not the whole usage text.
-            CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println("jresnet: error: " + Terminal.safe(ex.getMessage().replace('\n', ' ')) + " (`"
-                    + cmd.getCommandSpec().qualifiedName() + " --help` lists the options)");
-            CommandLine.UnmatchedArgumentException.printSuggestions(ex, cmd.getErr());
-            cmd.getErr().flush();
-            return cmd.getCommandSpec().exitCodeOnInvalidInput();
-        });
+        // Every usage mistake in one line with the nearest name, not the whole usage text.
+        cl.setParameterExceptionHandler(new UsageErrors());
         cl.setExecutionExceptionHandler((e, cmd, parse) -> {
             // A user error gets one line naming what is wrong; JRESNET_DEBUG=1 adds the stack trace.
-            String m = e.getMessage() != null ? e.getMessage() : e.toString();
+            String m = describe(e);
             cmd.getErr().println("jresnet: error: " + Terminal.safe(m.replace('\n', ' ')));
             if (System.getenv("JRESNET_DEBUG") != null) {
                 e.printStackTrace(cmd.getErr());
@@ -69,6 +62,32 @@ public final class Main {
             return 2;
         });
         return cl;
+    }
+
+    /**
+     * An exception's message as one line that names the file and the reason: the JDK's file errors carry only the
+     * path as their message ("/etc/passwd" when a folder was to be made under a file), so the reason is added here.
+     */
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() == null && f.getFile() != null) {
+            String reason;
+            if (e instanceof java.nio.file.NoSuchFileException) {
+                reason = "no such file or folder";
+            } else if (e instanceof java.nio.file.FileAlreadyExistsException) {
+                reason = java.nio.file.Files.isDirectory(java.nio.file.Path.of(f.getFile())) ? "already exists"
+                        : "is a file where a folder is needed";
+            } else if (e instanceof java.nio.file.AccessDeniedException) {
+                reason = "permission denied";
+            } else if (e instanceof java.nio.file.NotDirectoryException) {
+                reason = "not a folder";
+            } else if (e instanceof java.nio.file.DirectoryNotEmptyException) {
+                reason = "is a folder that is not empty";
+            } else {
+                reason = e.getClass().getSimpleName();
+            }
+            return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + reason;
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -3,6 +3,7 @@ package dev.jresnet.cli;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.image.Preset;
 import dev.jresnet.resnet.Device;
+import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.tensor.Precision;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.graph.Variant;
@@ -36,15 +37,6 @@ final class ModelOptions {
     @Option(names = "--variant", paramLabel = "V", description = "v1.5 (torchvision, default) or v1.")
     String variant;
 
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto",
-            description = "auto (CUDA if usable, else CPU), cpu, cuda or cuda:N. Default: ${DEFAULT-VALUE}.")
-    String device;
-
-    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
-            description = "CUDA arithmetic: fp32 (exact), tf32 (tensor cores, fp32 data) or fp16 (NHWC, tensor cores). "
-                    + "The CPU always computes in fp32. Default: ${DEFAULT-VALUE}.")
-    String precision = "fp32";
-
     @Option(names = "--untrained", description = "Use the seeded untrained weights even when a default weights file exists.")
     boolean untrained;
 
@@ -71,10 +63,19 @@ final class ModelOptions {
         return Files.isRegularFile(p) ? p : null;
     }
 
-    /** Builds the model and tells (on {@code err}) which device and weights it runs with. */
+    /** Builds the model on the CPU (to read, describe or write it) and tells (on {@code err}) which weights it has. */
     ResNet build(PrintWriter err) throws IOException {
-        Device d = Device.parse(device);
-        ResNet.Builder b = ResNet.builder().device(d).seed(seed).precision(Precision.parse(precision == null ? "fp32" : precision));
+        return build(err, null);
+    }
+
+    /**
+     * Builds the model on {@code run}'s device and precision (null: the CPU, fp32, and no "device:" line) and tells
+     * (on {@code err}) which device and weights it runs with.
+     */
+    ResNet build(PrintWriter err, DeviceOptions run) throws IOException {
+        Device d = run != null ? run.parse() : Device.cpu();
+        ResNet.Builder b = ResNet.builder().device(d).seed(seed)
+                .precision(Precision.parse(run != null ? run.precision : "fp32"));
         Path w = resolveWeights();
         if (w != null) {
             b.weights(w);
@@ -88,8 +89,15 @@ final class ModelOptions {
         if (arch != null) {
             b.architecture(Architecture.of(arch));
         }
-        ResNet model = b.build();
-        err.println("device:  " + model.deviceDescription());
+        ResNet model;
+        try {
+            model = b.build();
+        } catch (DeviceUnavailableException e) {
+            throw DeviceOptions.inCliWords(e);
+        }
+        if (run != null) {
+            err.println("device:  " + model.deviceDescription());
+        }
         String arch = " (" + model.architecture().describe() + ")";
         if (model.isPretrained()) {
             err.println("weights: " + model.weightsDescription() + arch);

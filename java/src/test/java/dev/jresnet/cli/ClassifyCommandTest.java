@@ -93,7 +93,7 @@ class ClassifyCommandTest {
 
     @Test
     void summaryReportsParametersAndFlops() {
-        Run r = run("summary", "--device", "cpu", "--untrained");
+        Run r = run("summary", "--untrained");
         assertEquals(0, r.exit, r.err);
         assertTrue(r.out.contains("25,557,032"), r.out);
         assertTrue(r.out.contains("GFLOP"), r.out);
