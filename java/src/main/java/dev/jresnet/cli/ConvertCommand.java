@@ -51,20 +51,30 @@ final class ConvertCommand implements Callable<Integer> {
             case "bf16", "bfloat16" -> DataType.BF16;
             default -> throw new IllegalArgumentException("--dtype must be f32, f16 or bf16, got " + dtype);
         };
+        spec.commandLine().getOut().println(convert(input, out, type, preset, variant, arch,
+                input.getFileName().toString(), spec.commandLine().getErr()));
+        return 0;
+    }
+
+    /**
+     * Reads {@code input} on the CPU, checks it against its architecture and writes {@code out} (atomically) with
+     * the metadata; {@code sourceName} is the file name recorded as the weights' source. Returns the summary line.
+     * Shared with {@code jresnet weights download}.
+     */
+    static String convert(Path input, Path out, DataType type, String preset, String variant, String arch,
+                          String sourceName, PrintWriter err) throws java.io.IOException {
         ModelOptions opts = new ModelOptions();
         opts.weights = input;
         opts.preset = preset;
         opts.variant = variant;
         opts.arch = arch;
-        PrintWriter err = spec.commandLine().getErr();
         try (ResNet model = opts.build(err)) {
-            WeightSet set = model.exportWeights(input.getFileName().toString());
+            WeightSet set = model.exportWeights(sourceName);
             SafetensorsWriter.write(out, set, type, set.metadata());
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %s, %d tensors, %,d parameters, %s, variant %s, "
-                    + "preset %s, %d classes%n", out, model.architecture().id(), set.entries().size(),
+            return String.format(Locale.ROOT, "wrote %s: %s, %d tensors, %,d parameters, %s, variant %s, "
+                    + "preset %s, %d classes", out, model.architecture().id(), set.entries().size(),
                     model.parameterCount(), type.safetensorsName(), model.architecture().variant().id(),
                     model.preset().id(), model.architecture().numClasses());
         }
-        return 0;
     }
 }

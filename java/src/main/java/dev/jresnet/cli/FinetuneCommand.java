@@ -39,7 +39,8 @@ final class FinetuneCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--weights", paramLabel = "FILE",
-            description = "Starting weights (.pth, .safetensors, .onnx). Without: the seeded UNTRAINED backbone.")
+            description = "Starting weights (.pth, .safetensors, .onnx). Default: as classify's ($JRESNET_WEIGHTS, "
+                    + "weights/resnet50.safetensors, the cached download of --arch), else the seeded UNTRAINED backbone.")
     Path weights;
 
     @Option(names = "--arch", paramLabel = "NAME",
@@ -152,8 +153,11 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--feature-cache-mb must be in 0.." + MAX_FEATURE_CACHE_MB
                     + " (16 TiB), got " + featureCacheMb);
         }
+        // The same default weights as classify; --resume takes every weight from its checkpoint instead.
+        Path start = weights != null || resume != null ? weights
+                : ModelOptions.defaultWeights(arch, System.getenv(), WeightsCache.dir());
         FineTuneOptions.Builder b = FineTuneOptions.builder(data, output)
-                .weights(weights)
+                .weights(start)
                 .architecture(arch == null ? null : Architecture.of(arch))
                 .unfreeze(Unfreeze.parse(unfreeze))
                 .trainBn(trainBn)
@@ -192,11 +196,11 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!Files.isDirectory(data)) {
             throw new IllegalArgumentException("DATA " + data + " is not a folder");
         }
-        if (weights == null && resume == null) {
+        if (start == null && resume == null) {
             err.println("jresnet: WARNING: no --weights: fine-tuning the SEEDED UNTRAINED backbone (seed "
                     + FineTuner.UNTRAINED_SEED + "), whose features are random.");
-            err.println("jresnet: WARNING: expect far lower accuracy than from pretrained ImageNet weights "
-                    + "(weights/README.md says how to get them).");
+            err.println("jresnet: WARNING: expect far lower accuracy than from pretrained ImageNet weights; get them "
+                    + "with `" + PretrainedWeights.downloadCommand(arch == null ? "resnet50" : arch) + "`.");
         }
         if (resume != null && weights != null) {
             err.println("jresnet: note: --resume takes every weight from " + resume + "; --weights is not read");

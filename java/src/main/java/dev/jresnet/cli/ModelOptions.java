@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Options shared by the commands that build a model. */
 final class ModelOptions {
@@ -21,7 +22,8 @@ final class ModelOptions {
 
     @Option(names = "--weights", paramLabel = "FILE",
             description = "Weights (.pth, .safetensors or .onnx). Default: $JRESNET_WEIGHTS, else " + DEFAULT_WEIGHTS
-                    + " if present, else seeded untrained weights.")
+                    + " if present, else the --arch's weights downloaded by `jresnet weights download` into the cache "
+                    + "($XDG_CACHE_HOME/jresnet, else ~/.cache/jresnet), else seeded untrained weights.")
     Path weights;
 
     @Option(names = "--arch", paramLabel = "NAME",
@@ -43,7 +45,10 @@ final class ModelOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the untrained weights. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    /** The weights file to use: explicit, then $JRESNET_WEIGHTS, then the default path; null for untrained. */
+    /**
+     * The weights file to use: explicit, then $JRESNET_WEIGHTS, then the default path, then the cached download of
+     * the architecture asked (resnet50 without --arch); null for untrained.
+     */
     Path resolveWeights() {
         if (untrained && weights != null) {
             throw new IllegalArgumentException("--untrained and --weights exclude each other");
@@ -54,13 +59,26 @@ final class ModelOptions {
         if (weights != null) {
             return weights;
         }
-        String env = System.getenv("JRESNET_WEIGHTS");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env);
+        return defaultWeights(arch, System.getenv(), WeightsCache.dir());
+    }
+
+    /**
+     * The weights a command uses when none is named (classify, finetune and the others alike): $JRESNET_WEIGHTS,
+     * else $JRESNET_HOME/weights/resnet50.safetensors (or weights/resnet50.safetensors here) if present, else the
+     * best cached download of {@code arch} (resnet50 when null) in {@code cache}; null when there is none.
+     */
+    static Path defaultWeights(String arch, Map<String, String> env, Path cache) {
+        String given = env.get("JRESNET_WEIGHTS");
+        if (given != null && !given.isBlank()) {
+            return Path.of(given);
         }
-        String home = System.getenv("JRESNET_HOME");
+        String home = env.get("JRESNET_HOME");
         Path p = home != null ? Path.of(home).resolve(DEFAULT_WEIGHTS) : Path.of(DEFAULT_WEIGHTS);
-        return Files.isRegularFile(p) ? p : null;
+        if (Files.isRegularFile(p)) {
+            return p;
+        }
+        String id = arch == null ? Architecture.RESNET50.id() : arch.toLowerCase(java.util.Locale.ROOT);
+        return WeightsCache.find(cache, id).orElse(null);
     }
 
     /** Builds the model on the CPU (to read, describe or write it) and tells (on {@code err}) which weights it has. */
@@ -103,7 +121,8 @@ final class ModelOptions {
             err.println("weights: " + model.weightsDescription() + arch);
         } else {
             err.println("weights: " + model.weightsDescription() + arch
-                    + ": UNTRAINED, predictions are meaningless; get pretrained weights as weights/README.md says");
+                    + ": UNTRAINED, predictions are meaningless; get pretrained weights with `"
+                    + PretrainedWeights.downloadCommand(model.architecture().id()) + "` (weights/README.md)");
         }
         err.flush();
         return model;

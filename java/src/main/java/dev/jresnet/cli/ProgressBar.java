@@ -44,8 +44,14 @@ final class ProgressBar {
             total = p.total();
             lastDraw = terminal ? 0 : System.nanoTime();
         }
-        boolean done = p.done() >= p.total();
-        String line = render(p);
+        draw(render(p), p.done() >= p.total());
+    }
+
+    /**
+     * Shows {@code line} as the current state of a phase (a training epoch, a download): redrawn in place on a
+     * terminal, else a plain line every {@value #PLAIN_INTERVAL_SECONDS} s; {@code done} ends the phase's line.
+     */
+    void draw(String line, boolean done) {
         if (terminal) {
             long now = System.nanoTime();
             if (done || now - lastDraw >= REDRAW_NANOS) {
@@ -77,6 +83,19 @@ final class ProgressBar {
             open = false;
             lastLength = 0;
         }
+    }
+
+    /** Starts a phase that is not a training one (a download): plain output waits a full interval from now. */
+    void start() {
+        finish();
+        phase = null;
+        lastDraw = terminal ? 0 : System.nanoTime();
+    }
+
+    /** {@code [####....]} for {@code done} of {@code total} (total 0: full). */
+    static String bar(long done, long total) {
+        int filled = total <= 0 ? WIDTH : (int) Math.min(WIDTH, WIDTH * Math.max(0, done) / total);
+        return "[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "]";
     }
 
     static String render(TrainingListener.Progress p) {
