@@ -74,7 +74,7 @@ public final class ConvForwardLab implements AutoCloseable {
      * extra channels being zero in both input and filter.
      */
     static int storedChannels(Precision precision, Shape s) {
-        return s.groups() == 1 ? CudaPrecision.of(precision).inputChannels(s.c()) : s.c();
+        return CudaPrecision.of(precision).inputChannels(s.c(), s.groups());
     }
 
     /** The algorithm's name without the prefix, e.g. "IMPLICIT_PRECOMP_GEMM" for 1. */

@@ -3,7 +3,6 @@ package dev.jresnet.bench;
 import dev.jresnet.cuda.ConvAlgorithms;
 import dev.jresnet.cuda.CudaResNet;
 import dev.jresnet.cuda.DeviceTensor;
-import dev.jresnet.cuda.ExecutionContext;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Precision;
@@ -75,8 +74,10 @@ public final class GpuCheck {
      * use each forward algorithm; the algorithm of every layer goes to OUTDIR/algorithms_PRECISION.txt.
      */
     static void reportConvolutions(CudaResNet engine, Precision p, int batch, Path outDir) throws IOException {
-        Map<String, ConvAlgorithms.Choice> algorithms = engine.withContext(c -> c.algorithms(batch));
-        Map<String, String> unfused = engine.withContext(ExecutionContext::unfusedLayers);
+        record Convolutions(Map<String, ConvAlgorithms.Choice> algorithms, Map<String, String> unfused) {}
+        Convolutions convs = engine.withContext(c -> new Convolutions(c.algorithms(batch), c.unfusedLayers()));
+        Map<String, ConvAlgorithms.Choice> algorithms = convs.algorithms();
+        Map<String, String> unfused = convs.unfused();
         Map<String, List<String>> byAlgorithm = new TreeMap<>();
         List<String> lines = new ArrayList<>();
         algorithms.forEach((layer, c) -> {

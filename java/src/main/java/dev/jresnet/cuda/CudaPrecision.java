@@ -46,6 +46,14 @@ public record CudaPrecision(Precision precision, Layout layout, ElementType elem
         return element == ElementType.FP16 ? (c + 7) / 8 * 8 : c;
     }
 
+    /**
+     * {@link #inputChannels(int)} for a convolution of {@code groups} groups reading such an input: only an ungrouped
+     * one is padded (padding a grouped convolution's input would move channels between groups).
+     */
+    public int inputChannels(int c, int groups) {
+        return groups == 1 ? inputChannels(c) : c;
+    }
+
     /** True when no reduced-precision arithmetic is allowed (algorithm choices must keep FMA math). */
     public boolean exact() {
         return precision.exact();

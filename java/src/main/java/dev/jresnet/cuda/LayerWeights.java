@@ -23,7 +23,7 @@ final class LayerWeights implements AutoCloseable {
      */
     private static int storedChannels(NetworkPlan.ConvLayer l, CudaPrecision p, boolean readsInput) {
         int cg = l.c() / l.groups();
-        return readsInput && l.groups() == 1 ? p.inputChannels(cg) : cg;
+        return readsInput ? p.inputChannels(cg, l.groups()) : cg;
     }
 
     private static long filterElements(NetworkPlan.ConvLayer l, int cg) {
