@@ -261,6 +261,16 @@ public final class CudaResNet implements AutoCloseable {
         return withContext(c -> c.logits(nchw, n));
     }
 
+    /** Pooled features [n][features] (what the classifier reads) of n images [n][3][H][W] (NCHW fp32). */
+    public float[] features(float[] nchw, int n) {
+        return withContext(c -> c.features(nchw, n));
+    }
+
+    /** Pooled features of resized and cropped 8-bit images, normalised on the GPU. */
+    public float[] featuresOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
+        return withContext(c -> c.featuresOfCrops(crops, mean, std));
+    }
+
     /** See {@link ExecutionContext#logits(FloatBuffer, int, FloatBuffer)}. */
     public void logits(FloatBuffer in, int n, FloatBuffer out) {
         withContext(c -> {

@@ -41,7 +41,7 @@ public final class ExecutionContext extends CudaResource {
     private final CudaPrecision precision;
     private final int[] buckets;
     private final int maxBatch;
-    private final int inH, inW, classes;
+    private final int inH, inW, classes, features;
     private final long perImageInput;  // elements of one input image as callers give it: 3 x H x W
     private final int storedChannels;  // channels of the device input: 3, or 8 in fp16 (zeros after the colours)
     private final long perImageStored; // elements of one image in the device input buffer
@@ -74,6 +74,7 @@ public final class ExecutionContext extends CudaResource {
         this.inH = plan.input().h();
         this.inW = plan.input().w();
         this.classes = plan.classes();
+        this.features = plan.features();
         this.perImageInput = plan.input().elements();
         this.storedChannels = precision.inputChannels(plan.input().c());
         this.perImageStored = (long) storedChannels * inH * inW;
@@ -112,7 +113,9 @@ public final class ExecutionContext extends CudaResource {
 
             pinnedIn = own(PinnedBuffer.allocate(4 * maxBatch * perImageInput, "input staging"));
             pinnedU8 = own(PinnedBuffer.allocate(maxBatch * perImageInput, "8-bit image staging"));
-            pinnedOut = own(PinnedBuffer.allocate(4L * maxBatch * classes, "logits staging"));
+            // one staging for either output: logits [maxBatch, classes] or pooled features [maxBatch, features]
+            pinnedOut = own(PinnedBuffer.allocate(4L * maxBatch * Math.max(classes, features),
+                    "logits and features staging"));
             for (int b : buckets) {
                 plans.put(b, own(new BucketPlan(b)));
             }
@@ -141,7 +144,7 @@ public final class ExecutionContext extends CudaResource {
         return buckets.clone();
     }
 
-    /** The smallest bucket that holds {@code n} images (n <= the largest bucket). */
+    /** The smallest bucket that holds {@code n} images ({@code n <= } the largest bucket). */
     public int bucketFor(int n) {
         for (int b : buckets) {
             if (b >= n) {
@@ -215,12 +218,26 @@ public final class ExecutionContext extends CudaResource {
 
     /** Logits [n][classes] (row-major) of n preprocessed images [n][3][H][W] (NCHW fp32). */
     public float[] logits(float[] nchw, int n) {
-        float[] out = new float[Math.multiplyExact(n, classes)];
+        return run(nchw, n, false);
+    }
+
+    /**
+     * Pooled features [n][features] (row-major, fp32 in every precision: what the classifier reads, 2048 per image
+     * for resnet50) of n preprocessed images [n][3][H][W] (NCHW fp32). The same pass as {@link #logits(float[], int)}
+     * (graph included); only the buffer downloaded differs.
+     */
+    public float[] features(float[] nchw, int n) {
+        return run(nchw, n, true);
+    }
+
+    private float[] run(float[] nchw, int n, boolean pooledFeatures) {
+        requireBatch(n);
+        float[] out = new float[Math.multiplyExact(n, pooledFeatures ? features : classes)];
         if (nchw.length != (long) n * perImageInput) {
             throw new IllegalArgumentException("input of " + nchw.length + " floats is not [" + n + ", 3, " + inH
                     + ", " + inW + "] (" + (long) n * perImageInput + " floats)");
         }
-        logits(FloatBuffer.wrap(nchw), n, FloatBuffer.wrap(out));
+        run(FloatBuffer.wrap(nchw), n, FloatBuffer.wrap(out), pooledFeatures);
         return out;
     }
 
@@ -229,18 +246,28 @@ public final class ExecutionContext extends CudaResource {
      * [n][classes] to {@code out} at its position; both positions are left unchanged. Direct buffers are
      * copied once into pinned memory; heap buffers work too.
      */
-    public synchronized void logits(FloatBuffer in, int n, FloatBuffer out) {
+    public void logits(FloatBuffer in, int n, FloatBuffer out) {
+        run(in, n, out, false);
+    }
+
+    /** As {@link #logits(FloatBuffer, int, FloatBuffer)}, writing the pooled features [n][features] instead. */
+    public void features(FloatBuffer in, int n, FloatBuffer out) {
+        run(in, n, out, true);
+    }
+
+    private synchronized void run(FloatBuffer in, int n, FloatBuffer out, boolean pooledFeatures) {
         try (CudaResNet.Guard g = model.enter()) {
             checkOpen();
             requireBatch(n);
-            long needIn = (long) n * perImageInput, needOut = (long) n * classes;
+            int width = pooledFeatures ? features : classes;
+            long needIn = (long) n * perImageInput, needOut = (long) n * width;
             if (in.remaining() < needIn) {
                 throw new IllegalArgumentException("input has " + in.remaining() + " floats remaining; [" + n + ", 3, "
                         + inH + ", " + inW + "] needs " + needIn);
             }
             if (out.remaining() < needOut) {
                 throw new IllegalArgumentException("output has " + out.remaining() + " floats remaining; [" + n + ", "
-                        + classes + "] needs " + needOut);
+                        + width + "] needs " + needOut);
             }
             FloatBuffer src = in.duplicate();
             FloatBuffer dst = out.duplicate();
@@ -257,7 +284,7 @@ public final class ExecutionContext extends CudaResource {
                     model.kernels().nchwF32ToNhwcF16(stream, inputF32, input, m, 3, inH, inW, storedChannels);
                 }
                 forwardChunk(m);
-                downloadLogits(m, dst);
+                download(m, pooledFeatures, dst);
             }
         }
     }
@@ -299,7 +326,16 @@ public final class ExecutionContext extends CudaResource {
      * Logits of already resized and cropped 8-bit RGB images (each H x W): the bytes are uploaded and
      * normalised on the GPU ({@code preprocess.cu}) with {@code mean} and {@code std}.
      */
-    public synchronized float[] logitsOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
+    public float[] logitsOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
+        return runCrops(crops, mean, std, false);
+    }
+
+    /** Pooled features [n][features] of already resized and cropped images, as {@link #logitsOfCrops}. */
+    public float[] featuresOfCrops(List<RgbImage> crops, float[] mean, float[] std) {
+        return runCrops(crops, mean, std, true);
+    }
+
+    private synchronized float[] runCrops(List<RgbImage> crops, float[] mean, float[] std, boolean pooledFeatures) {
         try (CudaResNet.Guard g = model.enter()) {
             checkOpen();
             int n = crops.size();
@@ -310,7 +346,7 @@ public final class ExecutionContext extends CudaResource {
                             + "network input " + inW + "x" + inH);
                 }
             }
-            float[] result = new float[Math.multiplyExact(n, classes)];
+            float[] result = new float[Math.multiplyExact(n, pooledFeatures ? features : classes)];
             FloatBuffer dst = FloatBuffer.wrap(result);
             for (int start = 0; start < n; start += maxBatch) {
                 int m = Math.min(maxBatch, n - start);
@@ -326,7 +362,7 @@ public final class ExecutionContext extends CudaResource {
                     model.kernels().preprocessU8ToNchwF32(stream, inputU8, input, m, inH, inW, mean, std);
                 }
                 forwardChunk(m);
-                downloadLogits(m, dst);
+                download(m, pooledFeatures, dst);
             }
             return result;
         }
@@ -371,12 +407,13 @@ public final class ExecutionContext extends CudaResource {
         }
     }
 
-    private void downloadLogits(int m, FloatBuffer dst) {
-        long bytes = 4L * m * classes;
-        logits.copyTo(stream, pinnedOut, 0, 0, bytes);
+    /** Copies the logits [m, classes] or the pooled features [m, features] of the last chunk to {@code dst}. */
+    private void download(int m, boolean pooledFeatures, FloatBuffer dst) {
+        int width = pooledFeatures ? features : classes;
+        (pooledFeatures ? pooled : logits).copyTo(stream, pinnedOut, 0, 0, 4L * m * width);
         stream.synchronize();
         FloatBuffer staged = pinnedOut.asFloatBuffer();
-        staged.limit(m * classes);
+        staged.limit(m * width);
         dst.put(staged);
     }
 

@@ -18,6 +18,7 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -102,6 +103,65 @@ public final class ImageDecoder {
             return m.substring(name.length() + 2);
         }
         return "cannot read the file: " + (m != null ? m : e.toString());
+    }
+
+    /**
+     * Decodes a PNG or JPEG read from {@code in} to its end (the stream is not closed), with the limits of a file: at
+     * most 2 GB, and {@link Limits#IMAGE_PIXELS} checked from the header. {@code nameForErrors} is what exception
+     * messages call it (a URL, an upload's name); null reads "&lt;stream&gt;".
+     */
+    public static RgbImage decode(InputStream in, String nameForErrors) throws ImageDecodeException {
+        String name = nameForErrors == null ? "<stream>" : nameForErrors;
+        if (in == null) {
+            throw new ImageDecodeException(name, "no stream given");
+        }
+        int max = Integer.MAX_VALUE - 16; // the largest array, as for a file
+        byte[] bytes;
+        try {
+            bytes = in.readNBytes(max);
+            if (bytes.length == max && in.read() >= 0) {
+                throw new ImageDecodeException(name, "stream of more than " + max + " bytes is too large to be an "
+                        + "image we decode");
+            }
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new ImageDecodeException(name, "cannot read the stream: " + (e.getMessage() != null ? e.getMessage()
+                    : e.toString()), e);
+        }
+        return decode(bytes, name);
+    }
+
+    /** {@link #decode(InputStream, String)} with the name "&lt;stream&gt;" in messages. */
+    public static RgbImage decode(InputStream in) throws ImageDecodeException {
+        return decode(in, null);
+    }
+
+    /**
+     * The pixels of an image already in memory, read as a file's are (raw samples, no colour management: grey is
+     * copied to R, G and B, alpha dropped, palettes looked up). A layout with no such reading (5- or 6-bit packed
+     * samples, a colour space other than grey or RGB) is converted to sRGB by {@link BufferedImage#getRGB}.
+     */
+    public static RgbImage decode(BufferedImage image) {
+        if (image == null) {
+            throw new IllegalArgumentException("image must not be null");
+        }
+        try {
+            return toRgb(image, "BufferedImage", "image");
+        } catch (ImageDecodeException e) {
+            int w = image.getWidth(), h = image.getHeight();
+            byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+            int[] row = new int[w];
+            for (int y = 0, o = 0; y < h; y++) {
+                image.getRGB(0, y, w, 1, row, 0, w);
+                for (int argb : row) {
+                    out[o++] = (byte) (argb >> 16);
+                    out[o++] = (byte) (argb >> 8);
+                    out[o++] = (byte) argb;
+                }
+            }
+            return new RgbImage(w, h, out);
+        }
     }
 
     /** Decodes an in-memory PNG or JPEG; {@code nameForErrors} is what exception messages call it. */

@@ -13,6 +13,7 @@ import dev.jresnet.graph.CpuInference;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
+import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
 import dev.jresnet.io.FileChecks;
@@ -25,6 +26,7 @@ import dev.jresnet.weights.IncompatibleWeightsException;
 import dev.jresnet.weights.WeightSet;
 import dev.jresnet.weights.WeightSets;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -121,16 +123,21 @@ public final class ResNet implements AutoCloseable {
     /** Logits [N, classes] of a preprocessed batch [N, 3, H, W]. */
     public Tensor forward(Tensor batch) {
         requireOpen();
-        if (!(batch.rank() == 4 && batch.dim(1) == 3)) {
-            throw new IllegalArgumentException("input batch must be [N, 3, H, W], found " + batch.shape());
-        }
-        batch.requireFinite("input batch");
+        requireBatch(batch);
         if (cuda == null) {
             return cpu.forward(batch);
         }
         requireCudaInput(batch.dim(2), batch.dim(3), batch.shape().toString());
         int n = batch.dim(0);
         return new Tensor(Shape.of(n, network.numClasses()), cuda.logits(batch.data(), n));
+    }
+
+    private static void requireBatch(Tensor batch) {
+        Objects.requireNonNull(batch, "batch");
+        if (!(batch.rank() == 4 && batch.dim(1) == 3)) {
+            throw new IllegalArgumentException("input batch must be [N, 3, H, W], found " + batch.shape());
+        }
+        batch.requireFinite("input batch");
     }
 
     private void requireCudaInput(int h, int w, String shape) {
@@ -227,15 +234,10 @@ public final class ResNet implements AutoCloseable {
         return device.description() + ": " + cuda.describe();
     }
 
-    /** Logits as one row per image. */
+    /** Logits as one row per image: [N][classes] of a preprocessed batch [N, 3, H, W]. */
     public float[][] logits(Tensor batch) {
         Tensor l = forward(batch);
-        int n = l.dim(0), k = l.dim(1);
-        float[][] rows = new float[n][];
-        for (int i = 0; i < n; i++) {
-            rows[i] = Arrays.copyOfRange(l.data(), i * k, (i + 1) * k);
-        }
-        return rows;
+        return split(l.data(), l.dim(0), l.dim(1));
     }
 
     /**
@@ -245,6 +247,99 @@ public final class ResNet implements AutoCloseable {
     public Tensor preprocess(RgbImage image) {
         requireOpen();
         return preset.preprocess(image, inputSize);
+    }
+
+    /**
+     * A batch [N, 3, S, S] for {@link #logits(Tensor)} or {@link #features(Tensor)}: image i preprocessed as
+     * {@link #preprocess(RgbImage)} does, at [i] (N >= 1). It holds 3 x S x S floats per image (600 KB at 224): for many
+     * images, {@link #classify(List, int)} and {@link #features(List)} crop as they go instead.
+     */
+    public Tensor preprocess(List<RgbImage> images) {
+        requireOpen();
+        Objects.requireNonNull(images, "images");
+        int n = images.size(), per = 3 * inputSize * inputSize;
+        if (n == 0) {
+            throw new IllegalArgumentException("preprocess needs at least one image (a tensor has no empty dimension)");
+        }
+        Tensor batch = Tensor.zeros(n, 3, inputSize, inputSize);
+        for (int i = 0; i < n; i++) {
+            RgbImage image = images.get(i);
+            if (image == null) {
+                throw new IllegalArgumentException("image " + i + " is null");
+            }
+            System.arraycopy(preset.preprocess(image, inputSize).data(), 0, batch.data(), i * per, per);
+        }
+        return batch;
+    }
+
+    /** Channels of the pooled features the classifier reads: 2048 for resnet50, 512 for resnet18 and resnet34. */
+    public int featureSize() {
+        requireOpen();
+        return network.architecture().features();
+    }
+
+    /**
+     * The pooled features of a preprocessed batch [N, 3, H, W]: row i is image i's global average pool of the last
+     * stage ([N][{@link #featureSize()}]), the vector the classifier maps to logits (logits = features · fcᵀ + b), for
+     * embeddings, similarity search or a classifier of your own. On CUDA, fp32 in every precision.
+     */
+    public float[][] features(Tensor batch) {
+        requireOpen();
+        requireBatch(batch);
+        int n = batch.dim(0);
+        float[] rows = cuda == null ? cpu.features(batch).data() : cudaFeatures(batch);
+        return split(rows, n, featureSize());
+    }
+
+    private float[] cudaFeatures(Tensor batch) {
+        requireCudaInput(batch.dim(2), batch.dim(3), batch.shape().toString());
+        return cuda.features(batch.data(), batch.dim(0));
+    }
+
+    /**
+     * The pooled features of each image ([N][{@link #featureSize()}], in input order), cropped as its batch is
+     * formed as {@link #classify(List, int)} does, so only one batch of crops is held at a time.
+     */
+    public float[][] features(List<RgbImage> images) {
+        requireOpen();
+        Objects.requireNonNull(images, "images");
+        int size = featureSize();
+        float[][] out = new float[images.size()][];
+        int chunk = cuda != null ? 256 : MAX_CPU_BATCH;
+        for (int start = 0; start < images.size(); start += chunk) {
+            int m = Math.min(chunk, images.size() - start);
+            List<RgbImage> crops = new ArrayList<>(m);
+            for (int i = 0; i < m; i++) {
+                RgbImage image = images.get(start + i);
+                if (image == null) {
+                    throw new IllegalArgumentException("image " + (start + i) + " is null");
+                }
+                crops.add(preset.resizeAndCrop(image, inputSize));
+            }
+            float[] rows = cuda != null ? cuda.featuresOfCrops(crops, preset.mean(), preset.std())
+                    : cpu.features(normalized(crops)).data();
+            float[][] part = split(rows, m, size);
+            System.arraycopy(part, 0, out, start, m);
+        }
+        return out;
+    }
+
+    /** Crops of the input size as one normalised batch [N, 3, S, S]. */
+    private Tensor normalized(List<RgbImage> crops) {
+        int per = 3 * inputSize * inputSize;
+        Tensor batch = Tensor.zeros(crops.size(), 3, inputSize, inputSize);
+        for (int i = 0; i < crops.size(); i++) {
+            System.arraycopy(preset.normalize(crops.get(i), inputSize).data(), 0, batch.data(), i * per, per);
+        }
+        return batch;
+    }
+
+    private static float[][] split(float[] rowMajor, int n, int width) {
+        float[][] rows = new float[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = Arrays.copyOfRange(rowMajor, i * width, (i + 1) * width);
+        }
+        return rows;
     }
 
     /**
@@ -313,6 +408,16 @@ public final class ResNet implements AutoCloseable {
         requireOpen();
         Objects.requireNonNull(image, "image");
         return classify(List.of(image), k).get(0);
+    }
+
+    /**
+     * Top-{@code k} classes of an image already in memory (from a UI, a camera, {@code ImageIO.read}); its pixels are
+     * read as {@link ImageDecoder#decode(BufferedImage)} reads them.
+     */
+    public List<Prediction> classify(BufferedImage image, int k) {
+        requireOpen();
+        Objects.requireNonNull(image, "image");
+        return classify(ImageDecoder.decode(image), k);
     }
 
     /**
@@ -707,7 +812,8 @@ public final class ResNet implements AutoCloseable {
                 return CudaResNet.create(NetworkPlan.of(network, size, size), o);
             } catch (CudaException | IllegalArgumentException | LinkageError e) {
                 throw new DeviceUnavailableException("cannot run on " + device + ": " + e.getMessage()
-                        + "; `jresnet doctor` tells what is missing, or use Device.cpu()");
+                        + "; dev.jresnet.cuda.Doctor.report (`jresnet doctor`) tells what is missing, or use "
+                        + "Device.cpu()");
             }
         }
     }

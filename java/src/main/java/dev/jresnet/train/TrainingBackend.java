@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * The arithmetic of fine-tuning on one device: the frozen prefix's features, one optimizer step, inference
- * logits, and the model and optimizer state as host tensors. {@link FineTuner} owns everything else (data,
+ * logits, and the model and optimizer state as host tensors. {@code FineTuner} owns everything else (data,
  * schedule, metrics, checkpoints, the feature cache) and talks to the device only through this interface.
  *
  * <p><b>Devices.</b> {@link Trainer} implements it for every device (the CPU's {@link CpuTrainDevice} or the GPU's

@@ -95,7 +95,7 @@ class ImageDecoderTest {
     void bytesOverloadNamesTheCaller() {
         ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(new byte[] {1, 2, 3}, "upload #3"));
         assertTrue(e.getMessage().startsWith("upload #3: "), e.getMessage());
-        assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(null, "x"));
+        assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode((byte[]) null, "x"));
     }
 
     private static byte[] png(int width, int height, byte[] idat) {

@@ -132,7 +132,7 @@ public abstract sealed class GpuOptimizer implements AutoCloseable permits GpuOp
     }
 
     /**
-     * A host copy of the state, keys as the Java optimizer's {@link Optimizer#state()}: "<param>.<suffix>" tensors
+     * A host copy of the state, keys as the Java optimizer's {@link Optimizer#state()}: "&lt;param&gt;.&lt;suffix&gt;" tensors
      * and "step" (the number of step calls); waits for the stream.
      */
     public Map<String, Tensor> state(Stream stream, Map<String, Shape> shapes) {

@@ -1,0 +1,143 @@
+package dev.jresnet.resnet;
+
+import dev.jresnet.graph.Architecture;
+import dev.jresnet.image.ImageDecodeException;
+import dev.jresnet.image.ImageDecoder;
+import dev.jresnet.image.RgbImage;
+import dev.jresnet.nn.Linear;
+import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.testing.TestImages;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Features, batches built from images, and the in-memory inputs (bytes, streams, BufferedImage) on the CPU. */
+class ResNetFeaturesTest {
+    private static final Path SAMPLES = PyTorchReference.projectRoot().resolve("samples");
+    private static ResNet model;
+    private static List<RgbImage> images;
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = ResNet.untrained(7, Device.cpu());
+        // a PNG, a JPEG and a synthetic non-square image: three different crops
+        images = List.of(ImageDecoder.decode(SAMPLES.resolve("chelsea.png")),
+                ImageDecoder.decode(SAMPLES.resolve("rocket.jpg")), TestImages.gradient(300, 200));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void preprocessOfAListStacksTheSingleImagesBitForBit() {
+        Tensor batch = model.preprocess(images);
+        assertArrayEquals(new int[] {3, 3, 224, 224}, batch.shape().dims());
+        int per = 3 * 224 * 224;
+        for (int i = 0; i < images.size(); i++) {
+            float[] one = model.preprocess(images.get(i)).data();
+            assertArrayEquals(one, Arrays.copyOfRange(batch.data(), i * per, (i + 1) * per), "image " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> model.preprocess(List.<RgbImage>of()));
+        assertEquals(0, model.features(List.<RgbImage>of()).length);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> model.preprocess(Arrays.asList(images.get(0), null)));
+        assertEquals("image 1 is null", e.getMessage());
+    }
+
+    @Test
+    void featuresThroughTheClassifierAreTheLogits() {
+        Tensor batch = model.preprocess(images);
+        float[][] features = model.features(batch);
+        float[][] logits = model.logits(batch);
+        assertEquals(2048, model.featureSize());
+        assertEquals(images.size(), features.length);
+        Linear fc = model.network().spec().classifier();
+        float[] w = model.network().tensor(fc.weight()).data(); // [1000, 2048]
+        float[] b = model.network().tensor(fc.bias()).data();
+        for (int i = 0; i < features.length; i++) {
+            assertEquals(2048, features[i].length);
+            double num = 0, den = 0;
+            for (int c = 0; c < 1000; c++) {
+                double v = b[c];
+                for (int f = 0; f < 2048; f++) {
+                    v += (double) features[i][f] * w[c * 2048 + f];
+                }
+                num += (v - logits[i][c]) * (v - logits[i][c]);
+                den += v * v;
+            }
+            double rel = Math.sqrt(num / den);
+            assertTrue(rel < 1e-5, "image " + i + ": features · fcᵀ + b differs from the logits by " + rel);
+        }
+        // features of the list (cropped as it goes) are those of its preprocessed batch
+        float[][] ofImages = model.features(images);
+        for (int i = 0; i < features.length; i++) {
+            assertArrayEquals(features[i], ofImages[i], "image " + i);
+        }
+    }
+
+    @Test
+    void featureSizeFollowsTheArchitecture() throws IOException {
+        try (ResNet r18 = ResNet.builder().architecture(Architecture.RESNET18).build()) {
+            assertEquals(512, r18.featureSize());
+            assertEquals(512, r18.features(ResNetTest.randomInput(1, 64, 2))[0].length);
+        }
+    }
+
+    @Test
+    void bytesAndStreamsDecodeAsTheFile() throws IOException {
+        for (String name : List.of("chelsea.png", "rocket.jpg")) {
+            Path file = SAMPLES.resolve(name);
+            RgbImage fromFile = ImageDecoder.decode(file);
+            byte[] bytes = Files.readAllBytes(file);
+            assertEquals(fromFile.width(), ImageDecoder.decode(bytes, name).width());
+            assertArrayEquals(fromFile.pixels(), ImageDecoder.decode(bytes, name).pixels(), name);
+            try (InputStream in = Files.newInputStream(file)) {
+                assertArrayEquals(fromFile.pixels(), ImageDecoder.decode(in).pixels(), name);
+            }
+        }
+        ImageDecodeException bad = assertThrows(ImageDecodeException.class,
+                () -> ImageDecoder.decode(new ByteArrayInputStream("GIF89a".getBytes()), "upload.gif"));
+        assertTrue(bad.getMessage().startsWith("upload.gif: "), bad.getMessage());
+        InputStream failing = new InputStream() {
+            @Override
+            public int read() throws IOException {
+                throw new IOException("connection reset");
+            }
+        };
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(failing));
+        assertEquals("<stream>: cannot read the stream: connection reset", e.getMessage());
+    }
+
+    @Test
+    void aBufferedImageIsClassifiedAsItsFile() throws IOException {
+        Path file = SAMPLES.resolve("chelsea.png");
+        BufferedImage loaded = ImageIO.read(file.toFile());
+        RgbImage fromFile = ImageDecoder.decode(file);
+        assertArrayEquals(fromFile.pixels(), ImageDecoder.decode(loaded).pixels());
+        assertEquals(model.classify(fromFile, 5), model.classify(loaded, 5));
+
+        // a layout without raw 8-bit samples (RGB 565) is read through getRGB
+        BufferedImage packed = new BufferedImage(3, 2, BufferedImage.TYPE_USHORT_565_RGB);
+        packed.setRGB(1, 1, 0xff8040);
+        RgbImage p = ImageDecoder.decode(packed);
+        int rgb = packed.getRGB(1, 1);
+        assertArrayEquals(new byte[] {(byte) (rgb >> 16), (byte) (rgb >> 8), (byte) rgb},
+                Arrays.copyOfRange(p.pixels(), (3 + 1) * 3, (3 + 1) * 3 + 3));
+        assertThrows(IllegalArgumentException.class, () -> ImageDecoder.decode((BufferedImage) null));
+    }
+}
