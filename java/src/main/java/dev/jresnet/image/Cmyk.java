@@ -1,9 +1,6 @@
 package dev.jresnet.image;
 
 import javax.imageio.ImageReader;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
-import org.w3c.dom.NodeList;
 
 import java.awt.image.Raster;
 import java.io.IOException;
@@ -22,7 +19,6 @@ import java.io.IOException;
  * </ul>
  */
 final class Cmyk {
-    private static final String JPEG_METADATA = "javax_imageio_jpeg_image_1.0";
     private static final int SCALEBITS = 16;
     private static final int ONE_HALF = 1 << (SCALEBITS - 1);
 
@@ -31,22 +27,42 @@ final class Cmyk {
     /** The JPEG's component count (SOF) and whether its samples are YCCK (Adobe transform other than 0), or null. */
     record JpegKind(int components, boolean ycck) {}
 
-    static JpegKind jpegKind(ImageReader reader) throws IOException {
-        IIOMetadata md = reader.getImageMetadata(0);
-        if (md == null) {
-            return null;
+    /**
+     * Read from the markers before the first scan, so that ImageIO can keep skipping metadata for ordinary JPEGs:
+     * the frame header's component count and APP14 Adobe's transform. Null when no frame header comes first.
+     */
+    static JpegKind jpegKind(byte[] b) {
+        int transform = -1;
+        int i = 2;
+        while (i + 4 <= b.length) {
+            if ((b[i] & 0xff) != 0xff) {
+                return null;
+            }
+            int marker = b[i + 1] & 0xff;
+            if (marker == 0xff) { // fill byte
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || marker >= 0xd0 && marker <= 0xd7) { // no length
+                i += 2;
+                continue;
+            }
+            int length = (b[i + 2] & 0xff) << 8 | (b[i + 3] & 0xff);
+            boolean sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+            if (sof) {
+                // length(2) precision(1) height(2) width(2) components(1)
+                return i + 9 < b.length ? new JpegKind(b[i + 9] & 0xff, (b[i + 9] & 0xff) == 4 && transform > 0) : null;
+            }
+            if (marker == 0xee && length >= 14 && i + 15 < b.length && b[i + 4] == 'A' && b[i + 5] == 'd'
+                    && b[i + 6] == 'o' && b[i + 7] == 'b' && b[i + 8] == 'e') {
+                transform = b[i + 15] & 0xff; // "Adobe" version(2) flags0(2) flags1(2) transform(1)
+            }
+            if (marker == 0xda || length < 2) {
+                return null;
+            }
+            i += 2 + length;
         }
-        IIOMetadataNode root = (IIOMetadataNode) md.getAsTree(JPEG_METADATA);
-        NodeList sof = root.getElementsByTagName("sof");
-        if (sof.getLength() == 0) {
-            return null;
-        }
-        int components = Integer.parseInt(((IIOMetadataNode) sof.item(0)).getAttribute("numFrameComponents"));
-        NodeList adobe = root.getElementsByTagName("app14Adobe");
-        // libjpeg (so PIL): 4 components are CMYK without an Adobe marker or with transform 0, YCCK otherwise.
-        boolean ycck = adobe.getLength() > 0
-                && !"0".equals(((IIOMetadataNode) adobe.item(0)).getAttribute("transform"));
-        return new JpegKind(components, ycck);
+        return null;
     }
 
     /** RGB of a 4-band 8-bit raster: JPEG samples (inverted CMYK, or YCCK) or TIFF samples (plain CMYK). */

@@ -129,8 +129,8 @@ public final class ImageDecoder {
         });
         // Memory cache, not ImageIO's default file cache: no temp files, and nothing depends on ImageIO's global settings.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            // JPEG, TIFF and GIF keep their metadata: CMYK, the TIFF kind and the GIF frame's place are read from it
-            reader.setInput(in, true, format == ImageFormat.PNG || format == ImageFormat.BMP);
+            // TIFF and GIF keep their metadata: the TIFF kind and the GIF frame's place are read from it
+            reader.setInput(in, true, format != ImageFormat.TIFF && format != ImageFormat.GIF);
             int width = reader.getWidth(0);
             int height = reader.getHeight(0);
             if (width <= 0 || height <= 0) {
@@ -145,7 +145,7 @@ public final class ImageDecoder {
                 throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
                         + height + " pixels", (long) width * height));
             }
-            RgbImage rgb = read(reader, format, name, warnings, gif);
+            RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif);
             for (String w : warnings) {
                 if (!isHarmless(w)) {
                     throw new ImageDecodeException(name, "corrupt or truncated " + what + " (decoder warned: " + w + ")");
@@ -164,14 +164,11 @@ public final class ImageDecoder {
     }
 
     /** The first image of a reader whose size was checked: 4-channel JPEGs and CMYK TIFF through {@link Cmyk}. */
-    private static RgbImage read(ImageReader reader, ImageFormat format, String name, List<String> warnings,
+    private static RgbImage read(ImageReader reader, ImageFormat format, String name, Cmyk.JpegKind jpeg,
                                  GifCanvas.Layout gif) throws IOException {
         String what = format.label;
-        if (format == ImageFormat.JPEG) {
-            Cmyk.JpegKind kind = Cmyk.jpegKind(reader);
-            if (kind != null && kind.components() == 4) {
-                return Cmyk.toRgb(reader.readRaster(0, null), true, kind.ycck());
-            }
+        if (jpeg != null && jpeg.components() == 4) {
+            return Cmyk.toRgb(reader.readRaster(0, null), true, jpeg.ycck());
         }
         if (format == ImageFormat.TIFF) {
             String refusal = TiffKinds.refusal(reader);
