@@ -144,7 +144,15 @@ def images():
     rgb.convert("L").save(d("grey.jpg"))
     rgb.convert("CMYK").save(d("cmyk.jpg"))
     rgb.save(d("rgb.bmp"))
+    rgb.convert("P", palette=Image.ADAPTIVE, colors=16).save(d("palette.bmp"))
     rgb.save(d("rgb.gif"))
+    rgb.save(d("animated.gif"), save_all=True, append_images=[Image.fromarray(255 - np.asarray(rgb))])
+    rgb.save(d("rgb-lzw.tif"), compression="tiff_lzw")
+    rgb.save(d("rgb-deflate.tif"), compression="tiff_adobe_deflate")
+    rgb.convert("P", palette=Image.ADAPTIVE, colors=16).save(d("palette.tif"))
+    rgb.convert("CMYK").save(d("cmyk.tif"))
+    rgb.save(d("jpeg.tif"), compression="jpeg")
+    rgb.save(d("rgb.webp"))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.image.RgbImage;
 
 /**
- * {@link ImageDecoder#decode(byte[], String)} on any bytes (seeds: PNG and JPEG of each kind it decodes, and BMP, GIF
- * and CMYK JPEG, which it rejects): an RGB image whose pixels fill width x height x 3, or an ImageDecodeException.
+ * {@link ImageDecoder#decode(byte[], String)} on any bytes (seeds: PNG, JPEG, CMYK JPEG, GIF, BMP and TIFF of each kind
+ * it decodes, and JPEG-in-TIFF and WebP, which it refuses): an RGB image whose pixels fill width x height x 3, or an
+ * ImageDecodeException.
  */
 class ImageFuzzTest {
     @FuzzTest

@@ -38,8 +38,8 @@ import java.util.concurrent.Callable;
  * and the reason; the others are classified. Exit status: 0 all classified, 1 some failed, 2 none could be.
  */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify images (PNG, JPEG) or preprocessed .npy tensors ([3,S,S] or [N,3,S,S] float32; S is "
-                + "224, or the size a fine-tuned model was trained at).")
+        description = "Classify images (PNG, JPEG, GIF, BMP, TIFF), folders of them, or preprocessed .npy tensors "
+                + "([3,S,S] or [N,3,S,S] float32 or float64; S is 224, or the size a fine-tuned model was trained at).")
 final class ClassifyCommand implements Callable<Integer> {
     /** Largest --batch: a batch holds this many [3,S,S] inputs (600 KB each at 224) and their activations. */
     static final int MAX_BATCH = 1024;
@@ -47,7 +47,8 @@ final class ClassifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "INPUT", description = "Image files or .npy tensors.")
+    @Parameters(arity = "1..*", paramLabel = "INPUT", description = "Image files, .npy tensors, or folders (walked in name order; "
+            + "hidden files skipped).")
     List<Path> inputs;
 
     @Mixin
@@ -102,8 +103,11 @@ final class ClassifyCommand implements Callable<Integer> {
             Counts counts = new Counts();
             List<Item> pending = new ArrayList<>();
             int usable = 0;
-            for (Path p : inputs) {
-                for (Item item : read(net, p)) {
+            for (InputWalk walk = new InputWalk(inputs); walk.hasNext(); ) {
+                InputWalk.Input in = walk.next();
+                List<Item> items = in.error() != null ? List.of(Item.failed(in.path().toString(), in.error()))
+                        : read(net, in.path());
+                for (Item item : items) {
                     pending.add(item);
                     if (item.error == null && ++usable == batch) {
                         flush(net, pending, printer, err, counts);
@@ -194,18 +198,27 @@ final class ClassifyCommand implements Callable<Integer> {
         return net.forward(b);
     }
 
+    /** Names of weights files: given as an INPUT, they are refused with the option that takes them. */
+    private static final List<String> WEIGHTS_EXTENSIONS = List.of(".pth", ".pt", ".safetensors", ".onnx", ".ckpt",
+            ".bin");
+
     /** The items of one input: one per image, one per [3,S,S] of a .npy; a failed one carries the reason. */
     private static List<Item> read(ResNet net, Path p) {
         String name = p.toString();
+        String fileName = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
         int size = net.inputSize();
         try {
-            if (p.getFileName() != null && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
+            if (fileName.endsWith(".npy")) {
                 FileChecks.requireRegularFile(p, null);
-                return slices(Npy.read(p), name, size);
+                return slices(Npy.load(p), name, size);
             }
             // Decoded, cropped, and the full image dropped here: only the S x S crop outlives this call.
             return List.of(new Item(name, net.crop(ImageDecoder.decode(p)), null, null));
         } catch (ImageDecodeException e) {
+            if (WEIGHTS_EXTENSIONS.stream().anyMatch(fileName::endsWith)) {
+                return List.of(Item.failed(name, "a weights file, not an image or .npy tensor: give weights with "
+                        + "--weights FILE"));
+            }
             return List.of(Item.failed(name, e.reason()));
         } catch (Exception | OutOfMemoryError e) {
             return List.of(Item.failed(name, reason(e, name)));
@@ -213,13 +226,14 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     /** A .npy tensor as [3,S,S] items, each refused alone when it holds NaN or infinity. */
-    private static List<Item> slices(Tensor t, String name, int size) {
+    private static List<Item> slices(Npy.Array array, String name, int size) {
+        Tensor t = array.tensor();
+        String problem = shapeProblem(t.shape().dims(), array.dtype(), size);
+        if (problem != null) {
+            return List.of(Item.failed(name, problem));
+        }
         if (t.rank() == 3) {
             t = t.reshape(1, t.dim(0), t.dim(1), t.dim(2));
-        }
-        if (t.rank() != 4 || t.dim(1) != 3 || t.dim(2) != size || t.dim(3) != size) {
-            return List.of(Item.failed(name, "expected a float32 tensor [3," + size + "," + size + "] or [N,3," + size
-                    + "," + size + "], found " + t.shape()));
         }
         int n = t.dim(0);
         int per = 3 * size * size;
@@ -233,6 +247,40 @@ final class ClassifyCommand implements Callable<Integer> {
                     : new Item(itemName, null, new Tensor(Shape.of(3, size, size), chw), null));
         }
         return list;
+    }
+
+    /**
+     * Null when {@code dims} is [3,S,S] or [N,3,S,S], else what was expected, the shape and dtype given ("[224,224,3]
+     * float64") and the likely fix: channels last needs a transpose, another size a resize, a lone batch of images
+     * of another model's size the right preprocessing.
+     */
+    static String shapeProblem(int[] dims, String dtype, int size) {
+        int r = dims.length;
+        if ((r == 3 || r == 4) && dims[r - 3] == 3 && dims[r - 2] == size && dims[r - 1] == size) {
+            return null;
+        }
+        StringBuilder given = new StringBuilder("[");
+        for (int i = 0; i < r; i++) {
+            given.append(i > 0 ? "," : "").append(dims[i]);
+        }
+        given.append("] ").append(dtype);
+        String expected = "expected [3," + size + "," + size + "] or [N,3," + size + "," + size + "] (preprocessed, "
+                + "channels first); got " + given;
+        String fix;
+        if ((r == 3 || r == 4) && dims[r - 1] == 3 && dims[r - 3] == size && dims[r - 2] == size) {
+            fix = "channels last: transpose it, arr.transpose(" + (r == 3 ? "2, 0, 1" : "0, 3, 1, 2") + ")";
+        } else if ((r == 3 || r == 4) && dims[r - 1] == 3) {
+            fix = "channels last and " + dims[r - 3] + "x" + dims[r - 2] + ": resize and center-crop to " + size + "x"
+                    + size + ", normalize, and transpose to channels first (or pass the image file itself)";
+        } else if ((r == 3 || r == 4) && dims[r - 3] == 3) {
+            fix = dims[r - 2] + "x" + dims[r - 1] + " instead of " + size + "x" + size + ": this model takes " + size
+                    + " pixels; resize and center-crop to that (or pass the image file itself)";
+        } else if (r == 5 && dims[0] == 1) {
+            fix = "one axis too many: drop the leading 1, arr[0]";
+        } else {
+            fix = "pass the image file itself, or save the preprocessed tensor";
+        }
+        return expected + ": " + fix;
     }
 
     /** "holds NaN at [c,y,x]" for the first non-finite value of a [3,S,S] tensor, else null. */

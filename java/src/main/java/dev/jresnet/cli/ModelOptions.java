@@ -7,6 +7,8 @@ import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.tensor.Precision;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.graph.Variant;
+import dev.jresnet.weights.TrainingCheckpointException;
+import dev.jresnet.weights.WeightFormatException;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -112,6 +114,10 @@ final class ModelOptions {
             model = b.build();
         } catch (DeviceUnavailableException e) {
             throw DeviceOptions.inCliWords(e);
+        } catch (TrainingCheckpointException e) {
+            throw new WeightFormatException(e.file() + ": a training checkpoint (model weights, optimizer state and "
+                    + "progress of a `jresnet finetune` run), not a model: use the model that finetune wrote with --out "
+                    + "(or continue training: jresnet finetune ... --resume " + e.file() + ")", e);
         }
         if (run != null) {
             err.println("device:  " + model.deviceDescription());

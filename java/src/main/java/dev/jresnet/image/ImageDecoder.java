@@ -28,24 +28,29 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Decodes PNG and JPEG files to 8-bit RGB with the JDK's ImageIO, giving the pixels that PIL's
+ * Decodes PNG, JPEG, GIF, BMP and TIFF files to 8-bit RGB with the JDK's ImageIO, giving the pixels that PIL's
  * {@code Image.open(p).convert("RGB")} gives, since that is what torchvision users feed ResNet:
  * <ul>
  *   <li>grey (1, 2, 4, 8 bit) is scaled to 8 bits and copied to R, G and B;</li>
  *   <li>alpha is dropped, not composited onto a background (PIL's convert drops it);</li>
- *   <li>palette images are looked up in their palette; a tRNS chunk is ignored;</li>
+ *   <li>palette images (PNG, GIF, BMP, TIFF) are looked up in their palette; transparency is ignored;</li>
  *   <li>16-bit RGB, RGBA and grey+alpha keep the high byte of each sample (PIL unpacks them that way);</li>
  *   <li>16-bit grey without alpha is clipped to 0..255, not scaled: PIL opens it as mode "I" and its
  *       I to RGB conversion clips, so most 16-bit grey photos come out nearly white. That is lossy, but
- *       it is what {@code convert("RGB")} does and so what a torchvision pipeline classifies.</li>
+ *       it is what {@code convert("RGB")} does and so what a torchvision pipeline classifies;</li>
+ *   <li>CMYK and YCCK JPEGs and CMYK TIFFs are converted as PIL converts them ({@link Cmyk});</li>
+ *   <li>a GIF gives its first frame on its logical screen ({@link GifCanvas}), a TIFF its first page; TIFF kinds
+ *       not checked against PIL are refused ({@link TiffKinds}).</li>
  * </ul>
- * Embedded ICC profiles and gamma chunks are ignored, as PIL ignores them. JPEG pixels come from the
+ * Embedded ICC profiles, gamma chunks and EXIF orientation are ignored, as PIL ignores them (torchvision users who
+ * want the rotation call {@code ImageOps.exif_transpose} themselves). JPEG pixels come from the
  * JDK's libjpeg 6b and matched PIL's libjpeg-turbo exactly on every file tested (4:2:0, 4:4:4,
- * progressive, grey, with an ICC profile); both use the islow IDCT and fancy upsampling by default, but
+ * progressive, grey, CMYK, with an ICC profile); both use the islow IDCT and fancy upsampling by default, but
  * libjpeg-turbo also upsamples 4:4:0 (h1v2) smoothly where 6b replicates, so such files can differ.
- * Other known differences: CMYK/YCCK JPEGs are rejected (PIL converts them); a JPEG on which the decoder
+ * Other known differences: a JPEG on which the decoder
  * reports anything but a known-harmless warning is rejected, where PIL accepts some damaged but
- * decodable files; PNG chunk CRCs are not checked (ImageIO ignores them).
+ * decodable files; PNG chunk CRCs are not checked (ImageIO ignores them). WebP, HEIC, AVIF, JPEG 2000 and JPEG XL
+ * are refused with the reason ({@link ImageFormat}).
  */
 public final class ImageDecoder {
     /**
@@ -54,8 +59,6 @@ public final class ImageDecoder {
      * pixel is decoded, so a forged header cannot exhaust the heap.
      */
     public static final long MAX_PIXELS = Limits.IMAGE_PIXELS.defaultValue();
-
-    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
     /**
      * libjpeg warnings after which the pixels are still the whole image; any other warning (premature end
@@ -69,7 +72,7 @@ public final class ImageDecoder {
     private ImageDecoder() {}
 
     /**
-     * Decodes the PNG or JPEG file at {@code path}. Only a regular file is opened (a named pipe would block forever,
+     * Decodes the image file at {@code path} (PNG, JPEG, GIF, BMP or TIFF). Only a regular file is opened (a named pipe would block forever,
      * a device behind a link never end): anything else, a missing file included, is an ImageDecodeException naming
      * the file and saying what it is.
      */
@@ -106,7 +109,7 @@ public final class ImageDecoder {
     }
 
     /**
-     * Decodes a PNG or JPEG read from {@code in} to its end (the stream is not closed), with the limits of a file: at
+     * Decodes an image ({@link ImageFormat#ACCEPTED}) read from {@code in} to its end (the stream is not closed), with the limits of a file: at
      * most 2 GB, and {@link Limits#IMAGE_PIXELS} checked from the header. {@code nameForErrors} is what exception
      * messages call it (a URL, an upload's name); null reads "&lt;stream&gt;".
      */
@@ -164,22 +167,15 @@ public final class ImageDecoder {
         }
     }
 
-    /** Decodes an in-memory PNG or JPEG; {@code nameForErrors} is what exception messages call it. */
+    /** Decodes an in-memory image ({@link ImageFormat#ACCEPTED}); {@code nameForErrors} is what exception messages call it. */
     public static RgbImage decode(byte[] bytes, String nameForErrors) throws ImageDecodeException {
         String name = nameForErrors == null ? "<image>" : nameForErrors;
         if (bytes == null || bytes.length == 0) {
             throw new ImageDecodeException(name, "empty file");
         }
-        String format;
-        if (startsWith(bytes, PNG_SIGNATURE)) {
-            format = "png";
-        } else if (bytes.length >= 3 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8 && (bytes[2] & 0xff) == 0xff) {
-            format = "jpeg";
-        } else {
-            throw new ImageDecodeException(name, "not a PNG or JPEG file (starts with " + hexPrefix(bytes) + ")");
-        }
-        String what = format.toUpperCase(Locale.ROOT);
-        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
+        ImageFormat format = ImageFormat.of(bytes, name);
+        String what = format.label;
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.imageIoName);
         if (!readers.hasNext()) {
             throw new ImageDecodeException(name, "this JDK has no ImageIO " + what + " reader");
         }
@@ -193,28 +189,29 @@ public final class ImageDecoder {
         });
         // Memory cache, not ImageIO's default file cache: no temp files, and nothing depends on ImageIO's global settings.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            reader.setInput(in, true, true);
+            // TIFF and GIF keep their metadata: the TIFF kind and the GIF frame's place are read from it
+            reader.setInput(in, true, format != ImageFormat.TIFF && format != ImageFormat.GIF);
             int width = reader.getWidth(0);
             int height = reader.getHeight(0);
             if (width <= 0 || height <= 0) {
                 throw new ImageDecodeException(name, what + " header gives an empty image " + width + "x" + height);
             }
+            GifCanvas.Layout gif = format == ImageFormat.GIF ? GifCanvas.layout(reader) : null;
+            if (gif != null) {
+                width = gif.width();
+                height = gif.height();
+            }
             if (!Limits.IMAGE_PIXELS.allows((long) width * height)) {
                 throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
                         + height + " pixels", (long) width * height));
             }
-            ImageReadParam param = reader.getDefaultReadParam();
-            ImageTypeSpecifier embedded = embeddedProfileType(reader);
-            if (embedded != null) {
-                param.setDestinationType(embedded);
-            }
-            BufferedImage image = reader.read(0, param);
+            RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif);
             for (String w : warnings) {
                 if (!isHarmless(w)) {
                     throw new ImageDecodeException(name, "corrupt or truncated " + what + " (decoder warned: " + w + ")");
                 }
             }
-            return toRgb(image, name, what);
+            return rgb;
         } catch (ImageDecodeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -224,6 +221,39 @@ public final class ImageDecoder {
         } finally {
             reader.dispose();
         }
+    }
+
+    /** The first image of a reader whose size was checked: 4-channel JPEGs and CMYK TIFF through {@link Cmyk}. */
+    private static RgbImage read(ImageReader reader, ImageFormat format, String name, Cmyk.JpegKind jpeg,
+                                 GifCanvas.Layout gif) throws IOException {
+        String what = format.label;
+        if (jpeg != null && jpeg.components() == 4) {
+            return Cmyk.toRgb(reader.readRaster(0, null), true, jpeg.ycck());
+        }
+        if (format == ImageFormat.TIFF) {
+            String refusal = TiffKinds.refusal(reader);
+            if (refusal != null) {
+                throw new ImageDecodeException(name, refusal);
+            }
+        }
+        ImageReadParam param = reader.getDefaultReadParam();
+        ImageTypeSpecifier embedded = embeddedProfileType(reader);
+        if (embedded != null) {
+            param.setDestinationType(embedded);
+        }
+        BufferedImage image = reader.read(0, param);
+        if (image == null) {
+            throw new ImageDecodeException(name, what + " reader returned no image");
+        }
+        if (format == ImageFormat.TIFF) {
+            if (image.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK
+                    && image.getRaster().getNumBands() == 4) {
+                return Cmyk.toRgb(image.getRaster(), false, false);
+            }
+            image = TiffKinds.withPilPalette(reader, image);
+        }
+        RgbImage rgb = toRgb(image, name, what);
+        return gif == null ? rgb : GifCanvas.paste(rgb, (IndexColorModel) image.getColorModel(), gif);
     }
 
     /**
@@ -268,9 +298,6 @@ public final class ImageDecoder {
     }
 
     private static RgbImage toRgb(BufferedImage image, String name, String what) throws ImageDecodeException {
-        if (image == null) {
-            throw new ImageDecodeException(name, what + " reader returned no image");
-        }
         // Work on raw raster samples: BufferedImage.getRGB would run grey images through a linear-to-sRGB
         // conversion and apply embedded ICC profiles, neither of which PIL does.
         Raster raster = image.getRaster();
@@ -338,29 +365,6 @@ public final class ImageDecoder {
             }
         }
         return new RgbImage(width, height, out);
-    }
-
-    private static boolean startsWith(byte[] bytes, byte[] prefix) {
-        if (bytes.length < prefix.length) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length; i++) {
-            if (bytes[i] != prefix[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static String hexPrefix(byte[] bytes) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < Math.min(8, bytes.length); i++) {
-            if (i > 0) {
-                sb.append(' ');
-            }
-            sb.append(String.format("%02x", bytes[i] & 0xff));
-        }
-        return sb.toString();
     }
 
     private static String describe(Throwable e) {

@@ -20,8 +20,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads and writes NumPy {@code .npy} files holding little-endian float32 arrays in C order, so that
- * a tensor can be compared with PyTorch on exactly the same input.
+ * Reads and writes NumPy {@code .npy} files holding float arrays in C order, so that a tensor can be compared with
+ * PyTorch on exactly the same input. Reads float32 and float64 (numpy's default dtype, so what {@code np.save} of
+ * most computed arrays writes) in either byte order; float64 is rounded to float32 and refused where a finite value
+ * lies beyond float32's range (it would become infinite). Writes little-endian float32.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -33,13 +35,21 @@ public final class Npy {
 
     private Npy() {}
 
-    /**
-     * Reads a little-endian float32 C-order array. The file must be a regular file (a link to /dev/zero or a named
-     * pipe would never end), its header at most {@link Limits#HEADER_BYTES}, its shape at most
-     * {@link Limits#TENSOR_ELEMENTS} elements and the file exactly header + 4 x elements bytes, all checked before
-     * the data is allocated.
-     */
+    /** An array as read: its values as float32, and the dtype the file held ("float32" or "float64"). */
+    public record Array(Tensor tensor, String dtype) {}
+
+    /** The array's values as float32 (see {@link #load}). */
     public static Tensor read(Path file) throws IOException {
+        return load(file).tensor();
+    }
+
+    /**
+     * Reads a float32 or float64 C-order array, with its dtype. The file must be a regular file (a link to /dev/zero or a named
+     * pipe would never end), its header at most {@link Limits#HEADER_BYTES}, its shape at most
+     * {@link Limits#TENSOR_ELEMENTS} elements and the file exactly header + 4 (8) x elements bytes, all checked
+     * before the data is allocated.
+     */
+    public static Array load(Path file) throws IOException {
         FileChecks.requireRegularFile(file, ".npy file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return read(file, ch, ch.size());
@@ -48,7 +58,7 @@ public final class Npy {
         }
     }
 
-    private static Tensor read(Path file, FileChannel ch, long size) throws IOException {
+    private static Array read(Path file, FileChannel ch, long size) throws IOException {
         if (size < 10) {
             throw new IOException(file + ": not a .npy file (" + size + " bytes)");
         }
@@ -81,26 +91,29 @@ public final class Npy {
         }
         String header = StandardCharsets.ISO_8859_1.decode(readFully(ch, headerStart, (int) headerLen)).toString();
         String descr = group(DESCR, header, file, "descr");
-        if (!descr.equals("<f4") && !descr.equals("=f4")) {
-            throw new IOException(file + ": .npy dtype " + descr + " is not supported (need little-endian float32 '<f4')");
+        Dtype type = Dtype.of(descr);
+        if (type == null) {
+            throw new IOException(file + ": .npy dtype " + descr + " (" + numpyName(descr) + ") is not supported: need "
+                    + "float32 or float64" + (descr.endsWith("u1") ? " (raw 8-bit image pixels? decode the image file "
+                    + "instead, or save the preprocessed float32 tensor)" : " (save arr.astype(np.float32))"));
         }
         if (group(FORTRAN, header, file, "fortran_order").equals("True")) {
             throw new IOException(file + ": Fortran-ordered .npy arrays are not supported (save a C-contiguous array)");
         }
         Shape shape = shape(file, group(SHAPE, header, file, "shape"));
         long dataStart = headerStart + headerLen;
-        long need = (long) shape.size() * 4;
+        long need = (long) shape.size() * type.bytes;
         if (size - dataStart != need) {
             throw new IOException(file + ": .npy of shape " + shape + " needs " + need + " data bytes, found "
                     + (size - dataStart));
         }
         float[] data = new float[shape.size()];
         // in chunks, so that a 1 GiB array does not also need a 1 GiB byte buffer
-        ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(type.order);
         int done = 0;
         long pos = dataStart;
         while (done < data.length) {
-            chunk.clear().limit((int) Math.min(chunk.capacity(), 4L * (data.length - done)));
+            chunk.clear().limit((int) Math.min(chunk.capacity(), (long) type.bytes * (data.length - done)));
             while (chunk.hasRemaining()) {
                 int n = ch.read(chunk, pos + chunk.position());
                 if (n < 0) {
@@ -108,12 +121,60 @@ public final class Npy {
                 }
             }
             chunk.flip();
-            int count = chunk.remaining() / 4;
-            chunk.asFloatBuffer().get(data, done, count);
+            int count = chunk.remaining() / type.bytes;
+            if (type.bytes == 4) {
+                chunk.asFloatBuffer().get(data, done, count);
+            } else {
+                for (int i = 0; i < count; i++) {
+                    double d = chunk.getDouble();
+                    float f = (float) d;
+                    if (Float.isInfinite(f) && !Double.isInfinite(d)) {
+                        throw new IOException(file + ": float64 value " + d + " at flat index " + (done + i)
+                                + " of shape " + shape + " is beyond float32's range (+-3.4e38)");
+                    }
+                    data[done + i] = f;
+                }
+            }
             done += count;
-            pos += 4L * count;
+            pos += (long) type.bytes * count;
         }
-        return new Tensor(shape, data);
+        return new Array(new Tensor(shape, data), type.bytes == 4 ? "float32" : "float64");
+    }
+
+    /** The dtypes read: float32 and float64, little- ('<', '=' as numpy writes on x86/ARM) or big-endian ('>'). */
+    private record Dtype(int bytes, ByteOrder order) {
+        static Dtype of(String descr) {
+            if (descr.length() != 3 || descr.charAt(1) != 'f' || (descr.charAt(2) != '4' && descr.charAt(2) != '8')) {
+                return null;
+            }
+            ByteOrder order = switch (descr.charAt(0)) {
+                case '<', '=' -> ByteOrder.LITTLE_ENDIAN;
+                case '>' -> ByteOrder.BIG_ENDIAN;
+                default -> null;
+            };
+            return order == null ? null : new Dtype(descr.charAt(2) - '0', order);
+        }
+    }
+
+    /** numpy's name of a descr, for messages: "<i8" is int64, "|u1" uint8, "<f2" float16. */
+    private static String numpyName(String descr) {
+        if (descr.length() < 3) {
+            return "unknown";
+        }
+        String kind = switch (descr.charAt(1)) {
+            case 'f' -> "float";
+            case 'i' -> "int";
+            case 'u' -> "uint";
+            case 'b' -> "bool";
+            case 'c' -> "complex";
+            default -> null;
+        };
+        try {
+            int bytes = Integer.parseInt(descr.substring(2));
+            return kind == null ? "unknown" : kind.equals("bool") ? "bool" : kind + 8 * bytes;
+        } catch (NumberFormatException e) {
+            return "unknown";
+        }
     }
 
     /** The header's shape "(2, 3)", "(5,)" or "()", refused when over {@link Limits#TENSOR_ELEMENTS} elements. */

@@ -107,7 +107,8 @@ class ClassifyBadInputsTest {
         assertEquals(1, r.exit(), r.err());
         List<String> bad = failures(r);
         assertEquals("jresnet: cannot classify " + missing + ": no such file", bad.get(0));
-        assertEquals("jresnet: cannot classify " + dir + ": is a directory, not a file", bad.get(1));
+        // A folder is walked (ClassifyInputsTest); an empty one is one line.
+        assertTrue(bad.get(1).startsWith("jresnet: cannot classify " + dir + ": holds no images ("), bad.get(1));
         if (haveFifo) {
             assertEquals("jresnet: cannot classify " + fifo + ": is not a regular file (a named pipe, a socket or a "
                     + "device)", bad.get(2));

@@ -82,11 +82,11 @@ class ImageDecoderTest {
     void emptyMissingTextRandomAndDirectoryAreRejected() throws IOException {
         rejects(write("empty.png", new byte[0]), "empty");
         rejects(tmp.resolve("does-not-exist.jpg"), "no such file");
-        rejects(write("notes.png", "this is not an image\n".getBytes(StandardCharsets.UTF_8)), "not a png or jpeg");
+        rejects(write("notes.png", "this is not an image\n".getBytes(StandardCharsets.UTF_8)), "not an image (png, jpeg, gif, bmp or tiff)");
         byte[] random = new byte[4096];
         new Random(7).nextBytes(random);
         random[0] = 0x42; // not 0x89 or 0xff, so it cannot accidentally carry a signature
-        rejects(write("random.jpg", random), "not a png or jpeg");
+        rejects(write("random.jpg", random), "not an image (png, jpeg, gif, bmp or tiff)");
         Path dir = Files.createDirectory(tmp.resolve("folder.png"));
         rejects(dir, "directory");
     }

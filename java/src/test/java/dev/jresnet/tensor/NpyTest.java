@@ -47,6 +47,48 @@ class NpyTest {
         return HostileFiles.refused(file, () -> Npy.read(file), fragments);
     }
 
+    /** A version-1 .npy of {@code descr} and {@code shape} holding {@code data}. */
+    private Path npyWith(String name, String descr, String shape, byte[] data) throws IOException {
+        Path f = npy(name, 1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }", 0);
+        java.nio.file.Files.write(f, data, java.nio.file.StandardOpenOption.APPEND);
+        return f;
+    }
+
+    /** numpy's default dtype is float64 (np.save(np.zeros(...)), np.random.rand): read, rounded to float32. */
+    @Test
+    void float64AndBigEndianFloat32AreRead() throws IOException {
+        double[] values = {0.1, -2.5, 1e-30, 3.0e38};
+        ByteBuffer le = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer be = ByteBuffer.allocate(32).order(ByteOrder.BIG_ENDIAN);
+        ByteBuffer be4 = ByteBuffer.allocate(16).order(ByteOrder.BIG_ENDIAN);
+        float[] expected = new float[4];
+        for (int i = 0; i < 4; i++) {
+            le.putDouble(values[i]);
+            be.putDouble(values[i]);
+            expected[i] = (float) values[i];
+            be4.putFloat(expected[i]);
+        }
+        Npy.Array a = Npy.load(npyWith("f8.npy", "<f8", "(2, 2)", le.array()));
+        org.junit.jupiter.api.Assertions.assertEquals("float64", a.dtype());
+        assertArrayEquals(new int[] {2, 2}, a.tensor().shape().dims());
+        assertArrayEquals(expected, a.tensor().data());
+        assertArrayEquals(expected, Npy.read(npyWith("f8be.npy", ">f8", "(4,)", be.array())).data());
+        Npy.Array b = Npy.load(npyWith("f4be.npy", ">f4", "(4,)", be4.array()));
+        org.junit.jupiter.api.Assertions.assertEquals("float32", b.dtype());
+        assertArrayEquals(expected, b.tensor().data());
+    }
+
+    @Test
+    void float64BeyondFloat32AndOtherDtypesAreRefused() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putDouble(1).putDouble(-1e300);
+        refused(npyWith("huge.npy", "<f8", "(2,)", b.array()),
+                "float64 value -1.0E300 at flat index 1 of shape [2] is beyond float32's range");
+        refused(npyWith("u8.npy", "|u1", "(2, 2, 3)", new byte[12]), "dtype |u1 (uint8) is not supported",
+                "raw 8-bit image pixels?");
+        refused(npyWith("i8.npy", "<i8", "(1,)", new byte[8]), "dtype <i8 (int64) is not supported",
+                "arr.astype(np.float32)");
+    }
+
     @Test
     void roundTrip() throws IOException {
         Tensor t = new Tensor(Shape.of(2, 3), new float[] {1, 2, 3, 4, 5, -6});

@@ -139,7 +139,7 @@ class DataLoaderTest {
             }
             List<Skipped> skipped = loader.skipped();
             assertEquals(List.of(bad, truncated), skipped.stream().map(Skipped::file).toList());
-            assertTrue(skipped.get(0).reason().contains("not a PNG or JPEG"), skipped.get(0).reason());
+            assertTrue(skipped.get(0).reason().contains("not an image"), skipped.get(0).reason());
         }
     }
 
