@@ -2,20 +2,23 @@ package dev.jresnet.bench;
 
 import dev.jresnet.io.AtomicFile;
 import dev.jresnet.io.FileChecks;
+import dev.jresnet.resnet.ResNet;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.AxisLocation;
 import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.CategoryLabelPositions;
-import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
-import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.CombinedDomainCategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.BoxAndWhiskerRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.statistics.DefaultBoxAndWhiskerCategoryDataset;
 
@@ -28,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** {@code --report DIR}: summary.md (tables, machine, date, command) and PNG charts, ready to paste into a README. */
@@ -54,8 +58,8 @@ final class Report {
     static List<Path> write(Path dir, Results.ModelRun run) throws IOException {
         Files.createDirectories(dir);
         List<Path> files = new ArrayList<>();
-        files.add(throughputChart(dir.resolve(THROUGHPUT), run.batches()));
-        files.add(latencyChart(dir.resolve(LATENCY), run.batches()));
+        files.add(throughputChart(dir.resolve(THROUGHPUT), run));
+        files.add(latencyChart(dir.resolve(LATENCY), run));
         StringBuilder md = new StringBuilder("# jresnet bench: ResNet-50 inference\n\n");
         for (String l : Output.header(run.info(), run.peers())) {
             md.append("- ").append(markdownLine(l)).append('\n');
@@ -138,9 +142,14 @@ final class Report {
         }
     }
 
-    static Path throughputChart(Path png, List<Results.BatchResult> batches) throws IOException {
+    static Path throughputChart(Path png, Results.ModelRun run) throws IOException {
+        return save(png, throughput(run), WIDTH, HEIGHT);
+    }
+
+    /** Bars of images/s, one group per batch size, one colour per engine. */
+    static JFreeChart throughput(Results.ModelRun run) {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
-        for (Results.BatchResult b : batches) {
+        for (Results.BatchResult b : run.batches()) {
             for (Results.EngineResult e : b.engines()) {
                 data.addValue(e.imagesPerSecond(), e.engine(), "batch " + b.batch());
             }
@@ -158,51 +167,90 @@ final class Report {
         colour(r, data.getRowCount());
         ((NumberAxis) plot.getRangeAxis()).setUpperMargin(0.12); // room for the value labels
         style(chart, plot);
-        return save(png, chart, WIDTH, HEIGHT);
+        subtitle(chart, run.info(), run.peers());
+        return chart;
     }
 
-    static Path latencyChart(Path png, List<Results.BatchResult> batches) throws IOException {
-        DefaultBoxAndWhiskerCategoryDataset data = new DefaultBoxAndWhiskerCategoryDataset();
-        double lo = Double.MAX_VALUE, hi = 0;
-        for (Results.BatchResult b : batches) {
+    static Path latencyChart(Path png, Results.ModelRun run) throws IOException {
+        return save(png, latency(run), WIDTH, HEIGHT);
+    }
+
+    /**
+     * One panel per batch size, side by side, each with its own millisecond axis from 0: batch sizes far apart put
+     * latencies orders of magnitude apart, and a shared axis (or a log one) would squash the small batches or
+     * exaggerate the differences between engines. Engines are the rows, in the throughput chart's colours.
+     */
+    static JFreeChart latency(Results.ModelRun run) {
+        CombinedDomainCategoryPlot plot = new CombinedDomainCategoryPlot(new CategoryAxis(null));
+        plot.setOrientation(PlotOrientation.HORIZONTAL);
+        plot.setGap(36);
+        List<String> engines = new ArrayList<>();
+        for (Results.BatchResult b : run.batches()) {
             for (Results.EngineResult e : b.engines()) {
-                List<Double> ms = new ArrayList<>();
-                for (double s : e.latency().sorted()) {
-                    ms.add(s * 1e3);
+                if (!engines.contains(e.engine())) {
+                    engines.add(e.engine());
                 }
-                lo = Math.min(lo, e.latency().min() * 1e3);
-                hi = Math.max(hi, e.latency().max() * 1e3);
-                data.add(ms, e.engine(), "batch " + b.batch());
             }
         }
-        BoxAndWhiskerRenderer r = new BoxAndWhiskerRenderer();
+        for (Results.BatchResult b : run.batches()) {
+            DefaultBoxAndWhiskerCategoryDataset data = new DefaultBoxAndWhiskerCategoryDataset();
+            double slowest = 0;
+            for (String engine : engines) {
+                List<Double> ms = new ArrayList<>();
+                b.engines().stream().filter(e -> e.engine().equals(engine)).findFirst()
+                        .ifPresent(e -> Arrays.stream(e.latency().sorted()).forEach(s -> ms.add(s * 1e3)));
+                data.add(ms, "latency", engine); // an engine missing at this batch size: an empty row
+                slowest = Math.max(slowest, ms.stream().mapToDouble(Double::doubleValue).max().orElse(0));
+            }
+            NumberAxis axis = new NumberAxis("batch " + b.batch() + ": ms per batch");
+            // From 0 to past the slowest run: the dataset's own range stops at the whiskers, cutting off outliers.
+            axis.setRange(0, slowest > 0 ? slowest * 1.08 : 1);
+            CategoryPlot sub = new CategoryPlot(data, null, axis, boxRenderer(engines));
+            sub.setOrientation(PlotOrientation.HORIZONTAL);
+            plot.add(sub, 1);
+        }
+        JFreeChart chart = new JFreeChart("ResNet-50 latency per batch (lower is better)",
+                new Font(Font.SANS_SERIF, Font.BOLD, 18), plot, false);
+        style(chart, plot);
+        for (Object sub : plot.getSubplots()) {
+            style(chart, (CategoryPlot) sub);
+        }
+        subtitle(chart, run.info(), run.peers());
+        TextTitle key = new TextTitle("box = quartiles, line = median, whiskers = range within 1.5 IQR, "
+                + "circles = runs beyond", new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        key.setPaint(Color.DARK_GRAY);
+        key.setPosition(RectangleEdge.BOTTOM);
+        chart.addSubtitle(key);
+        return chart;
+    }
+
+    /** Boxes coloured by engine (the row's category), not by series: each panel holds a single series. */
+    private static BoxAndWhiskerRenderer boxRenderer(List<String> engines) {
+        BoxAndWhiskerRenderer r = new BoxAndWhiskerRenderer() {
+            @Override
+            public java.awt.Paint getItemPaint(int row, int column) {
+                return COLORS[column % COLORS.length];
+            }
+        };
         r.setMeanVisible(false); // JFreeChart draws the mean as a disc as wide as the box, hiding it
         r.setMedianVisible(true);
         r.setFillBox(true);
         r.setMaxOutlierVisible(true);
         r.setMinOutlierVisible(true);
-        r.setItemMargin(0.1);
-        r.setMaximumBarWidth(0.08);
-        colour(r, data.getRowCount());
-        // Batch sizes far apart put latencies orders of magnitude apart: a log axis keeps every box visible.
-        ValueAxis axis;
-        if (hi / lo > 20) {
-            LogAxis log = new LogAxis("latency per batch (ms, log scale)");
-            log.setSmallestValue(lo / 2);
-            axis = log;
-        } else {
-            NumberAxis lin = new NumberAxis("latency per batch (ms)");
-            lin.setAutoRangeIncludesZero(false);
-            axis = lin;
-        }
-        CategoryPlot plot = new CategoryPlot(data, new CategoryAxis("batch size"), axis, r);
-        JFreeChart chart = new JFreeChart("Latency per batch: box = quartiles, line = median, whiskers = range within 1.5 IQR",
-                new Font(Font.SANS_SERIF, Font.BOLD, 16), plot, true);
-        style(chart, plot);
-        return save(png, chart, WIDTH, HEIGHT);
+        r.setMaximumBarWidth(0.3);
+        r.setUseOutlinePaintForWhiskers(false);
+        r.setDefaultOutlinePaint(Color.BLACK);
+        return r;
     }
 
     static Path layerChart(Path png, Results.LayerRun run) throws IOException {
+        JFreeChart chart = layers(run);
+        int height = Math.max(HEIGHT, 160 + 34 * chart.getCategoryPlot().getDataset().getColumnCount());
+        return save(png, chart, WIDTH + 200, height);
+    }
+
+    /** GFLOP/s of every CPU kernel on every convolution shape, one bar group per shape. */
+    static JFreeChart layers(Results.LayerRun run) {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (Results.LayerResult r : run.rows()) {
             data.addValue(r.gflops(), r.kernel() + (r.inUse() ? " (in use)" : ""), r.shape().label());
@@ -218,12 +266,18 @@ final class Report {
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
-        int height = Math.max(HEIGHT, 120 + 34 * data.getColumnCount());
+        subtitle(chart, run.info(), List.of());
+        return chart;
+    }
+
+    static Path gpuLayerChart(Path png, Results.LayerRun run) throws IOException {
+        JFreeChart chart = gpuLayers(run);
+        int height = Math.max(HEIGHT, 160 + 34 * Math.max(1, chart.getCategoryPlot().getDataset().getColumnCount()));
         return save(png, chart, WIDTH + 200, height);
     }
 
     /** TFLOP/s of the engine's pick on each shape, one series per precision (a pick that was not timed: no bar). */
-    static Path gpuLayerChart(Path png, Results.LayerRun run) throws IOException {
+    static JFreeChart gpuLayers(Results.LayerRun run) {
         // One series per precision, whatever the algorithm picked.
         DefaultCategoryDataset byPrecision = new DefaultCategoryDataset();
         for (Results.LayerResult r : run.rows()) {
@@ -242,8 +296,43 @@ final class Report {
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
-        int height = Math.max(HEIGHT, 120 + 34 * Math.max(1, byPrecision.getColumnCount()));
-        return save(png, chart, WIDTH + 200, height);
+        subtitle(chart, run.info(), List.of());
+        return chart;
+    }
+
+    /**
+     * Under the title, what a reader needs to compare two charts: the machine, jresnet's version, device,
+     * precision and threads, each peer's threads, the date. Added first, so it sits right below the title.
+     */
+    static void subtitle(JFreeChart chart, Results.RunInfo i, List<Results.PeerStatus> peers) {
+        for (String line : subtitleLines(i, peers)) {
+            TextTitle t = new TextTitle(line, new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            t.setPaint(Color.DARK_GRAY);
+            t.setPosition(RectangleEdge.TOP);
+            chart.addSubtitle(t);
+        }
+    }
+
+    static List<String> subtitleLines(Results.RunInfo i, List<Results.PeerStatus> peers) {
+        MachineInfo m = i.machine();
+        // On the CPU the kernel is what differs between machines; on a GPU the detail names the GPU.
+        String device = i.device().equals("cpu") ? "cpu (kernel " + i.cpuKernel() + ")" : i.deviceDetail();
+        StringBuilder engines = new StringBuilder(Output.f("jresnet %s on %s, %s, %d threads", version(), device,
+                i.precision(), i.jresnetThreads()));
+        for (Results.PeerStatus p : peers) {
+            if (p.available()) {
+                engines.append(Output.f("; %s %d threads", p.name(), p.threads()));
+            }
+        }
+        return List.of(engines.toString(),
+                Output.f("%s, %d cores, load average %s at start; %s; %s", m.cpuModel(), m.cores(),
+                        m.loadAverage().split(" ")[0], m.date(), i.weights()));
+    }
+
+    /** The engine jar's version, "development build" when run from classes (tests, an IDE). */
+    static String version() {
+        String v = ResNet.class.getPackage().getImplementationVersion();
+        return v != null ? v : "development build";
     }
 
     private static void colour(org.jfree.chart.renderer.category.AbstractCategoryItemRenderer r, int series) {
@@ -258,12 +347,18 @@ final class Report {
         plot.setRangeGridlinePaint(new Color(0xcccccc));
         plot.setRangeGridlinesVisible(true);
         plot.setOutlineVisible(false);
+        // Values along the bottom, as a reader expects, also where the bars or boxes run horizontally.
+        plot.setRangeAxisLocation(AxisLocation.BOTTOM_OR_LEFT);
         Font tick = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
         Font label = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
-        plot.getRangeAxis().setTickLabelFont(tick);
-        plot.getRangeAxis().setLabelFont(label);
-        plot.getDomainAxis().setLabelFont(label);
-        plot.getDomainAxis().setTickLabelFont(tick);
+        if (plot.getRangeAxis() != null) { // a combined plot's axes are its subplots'
+            plot.getRangeAxis().setTickLabelFont(tick);
+            plot.getRangeAxis().setLabelFont(label);
+        }
+        if (plot.getDomainAxis() != null) {
+            plot.getDomainAxis().setLabelFont(label);
+            plot.getDomainAxis().setTickLabelFont(tick);
+        }
         if (chart.getLegend() != null) {
             chart.getLegend().setItemFont(label);
         }

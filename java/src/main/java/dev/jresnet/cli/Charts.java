@@ -1,36 +1,46 @@
 package dev.jresnet.cli;
 
+import dev.jresnet.finetune.FineTuneOptions;
+import dev.jresnet.finetune.FineTuneResult;
 import dev.jresnet.io.AtomicFile;
-
 import dev.jresnet.train.EpochMetrics;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYTextAnnotation;
+import org.jfree.chart.annotations.XYTitleAnnotation;
 import org.jfree.chart.axis.AxisLocation;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.SymbolAxis;
+import org.jfree.chart.block.BlockBorder;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.LookupPaintScale;
 import org.jfree.chart.renderer.PaintScale;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.title.LegendTitle;
 import org.jfree.chart.title.PaintScaleLegend;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleAnchor;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
+import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.geom.Ellipse2D;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -39,11 +49,16 @@ import java.util.function.ToDoubleFunction;
  */
 final class Charts {
     static final int DEFAULT_WIDTH = 1000;
-    static final int DEFAULT_HEIGHT = 750;
-    /** Beyond this many classes, counts in the cells and class names on the axes would be unreadable. */
-    static final int MAX_LABELLED_CLASSES = 40;
+    static final int DEFAULT_HEIGHT = 860;
 
-    private static final Color[] SERIES = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c)};
+    private static final Color TRAIN = new Color(0x1f77b4);
+    private static final Color VALIDATION = new Color(0xff7f0e);
+    private static final Color TOP5 = new Color(0x2ca02c);
+    private static final Color LR = new Color(0x6a3d9a);
+    private static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 18);
+    private static final Font SUBTITLE = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
+    private static final Font AXIS = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
+    private static final Font TICKS = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
 
     static {
         // Drawing needs no display; this keeps a CLI run over SSH or in CI from trying to open one.
@@ -52,54 +67,164 @@ final class Charts {
 
     private Charts() {}
 
-    static void trainingCurves(Path png, List<EpochMetrics> epochs) throws IOException {
-        trainingCurves(png, epochs, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+    /**
+     * A fine-tuning run's settings, for the curves' title: {@code model} the output file's name, {@code start} the
+     * starting weights (a file name, or the untrained backbone's description), {@code architecture} null when it
+     * was taken from the weights (their name says it).
+     */
+    record Run(String model, String start, String architecture, String unfreeze, String optimizer, float lr,
+               String schedule, int warmupEpochs, int batch, int epochs, int imageSize, int classes) {
+        static Run of(FineTuneOptions o, FineTuneResult r) {
+            String start = r.weights();
+            if (r.pretrained() && start != null) { // a path: its name is enough
+                start = start.substring(Math.max(start.lastIndexOf('/'), start.lastIndexOf('\\')) + 1);
+            }
+            return new Run(o.output().getFileName().toString(), start,
+                    o.architecture() == null ? null : o.architecture().id(), o.unfreeze().id(), o.optimizer().id(),
+                    o.lr(), o.schedule().id(), o.warmupEpochs(), o.batchSize(), o.epochs(), o.imageSize(),
+                    r.classes().size());
+        }
+
+        String title() {
+            return "Fine-tuning " + model;
+        }
+
+        /** Under the title, two lines: "from resnet50.safetensors, 5 classes; unfreeze layer4" and the recipe. */
+        List<String> settings() {
+            boolean named = architecture == null || start.contains(architecture); // "seeded untrained resnet18 ..."
+            return List.of(String.format(Locale.ROOT, "from %s%s, %d classes; unfreeze %s", start,
+                            named ? "" : " (" + architecture + ")", classes, unfreeze),
+                    String.format(Locale.ROOT, "%s, lr %s, %s schedule%s; batch %d; %d epochs; %d px", optimizer,
+                            new BigDecimal(Float.toString(lr)).stripTrailingZeros().toPlainString(), schedule,
+                            warmupEpochs == 0 ? "" : " after " + warmupEpochs + " warm-up "
+                                    + (warmupEpochs == 1 ? "epoch" : "epochs"), batch, epochs, imageSize));
+        }
     }
 
-    /** Loss (train, validation) above accuracy in % (train top-1, validation top-1 and top-5), per epoch. */
-    static void trainingCurves(Path png, List<EpochMetrics> epochs, int width, int height) throws IOException {
+    static void trainingCurves(Path png, List<EpochMetrics> epochs, Run run) throws IOException {
+        trainingCurves(png, epochs, run, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+    }
+
+    static void trainingCurves(Path png, List<EpochMetrics> epochs, Run run, int width, int height)
+            throws IOException {
+        checkSize(png, width, height);
         if (epochs == null || epochs.isEmpty()) {
             throw new IllegalArgumentException(png + ": no epochs to plot");
         }
-        NumberAxis epochAxis = new NumberAxis("epoch");
-        epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
-        epochAxis.setAutoRangeIncludesZero(false);
-        CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
-        plot.setGap(12);
-
-        XYSeriesCollection losses = new XYSeriesCollection();
-        losses.addSeries(series("train loss", epochs, EpochMetrics::trainLoss, 1));
-        losses.addSeries(series("validation loss", epochs, EpochMetrics::valLoss, 1));
-        NumberAxis lossAxis = new NumberAxis("cross-entropy loss");
-        lossAxis.setAutoRangeIncludesZero(true);
-        plot.add(linePlot(losses, lossAxis), 1);
-
-        XYSeriesCollection accuracy = new XYSeriesCollection();
-        accuracy.addSeries(series("train top-1", epochs, EpochMetrics::trainTop1, 100));
-        accuracy.addSeries(series("validation top-1", epochs, EpochMetrics::valTop1, 100));
-        accuracy.addSeries(series("validation top-5", epochs, EpochMetrics::valTop5, 100));
-        NumberAxis accAxis = new NumberAxis("accuracy (%)");
-        accAxis.setRange(0, 100);
-        plot.add(linePlot(accuracy, accAxis), 1);
-
-        JFreeChart chart = new JFreeChart("Training curves", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        chart.setBackgroundPaint(Color.WHITE);
-        writePng(png, chart, width, height);
+        writePng(png, curves(epochs, run), width, height);
     }
 
-    static void confusionMatrix(Path png, int[][] counts, List<String> classNames) throws IOException {
-        int k = counts == null ? 0 : counts.length;
-        int side = Math.max(600, Math.min(2000, 200 + 40 * k));
-        confusionMatrix(png, counts, classNames, side + 120, side);
+    /**
+     * Three panels over the epochs: loss (train, validation), accuracy in % (train top-1, validation top-1, and
+     * validation top-5 dashed, drawn last so that it shows where it equals top-1) and the learning rate. A series
+     * without a single measured value (NaN: no validation set, top-5 with 5 classes or fewer, the learning rate of
+     * an old history) is left out, legend included. {@code run} null: no settings under the title.
+     */
+    static JFreeChart curves(List<EpochMetrics> epochs, Run run) {
+        NumberAxis epochAxis = new NumberAxis("epoch");
+        epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        epochAxis.setRange(epochs.get(0).epoch() - 0.5, epochs.get(epochs.size() - 1).epoch() + 0.5);
+        epochAxis.setLabelFont(AXIS);
+        epochAxis.setTickLabelFont(TICKS);
+        CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
+        plot.setGap(16);
+        boolean markers = epochs.size() <= 30; // beyond, the dots would merge into a thick line
+
+        NumberAxis lossAxis = new NumberAxis("cross-entropy loss");
+        lossAxis.setAutoRangeIncludesZero(true);
+        plot.add(panel(lossAxis, markers, RectangleAnchor.TOP_RIGHT,
+                new Line(series("train loss", epochs, EpochMetrics::trainLoss, 1), TRAIN, false),
+                new Line(series("validation loss", epochs, EpochMetrics::valLoss, 1), VALIDATION, false)), 3);
+
+        NumberAxis accAxis = new NumberAxis("accuracy (%)");
+        accAxis.setRange(0, 102); // 100 % inside the frame, not on its edge
+        accAxis.setTickUnit(new NumberTickUnit(10));
+        plot.add(panel(accAxis, markers, RectangleAnchor.BOTTOM_RIGHT,
+                new Line(series("train top-1", epochs, EpochMetrics::trainTop1, 100), TRAIN, false),
+                new Line(series("validation top-1", epochs, EpochMetrics::valTop1, 100), VALIDATION, false),
+                new Line(series("validation top-5", epochs, EpochMetrics::valTop5, 100), TOP5, true)), 3);
+
+        XYSeries lr = series("learning rate", epochs, EpochMetrics::lr, 1);
+        if (!lr.isEmpty()) {
+            NumberAxis lrAxis = new NumberAxis("learning rate");
+            lrAxis.setAutoRangeIncludesZero(true);
+            plot.add(panel(lrAxis, markers, null, new Line(lr, LR, false)), 2);
+        }
+
+        JFreeChart chart = new JFreeChart(run == null ? "Training curves" : run.title(), TITLE, plot, false);
+        if (run != null) {
+            for (String line : run.settings()) {
+                TextTitle settings = new TextTitle(line, SUBTITLE);
+                settings.setPaint(Color.DARK_GRAY);
+                chart.addSubtitle(settings);
+            }
+        }
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
+    }
+
+    /** A curve: its points, colour and whether it is dashed. */
+    private record Line(XYSeries series, Color colour, boolean dashed) {}
+
+    /** One panel; its legend, when it has more than one curve, inside the corner {@code legendAt}. */
+    private static XYPlot panel(NumberAxis rangeAxis, boolean markers, RectangleAnchor legendAt, Line... lines) {
+        XYSeriesCollection data = new XYSeriesCollection();
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, markers);
+        for (Line l : lines) {
+            if (l.series().isEmpty()) {
+                continue;
+            }
+            int i = data.getSeriesCount();
+            data.addSeries(l.series());
+            r.setSeriesPaint(i, l.colour());
+            r.setSeriesShape(i, new Ellipse2D.Double(-3.5, -3.5, 7, 7));
+            if (l.dashed()) {
+                r.setSeriesStroke(i, new BasicStroke(2.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 1f,
+                        new float[] {9f, 5f}, 0f));
+                r.setSeriesShapesFilled(i, false);
+            } else {
+                r.setSeriesStroke(i, new BasicStroke(2f));
+            }
+        }
+        rangeAxis.setLabelFont(AXIS);
+        rangeAxis.setTickLabelFont(TICKS);
+        XYPlot plot = new XYPlot(data, null, rangeAxis, r);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        if (legendAt != null && data.getSeriesCount() > 1) {
+            LegendTitle legend = new LegendTitle(plot);
+            legend.setItemFont(TICKS);
+            legend.setBackgroundPaint(new Color(255, 255, 255, 220));
+            legend.setFrame(new BlockBorder(Color.LIGHT_GRAY));
+            legend.setPosition(RectangleEdge.RIGHT); // one item per row
+            double x = legendAt == RectangleAnchor.TOP_RIGHT || legendAt == RectangleAnchor.BOTTOM_RIGHT ? 0.99 : 0.01;
+            double y = legendAt == RectangleAnchor.TOP_RIGHT || legendAt == RectangleAnchor.TOP_LEFT ? 0.98 : 0.03;
+            plot.addAnnotation(new XYTitleAnnotation(x, y, legend, legendAt));
+        }
+        return plot;
+    }
+
+    /** At {@link ConfusionLayout#defaultSize}: about 40 px a class, more where the names need it. */
+    static void confusionMatrix(Path png, int[][] counts, List<String> classNames, String model) throws IOException {
+        checkSquare(png, counts);
+        int[] size = ConfusionLayout.defaultSize(classNames == null ? List.of() : classNames);
+        confusionMatrix(png, counts, classNames, model, size[0], size[1]);
+    }
+
+    static void confusionMatrix(Path png, int[][] counts, List<String> classNames, String model, int width,
+                                int height) throws IOException {
+        checkSize(png, width, height);
+        writePng(png, confusion(png, counts, classNames, model, width, height), width, height);
     }
 
     /**
      * A heat map of {@code counts[true][predicted]}, coloured by the fraction of each true class (so rare classes
-     * show as clearly as common ones), with the count written in each cell for up to {@value #MAX_LABELLED_CLASSES}
-     * classes.
+     * show as clearly as common ones), titled with the model and its top-1 accuracy. Class names and counts are
+     * laid out by {@link ConfusionLayout} for a {@code width} x {@code height} image.
      */
-    static void confusionMatrix(Path png, int[][] counts, List<String> classNames, int width, int height)
-            throws IOException {
+    static JFreeChart confusion(Path png, int[][] counts, List<String> classNames, String model, int width,
+                                int height) {
         int k = checkSquare(png, counts);
         if (classNames == null || classNames.size() != k) {
             throw new IllegalArgumentException(png + ": " + k + " classes in the confusion matrix but "
@@ -108,11 +233,15 @@ final class Charts {
         double[] xs = new double[k * k];
         double[] ys = new double[k * k];
         double[] zs = new double[k * k];
+        long total = 0;
+        long correct = 0;
         for (int t = 0; t < k; t++) {
             long rowTotal = 0;
             for (int c : counts[t]) {
                 rowTotal += c;
             }
+            total += rowTotal;
+            correct += counts[t][t];
             for (int p = 0; p < k; p++) {
                 int i = t * k + p;
                 xs[i] = p;
@@ -123,13 +252,11 @@ final class Charts {
         DefaultXYZDataset data = new DefaultXYZDataset();
         data.addSeries("counts", new double[][] {xs, ys, zs});
 
-        boolean labelled = k <= MAX_LABELLED_CLASSES;
-        NumberAxis xAxis = classAxis("predicted class", classNames, labelled);
-        NumberAxis yAxis = classAxis("true class", classNames, labelled);
+        ConfusionLayout layout = ConfusionLayout.of(classNames, counts, width, height);
+        NumberAxis xAxis = classAxis("predicted class", layout.shownNames(), layout.labelFont());
+        NumberAxis yAxis = classAxis("true class", layout.shownNames(), layout.labelFont());
         yAxis.setInverted(true); // class 0 at the top, as in the text table
-        if (labelled) {
-            xAxis.setVerticalTickLabels(true);
-        }
+        xAxis.setVerticalTickLabels(layout.rotated());
         XYBlockRenderer renderer = new XYBlockRenderer();
         PaintScale scale = blues();
         renderer.setPaintScale(scale);
@@ -138,29 +265,51 @@ final class Charts {
         plot.setDomainGridlinesVisible(false);
         plot.setRangeGridlinesVisible(false);
         plot.setAxisOffset(RectangleInsets.ZERO_INSETS);
-        if (labelled) {
-            Font font = new Font(Font.SANS_SERIF, Font.PLAIN, k <= 12 ? 14 : k <= 25 ? 11 : 8);
+        if (layout.countFont() != null) {
             for (int t = 0; t < k; t++) {
                 for (int p = 0; p < k; p++) {
+                    if (!layout.writes(counts[t][p], k)) {
+                        continue;
+                    }
                     XYTextAnnotation a = new XYTextAnnotation(Integer.toString(counts[t][p]), p, t);
-                    a.setFont(font);
+                    a.setFont(layout.countFont());
                     a.setPaint(zs[t * k + p] > 0.5 ? Color.WHITE : Color.BLACK);
                     plot.addAnnotation(a);
                 }
             }
         }
-        JFreeChart chart = new JFreeChart("Confusion matrix", JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+        String accuracy = total == 0 ? "no images" : String.format(Locale.ROOT, "top-1 %.2f %% of %,d images",
+                100.0 * correct / total, total);
+        JFreeChart chart = new JFreeChart((model == null ? "Confusion matrix" : model) + ": " + accuracy, TITLE, plot,
+                false);
+        TextTitle what = new TextTitle(k + " classes; rows: true class, columns: predicted", SUBTITLE);
+        what.setPaint(Color.DARK_GRAY);
+        chart.addSubtitle(what);
         NumberAxis legendAxis = new NumberAxis("fraction of the true class");
         legendAxis.setRange(0, 1);
         legendAxis.setTickUnit(new NumberTickUnit(0.1));
+        legendAxis.setLabelFont(AXIS);
+        legendAxis.setTickLabelFont(TICKS);
         PaintScaleLegend legend = new PaintScaleLegend(scale, legendAxis);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setAxisLocation(AxisLocation.TOP_OR_RIGHT);
         legend.setMargin(new RectangleInsets(10, 10, 10, 10));
         legend.setStripWidth(16);
         chart.addSubtitle(legend);
+        if (layout.step() > 1 || layout.countFont() == null) {
+            TextTitle note = new TextTitle((layout.step() > 1 ? "every " + ordinal(layout.step()) + " class named"
+                    : "") + (layout.step() > 1 && layout.countFont() == null ? "; " : "")
+                    + (layout.countFont() == null ? "counts in the text and JSON output" : ""), TICKS);
+            note.setPaint(Color.DARK_GRAY);
+            note.setPosition(RectangleEdge.BOTTOM);
+            chart.addSubtitle(note);
+        }
         chart.setBackgroundPaint(Color.WHITE);
-        writePng(png, chart, width, height);
+        return chart;
+    }
+
+    private static String ordinal(int n) {
+        return n == 2 ? "2nd" : n == 3 ? "3rd" : n + "th";
     }
 
     private static int checkSquare(Path png, int[][] counts) {
@@ -181,17 +330,14 @@ final class Charts {
         return counts.length;
     }
 
-    private static NumberAxis classAxis(String label, List<String> names, boolean labelled) {
-        NumberAxis axis = labelled ? new SymbolAxis(label, names.toArray(new String[0])) : new NumberAxis(label);
-        if (!labelled) {
-            axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
-        }
+    private static NumberAxis classAxis(String label, List<String> names, Font font) {
+        SymbolAxis axis = new SymbolAxis(label, names.toArray(new String[0]));
         axis.setRange(-0.5, names.size() - 0.5);
         axis.setLowerMargin(0);
         axis.setUpperMargin(0);
-        if (axis instanceof SymbolAxis s) {
-            s.setGridBandsVisible(false);
-        }
+        axis.setGridBandsVisible(false);
+        axis.setLabelFont(AXIS);
+        axis.setTickLabelFont(font);
         return axis;
     }
 
@@ -224,23 +370,14 @@ final class Charts {
         return s;
     }
 
-    private static XYPlot linePlot(XYSeriesCollection data, NumberAxis rangeAxis) {
-        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
-        for (int i = 0; i < data.getSeriesCount(); i++) {
-            r.setSeriesPaint(i, SERIES[i % SERIES.length]);
+    private static void checkSize(Path png, int width, int height) {
+        if (width < 100 || height < 100 || width > 10_000 || height > 10_000) {
+            throw new IllegalArgumentException(png + ": image size " + width + "x" + height + " outside 100..10000 pixels");
         }
-        XYPlot plot = new XYPlot(data, null, rangeAxis, r);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-        return plot;
     }
 
     /** Writes next to {@code png} and renames, so a viewer never sees a half-written image. */
     private static void writePng(Path png, JFreeChart chart, int width, int height) throws IOException {
-        if (width < 100 || height < 100 || width > 10_000 || height > 10_000) {
-            throw new IllegalArgumentException(png + ": image size " + width + "x" + height + " outside 100..10000 pixels");
-        }
         AtomicFile.write(png, tmp -> {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 ChartUtils.writeChartAsPNG(out, chart, width, height);

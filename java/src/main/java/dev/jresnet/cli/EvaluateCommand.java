@@ -105,7 +105,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 bar.finish();
             }
             int[][] confusion = r.metrics().confusionMatrix();
-            Charts.confusionMatrix(png, confusion, r.classes());
+            Charts.confusionMatrix(png, confusion, r.classes(),
+                    weights.getFileName() + " (" + model.architecture().id() + ")");
             if (json) {
                 printJson(out, model, selection, size, r, png);
             } else {

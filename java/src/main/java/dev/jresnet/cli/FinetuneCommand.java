@@ -259,7 +259,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
         Path curves = FineTuneOptions.sibling(output, ".curves.png");
         if (!r.history().isEmpty()) {
-            Charts.trainingCurves(curves, r.history());
+            Charts.trainingCurves(curves, r.history(), Charts.Run.of(options, r));
         }
         out.println();
         out.println("model:      " + r.model() + " (" + r.classes().size() + " classes; try: jresnet classify --weights "

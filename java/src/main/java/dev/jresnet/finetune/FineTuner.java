@@ -300,6 +300,8 @@ public final class FineTuner {
                 long t0 = System.nanoTime();
                 Metrics trainMetrics = new Metrics(k);
                 double lossSum = 0;
+                double lrSum = 0; // over this epoch's steps, from step firstStep on
+                long firstStep = step;
                 int seen = 0;
                 int total = split.train().size();
                 Iterator<FeatureCache.Rows> batches = trainCache != null
@@ -317,6 +319,7 @@ public final class FineTuner {
                                         + " keeps the last checkpoint)" : ""));
                     }
                     step++;
+                    lrSum += lr;
                     trainMetrics.add(r.logits(), b.labels());
                     lossSum += (double) r.loss() * b.labels().length;
                     seen += b.labels().length;
@@ -338,7 +341,8 @@ public final class FineTuner {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 EpochMetrics m = new EpochMetrics(epoch + 1, lossSum / seen, valLoss, trainMetrics.top1(),
-                        valMetrics.top1(), valMetrics.top5(), seen / trainSeconds, seconds);
+                        valMetrics.top1(), valMetrics.top5(), seen / trainSeconds, seconds,
+                        lrSum / (step - firstStep));
                 history.add(m);
                 if (!Double.isNaN(m.valTop1()) && (Float.isNaN(best) || m.valTop1() > best)) {
                     best = (float) m.valTop1();
@@ -639,13 +643,13 @@ public final class FineTuner {
         return out;
     }
 
-    /** One line per epoch: epoch, train loss, val loss, train top-1, val top-1, val top-5, images/s, seconds. */
+    /** One line per epoch: epoch, train loss, val loss, train top-1, val top-1, val top-5, images/s, seconds, lr. */
     static String encodeHistory(List<EpochMetrics> history) {
         StringBuilder sb = new StringBuilder();
         for (EpochMetrics m : history) {
             sb.append(m.epoch()).append(',').append(m.trainLoss()).append(',').append(m.valLoss()).append(',')
                     .append(m.trainTop1()).append(',').append(m.valTop1()).append(',').append(m.valTop5()).append(',')
-                    .append(m.imagesPerSecond()).append(',').append(m.seconds()).append('\n');
+                    .append(m.imagesPerSecond()).append(',').append(m.seconds()).append(',').append(m.lr()).append('\n');
         }
         return sb.toString();
     }
@@ -661,12 +665,13 @@ public final class FineTuner {
             }
             String[] f = line.split(",");
             try {
-                if (f.length != 8) {
-                    throw new IllegalArgumentException("expected 8 fields, found " + f.length);
+                if (f.length != 8 && f.length != 9) { // 8: written before the learning rate was recorded
+                    throw new IllegalArgumentException("expected 9 fields, found " + f.length);
                 }
                 out.add(new EpochMetrics(Integer.parseInt(f[0]), Double.parseDouble(f[1]), Double.parseDouble(f[2]),
                         Double.parseDouble(f[3]), Double.parseDouble(f[4]), Double.parseDouble(f[5]),
-                        Double.parseDouble(f[6]), Double.parseDouble(f[7])));
+                        Double.parseDouble(f[6]), Double.parseDouble(f[7]), f.length == 9 ? Double.parseDouble(f[8])
+                        : Double.NaN));
             } catch (IllegalArgumentException e) {
                 throw new WeightFormatException(o.resume() + ": bad history line \"" + line + "\": " + e.getMessage(), e);
             }

@@ -3,6 +3,7 @@ package dev.jresnet.finetune;
 import dev.jresnet.train.AdamW;
 import dev.jresnet.train.Checkpoint;
 import dev.jresnet.train.EpochMetrics;
+import dev.jresnet.train.LrSchedule;
 import dev.jresnet.train.SplitMix64;
 import dev.jresnet.train.SyntheticShapes;
 import dev.jresnet.train.Transforms;
@@ -114,7 +115,13 @@ class FineTunerTest {
         assertEquals(1, Checkpoint.read(ckpt).state().epoch());
 
         List<String> messages = new ArrayList<>();
+        int[] stepsPerEpoch = {0};
         FineTuneResult b = FineTuner.run(interrupted.toBuilder().resume(ckpt).build(), new TrainingListener() {
+            @Override
+            public void started(Plan plan) {
+                stepsPerEpoch[0] = plan.stepsPerEpoch();
+            }
+
             @Override
             public void message(String text) {
                 messages.add(text);
@@ -136,6 +143,15 @@ class FineTunerTest {
             assertEquals(x.valLoss(), y.valLoss(), 0.0, "val loss of epoch " + (i + 1));
             assertEquals(x.trainTop1(), y.trainTop1(), 0.0);
             assertEquals(x.valTop1(), y.valTop1(), 0.0);
+            // Each epoch records the mean learning rate of its steps (warm-up, then cosine), kept across the resume.
+            LrSchedule schedule = LrSchedule.parse("cosine", 1e-3f, 2, stepsPerEpoch[0], new LrSchedule.Options(1,
+                    LrSchedule.Options.DEFAULTS.warmupStartFactor(), 30, LrSchedule.Options.DEFAULTS.gamma(), 0f));
+            double mean = 0;
+            for (int s = i * stepsPerEpoch[0]; s < (i + 1) * stepsPerEpoch[0]; s++) {
+                mean += schedule.lr(s) / (double) stepsPerEpoch[0];
+            }
+            assertEquals(mean, x.lr(), 1e-12, "lr of epoch " + (i + 1));
+            assertEquals(x.lr(), y.lr(), 0.0, "lr of epoch " + (i + 1) + " after the resume");
         }
         Checkpoint ca = Checkpoint.read(a.checkpoint());
         Checkpoint cb = Checkpoint.read(b.checkpoint());
