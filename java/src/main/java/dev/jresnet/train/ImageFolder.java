@@ -21,13 +21,14 @@ import java.util.stream.Stream;
  *   <li>classes are the names of root's sub-folders (hidden ones included, as {@code os.scandir} lists
  *       them), sorted by code point as Python sorts strings; a class's index is its position;</li>
  *   <li>a class's images are the files anywhere below its folder (links followed) whose name ends in
- *       .jpg, .jpeg or .png in any case, ordered by (folder path, file name) as torchvision's
- *       {@code sorted(os.walk(...))} orders them. torchvision also accepts .bmp, .webp and other
- *       extensions; we skip those since the decoder reads only PNG and JPEG.</li>
+ *       one of torchvision's {@code IMG_EXTENSIONS} in any case, ordered by (folder path, file name) as
+ *       torchvision's {@code sorted(os.walk(...))} orders them. So the file list is torchvision's; the ones
+ *       the decoder refuses (.ppm, .pgm, .webp) are skipped and listed by the loader, never dropped silently.</li>
  * </ul>
  */
 public final class ImageFolder {
-    private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png");
+    private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif",
+            ".tiff", ".webp");
 
     /** Python's string order (by code point); String.compareTo orders by UTF-16 unit, which differs above U+FFFF. */
     static final Comparator<String> PYTHON_ORDER = (a, b) -> {
@@ -86,7 +87,7 @@ public final class ImageFolder {
             Path dir = root.resolve(classes.get(label));
             List<Path> files = imageFiles(dir);
             if (files.isEmpty()) {
-                throw new InvalidDatasetException("class folder " + dir + " holds no .jpg, .jpeg or .png file");
+                throw new InvalidDatasetException("class folder " + dir + " holds no image file (" + String.join(" ", EXTENSIONS) + ")");
             }
             for (Path f : files) {
                 samples.add(new Sample(f, label));

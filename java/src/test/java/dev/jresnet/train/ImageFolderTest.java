@@ -38,13 +38,16 @@ class ImageFolderTest {
     @Test
     void classesAndFilesFollowTorchvisionOrder() throws IOException {
         touch(tmp, "dog/b.JPG", "dog/a.png", "dog/sub/c.jpeg", "dog/notes.txt", "dog/d.bmp",
-                "Cat/x.PNG", "cat/y.jpg", "ant/z.Jpeg");
+                "dog/f.gif", "dog/g.WebP", "Cat/x.PNG", "cat/y.jpg", "ant/z.Jpeg");
         Files.createDirectories(tmp.resolve("dog/e.jpg.d")); // a folder with an image-like name is not an image
         Files.write(tmp.resolve("stray.jpg"), new byte[0]);   // files in the root are not a class
         ImageFolder f = ImageFolder.scan(tmp);
+        // torchvision's IMG_EXTENSIONS: .bmp and .webp are images (a .webp is then refused by the decoder and
+        // listed), .gif is not.
         // Code-point order: upper case before lower case, as Python's sorted().
         assertEquals(List.of("Cat", "ant", "cat", "dog"), f.classes());
-        assertEquals(List.of("Cat/x.PNG=0", "ant/z.Jpeg=1", "cat/y.jpg=2", "dog/a.png=3", "dog/b.JPG=3", "dog/sub/c.jpeg=3"),
+        assertEquals(List.of("Cat/x.PNG=0", "ant/z.Jpeg=1", "cat/y.jpg=2", "dog/a.png=3", "dog/b.JPG=3", "dog/d.bmp=3",
+                        "dog/g.WebP=3", "dog/sub/c.jpeg=3"),
                 relative(tmp, f.samples()));
     }
 
