@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jresnet.io.FileChecks;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
+import dev.jresnet.finetune.DataSplit;
 import dev.jresnet.finetune.Evaluator;
 import dev.jresnet.finetune.FineTuneOptions;
 import dev.jresnet.train.Skipped;
+import dev.jresnet.weights.SafetensorsReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,8 +29,9 @@ import java.util.concurrent.Callable;
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a model on an image folder: top-1, top-5, per-class accuracy and the confusion matrix "
                 + "(text, and a PNG next to the model).",
-                "Evaluates DATA/val when it exists; else, with --val-fraction, the validation part of the split that "
-                        + "finetune made with the same --val-fraction and --seed; else every image of DATA."})
+                "Evaluates DATA/val when it exists; else the validation images of the split the model was fine-tuned "
+                        + "with (recorded in it) when DATA is the folder it was fine-tuned on; else every image of DATA. "
+                        + "--val-fraction/--seed give another split, --all every image."})
 final class EvaluateCommand implements Callable<Integer> {
     /** Beyond this many classes the confusion matrix is left out of the text output (it stays in the PNG and JSON). */
     static final int MAX_TEXT_CLASSES = 40;
@@ -47,11 +50,15 @@ final class EvaluateCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--val-fraction", paramLabel = "F", description = "Evaluate the validation part of this split "
-            + "(as finetune --val-fraction F --seed S made it) instead of the whole folder.")
+            + "(as finetune --val-fraction F --seed S makes it). Default: the split recorded in the model.")
     Double valFraction;
 
-    @Option(names = "--seed", defaultValue = "0", description = "The split's seed. Default: ${DEFAULT-VALUE}.")
-    long seed;
+    @Option(names = "--seed", paramLabel = "S", description = "The --val-fraction split's seed. Default: the recorded "
+            + "split's, else 0.")
+    Long seed;
+
+    @Option(names = "--all", description = "Evaluate every image of DATA, training images included.")
+    boolean all;
 
     @Option(names = "--image-size", paramLabel = "PX",
             description = "Input side. Default: the size the model was fine-tuned at, else 224.")
@@ -76,6 +83,12 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path png = confusionPng != null ? confusionPng : FineTuneOptions.sibling(weights, ".confusion.png");
         FileChecks.requireNotAnInput(png, "--confusion-png", weights, data);
+        if (seed != null && valFraction == null) {
+            throw new IllegalArgumentException("--seed " + seed + " applies only with --val-fraction F");
+        }
+        if (all && valFraction != null) {
+            throw new IllegalArgumentException("--all and --val-fraction exclude each other: every image, or a split");
+        }
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         }
@@ -89,13 +102,16 @@ final class EvaluateCommand implements Callable<Integer> {
         if (threads < 1) {
             throw new IllegalArgumentException("--workers must be >= 1, got " + threads);
         }
-        Evaluator.Selection selection = Evaluator.select(data, valFraction, seed);
+        Evaluator.Selection selection = Evaluator.select(data, recordedSplit(weights), valFraction, seed, all);
         try (ResNet model = ResNet.builder().weights(weights).device(Device.parse(device)).build()) {
             int size = imageSize != null ? imageSize : model.inputSize();
             err.println("device:  " + model.device().description());
             err.println("weights: " + model.weightsDescription() + " (" + model.labels().size() + " classes, "
                     + size + " px)");
-            err.println("data:    " + selection.description());
+            err.println("data:    " + Terminal.safe(selection.description()) + hint(selection));
+            if (selection.note() != null) {
+                err.println("jresnet: note: " + Terminal.safe(selection.note()));
+            }
             err.flush();
             ProgressBar bar = new ProgressBar(err, ProgressBar.isTerminal());
             Evaluator.Result r;
@@ -117,9 +133,25 @@ final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
+    /** The split the model's metadata records (a fine-tuned .safetensors), or null. */
+    static DataSplit recordedSplit(Path weights) throws java.io.IOException {
+        String name = weights.getFileName().toString().toLowerCase(Locale.ROOT);
+        return name.endsWith(".safetensors") ? DataSplit.fromMetadata(SafetensorsReader.metadata(weights)) : null;
+    }
+
+    /** How to choose other images than {@code s}. */
+    static String hint(Evaluator.Selection s) {
+        return switch (s.source()) {
+            case RECORDED_SPLIT -> "; --all for every image";
+            case ALL -> s.note() != null ? "; --val-fraction F [--seed S] for the validation part of a split" : "";
+            default -> "";
+        };
+    }
+
     private static void printText(PrintWriter out, Evaluator.Selection selection, Evaluator.Result r, Path png) {
-        out.printf(Locale.ROOT, "top-1 %.2f %%   top-5 %.2f %%   loss %.4f   (%d images, %.1f img/s)%n",
-                100 * r.top1(), 100 * r.top5(), r.loss(), r.images(), r.imagesPerSecond());
+        String top5 = Double.isNaN(r.top5()) ? "" : String.format(Locale.ROOT, "top-5 %.2f %%   ", 100 * r.top5());
+        out.printf(Locale.ROOT, "top-1 %.2f %%   %sloss %.4f   (%d images, %.1f img/s)%n",
+                100 * r.top1(), top5, r.loss(), r.images(), r.imagesPerSecond());
         double[] perClass = r.metrics().perClassAccuracy();
         int[][] confusion = r.metrics().confusionMatrix();
         out.println();
@@ -165,10 +197,28 @@ final class EvaluateCommand implements Callable<Integer> {
         root.put("weights", model.weightsDescription());
         root.put("device", model.device().toString());
         root.put("data", selection.description());
+        ObjectNode sel = root.putObject("selection");
+        sel.put("source", selection.source().id());
+        if (selection.valFraction() != null) {
+            sel.put("val_fraction", selection.valFraction());
+            sel.put("seed", selection.seed());
+        } else {
+            sel.putNull("val_fraction");
+            sel.putNull("seed");
+        }
+        if (selection.note() != null) {
+            sel.put("note", selection.note());
+        } else {
+            sel.putNull("note");
+        }
         root.put("image_size", size);
         root.put("images", r.images());
         root.put("top1", r.top1());
-        root.put("top5", r.top5());
+        if (Double.isNaN(r.top5())) {
+            root.putNull("top5"); // 5 classes or fewer: every image would be within the top 5
+        } else {
+            root.put("top5", r.top5());
+        }
         root.put("loss", r.loss());
         ArrayNode classes = root.putArray("classes");
         double[] perClass = r.metrics().perClassAccuracy();

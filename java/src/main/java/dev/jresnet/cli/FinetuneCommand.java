@@ -10,6 +10,7 @@ import dev.jresnet.finetune.FineTuner;
 import dev.jresnet.train.Skipped;
 import dev.jresnet.train.Unfreeze;
 import dev.jresnet.finetune.TrainingListener;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,16 +28,24 @@ import java.util.concurrent.Callable;
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune a ResNet (resnet50 by default) on an image folder (DATA/CLASS/*.jpg|png, or DATA/train and DATA/val): "
                 + "a new head for the folder's classes, the stages from --unfreeze on trained, the rest frozen.",
-                "Writes MODEL.safetensors (self-contained, with the class names), MODEL.ckpt.safetensors after each "
-                        + "epoch (for --resume) and MODEL.curves.png."})
+                "Writes MODEL.safetensors (self-contained, with the class names; the weights of the epoch with the best "
+                        + "validation top-1), MODEL.ckpt.safetensors after each epoch (for --resume) and MODEL.curves.png.",
+                "--demo: generate a synthetic shapes dataset and train a small network on it from scratch (1-2 minutes "
+                        + "on two cores), to see fine-tuning work before using your own images."})
 final class FinetuneCommand implements Callable<Integer> {
     /** Largest --feature-cache-mb: 2^24 MiB = 16 TiB, so the size in bytes (x 2^20) stays far inside a long. */
     static final long MAX_FEATURE_CACHE_MB = 1L << 24;
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DATA", description = "Image folder: one sub-folder per class.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DATA", description = "Image folder: one sub-folder per class "
+            + "(none with --demo).")
     Path data;
+
+    @Option(names = "--demo", description = "Generate the synthetic shapes dataset and train resnet18 on it from "
+            + "untrained weights (settings printed; any option given overrides them). --out: the model file, or a "
+            + "folder for the data and model. Default: a new temporary folder.")
+    boolean demo;
 
     @Option(names = "--weights", paramLabel = "FILE",
             description = "Starting weights (.pth, .safetensors, .onnx). Default: as classify's ($JRESNET_WEIGHTS, "
@@ -47,7 +56,8 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Architecture (resnet18 ... resnext101_64x4d). Default: the weights', else resnet50.")
     String arch;
 
-    @Option(names = "--out", required = true, paramLabel = "MODEL.safetensors", description = "The fine-tuned model.")
+    @Option(names = "--out", paramLabel = "MODEL.safetensors", description = "The fine-tuned model (required without "
+            + "--demo).")
     Path output;
 
     @Option(names = "--unfreeze", defaultValue = "fc", paramLabel = "STAGE",
@@ -146,6 +156,14 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        FinetuneDemo demoRun = null;
+        if (demo) {
+            demoRun = FinetuneDemo.prepare(this, out);
+        } else if (data == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'DATA' (or --demo)");
+        } else if (output == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--out=MODEL.safetensors'");
+        }
         Device d = Device.parse(device);
         FineTuneOptions.OptimizerKind opt = FineTuneOptions.OptimizerKind.parse(optimizer);
         if (featureCacheMb < 0 || featureCacheMb > MAX_FEATURE_CACHE_MB) {
@@ -154,7 +172,7 @@ final class FinetuneCommand implements Callable<Integer> {
                     + " (16 TiB), got " + featureCacheMb);
         }
         // The same default weights as classify; --resume takes every weight from its checkpoint instead.
-        Path start = weights != null || resume != null ? weights
+        Path start = weights != null || resume != null || demo ? weights
                 : ModelOptions.defaultWeights(arch, System.getenv(), WeightsCache.dir());
         FineTuneOptions.Builder b = FineTuneOptions.builder(data, output)
                 .weights(start)
@@ -196,7 +214,7 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!Files.isDirectory(data)) {
             throw new IllegalArgumentException("DATA " + data + " is not a folder");
         }
-        if (start == null && resume == null) {
+        if (start == null && resume == null && !demo) {
             err.println("jresnet: WARNING: no --weights: fine-tuning the SEEDED UNTRAINED backbone (seed "
                     + FineTuner.UNTRAINED_SEED + "), whose features are random.");
             err.println("jresnet: WARNING: expect far lower accuracy than from pretrained ImageNet weights; get them "
@@ -253,6 +271,8 @@ final class FinetuneCommand implements Callable<Integer> {
         FineTuneResult r;
         try {
             r = FineTuner.run(options, listener);
+        } catch (FineTuner.TrainingDivergedException e) {
+            throw new IllegalStateException(divergedMessage(e, options));
         } finally {
             bar.finish();
         }
@@ -263,18 +283,14 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         out.println();
         out.println("model:      " + r.model() + " (" + r.classes().size() + " classes; try: jresnet classify --weights "
-                + r.model() + " IMAGE, jresnet evaluate " + data + " --weights " + r.model()
-                + (Files.isDirectory(data.resolve("val")) ? "" : " --val-fraction " + valFraction + " --seed " + seed)
-                + ")");
+                + r.model() + " IMAGE, jresnet evaluate " + data + " --weights " + r.model() + ")");
         out.println("checkpoint: " + r.checkpoint());
         if (!r.history().isEmpty()) {
             out.println("curves:     " + curves);
         }
-        EpochMetrics last = r.last();
-        if (last != null && !Double.isNaN(last.valTop1())) {
-            double best = r.history().stream().mapToDouble(EpochMetrics::valTop1).max().orElse(Double.NaN);
-            out.printf(Locale.ROOT, "validation: top-1 %.1f %%, top-5 %.1f %% after epoch %d (best top-1 %.1f %%)%n",
-                    100 * last.valTop1(), 100 * last.valTop5(), last.epoch(), 100 * best);
+        String kept = keptLine(r);
+        if (kept != null) {
+            out.println(kept);
         }
         if (r.cache() != null) {
             FineTuneResult.CacheStats c = r.cache();
@@ -283,7 +299,7 @@ final class FinetuneCommand implements Callable<Integer> {
                     c.bytes() / 1048576.0, c.buildSeconds(), c.cachedEpochSeconds(), c.uncachedEpochSeconds(),
                     c.speedup());
         }
-        if (!r.pretrained()) {
+        if (!r.pretrained() && !demo) {
             out.println("NOTE: trained from the UNTRAINED seeded backbone; use --weights with pretrained weights for "
                     + "real accuracy");
         }
@@ -294,15 +310,49 @@ final class FinetuneCommand implements Callable<Integer> {
                 out.println("  " + Terminal.safe(s.file() + ": " + s.reason()));
             }
         }
+        if (demoRun != null) {
+            demoRun.summary(r, out);
+        }
         out.flush();
         // 1: the model was written, but some images were left out (listed above).
         return skipped.isEmpty() ? 0 : 1;
     }
 
+    /**
+     * "kept epoch K of E (validation top-1 ..., top-5 ..., loss ...)": which epoch's weights the model holds, and why;
+     * null when no epoch ran.
+     */
+    static String keptLine(FineTuneResult r) {
+        EpochMetrics k = r.kept();
+        if (k == null) {
+            return null;
+        }
+        if (Double.isNaN(k.valTop1())) {
+            return String.format(Locale.ROOT, "kept:       epoch %d of %d, the last (no validation set to choose by)",
+                    k.epoch(), r.history().size());
+        }
+        return String.format(Locale.ROOT, "kept:       epoch %d of %d, the best validation top-1: %.1f %%%s, loss %.4f%s",
+                k.epoch(), r.history().size(), 100 * k.valTop1(),
+                Double.isNaN(k.valTop5()) ? "" : String.format(Locale.ROOT, ", top-5 %.1f %%", 100 * k.valTop5()),
+                k.valLoss(), k.epoch() == r.last().epoch() ? "" : String.format(Locale.ROOT,
+                        " (the last epoch had top-1 %.1f %%)", 100 * r.last().valTop1()));
+    }
+
+    /** The divergence in the CLI's words: what happened, at which --lr, and the options that fix it. */
+    static String divergedMessage(FineTuner.TrainingDivergedException e, FineTuneOptions o) {
+        String lr = FineTuner.TrainingDivergedException.format(o.lr());
+        String at = e.lr() == o.lr() ? "--lr " + lr
+                : "lr " + FineTuner.TrainingDivergedException.format(e.lr()) + " (--lr " + lr + ")";
+        return String.format(Locale.ROOT, "training diverged at epoch %d, step %d: %s at %s; lower --lr (e.g. --lr %s)"
+                        + "%s. No model was written", e.epoch(), e.step(), e.reason(), at,
+                FineTuner.TrainingDivergedException.lower(o.lr()),
+                o.clipGradNorm() > 0 ? "" : " or add --clip-grad-norm 1");
+    }
+
     static String epochLine(EpochMetrics m, int epochs) {
         String val = Double.isNaN(m.valTop1()) ? "no validation set"
-                : String.format(Locale.ROOT, "val loss %.4f top-1 %5.1f %% top-5 %5.1f %%", m.valLoss(),
-                100 * m.valTop1(), 100 * m.valTop5());
+                : String.format(Locale.ROOT, "val loss %.4f top-1 %5.1f %%", m.valLoss(), 100 * m.valTop1())
+                + (Double.isNaN(m.valTop5()) ? "" : String.format(Locale.ROOT, " top-5 %5.1f %%", 100 * m.valTop5()));
         return String.format(Locale.ROOT, "epoch %d/%d  train loss %.4f top-1 %5.1f %%  |  %s  |  %.1f img/s, %.2f s",
                 m.epoch(), epochs, m.trainLoss(), 100 * m.trainTop1(), val, m.imagesPerSecond(), m.seconds());
     }

@@ -30,7 +30,9 @@ import java.util.function.Consumer;
  *
  * <pre>{@code
  * try (ResNet model = ResNet.load(Path.of("shapes.safetensors"), Device.cpu())) {
- *     Evaluator.Selection data = Evaluator.select(Path.of("shapes"), 0.2, 0);   // the fine-tuning's val split
+ *     // the validation images of the split the model was fine-tuned with, as its metadata records it
+ *     Evaluator.Selection data = Evaluator.select(Path.of("shapes"),
+ *             DataSplit.fromMetadata(SafetensorsReader.metadata(Path.of("shapes.safetensors"))), null, null, false);
  *     Evaluator.Result r = Evaluator.evaluate(model, data, model.inputSize(), 32, 4, null);
  *     System.out.println(r.metrics().confusionText(r.classes()));
  * }
@@ -39,8 +41,30 @@ import java.util.function.Consumer;
 public final class Evaluator {
     private Evaluator() {}
 
-    /** The images to evaluate on, labelled by {@code classes}, and where they came from in words. */
-    public record Selection(List<String> classes, List<Sample> samples, String description) {
+    /** Where a {@link Selection}'s images come from. */
+    public enum Source {
+        /** {@code DATA/val}. */
+        VAL_FOLDER,
+        /** The validation part of the split recorded in the model's metadata ({@link DataSplit}). */
+        RECORDED_SPLIT,
+        /** The validation part of a split the caller gave. */
+        GIVEN_SPLIT,
+        /** Every image. */
+        ALL;
+
+        /** val_folder, recorded_split, given_split, all. */
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * The images to evaluate on, labelled by {@code classes}, where they came from ({@code source}, and in words),
+     * the split's fraction and seed (null unless a split), and a {@code note} worth telling the user (null if none):
+     * why every image is used, or that the folder changed since the fine-tuning.
+     */
+    public record Selection(List<String> classes, List<Sample> samples, String description, Source source,
+                            Double valFraction, Long seed, String note) {
         public Selection {
             classes = List.copyOf(classes);
             samples = List.copyOf(samples);
@@ -72,28 +96,89 @@ public final class Evaluator {
     }
 
     /**
-     * What to evaluate under {@code root}: {@code root/val} when it exists; otherwise, when {@code valFraction} is
-     * given, the validation part of the split that {@code finetune --val-fraction F --seed S} made; otherwise every
-     * image of {@code root}.
+     * {@link #select(Path, DataSplit, Double, Long, boolean)} with no recorded split: {@code root/val}, else the
+     * validation part of the split ({@code valFraction}, {@code seed}) when {@code valFraction} is given, else every
+     * image.
      */
     public static Selection select(Path root, Double valFraction, long seed) throws IOException {
+        return select(root, null, valFraction, valFraction == null ? null : seed, false);
+    }
+
+    /**
+     * What to evaluate under {@code root}, so that a model is not scored on the images it was trained on:
+     * <ol>
+     *   <li>{@code all}: every image ({@code root/train} and {@code root/val} when it has both);</li>
+     *   <li>{@code root/val} when it exists;</li>
+     *   <li>{@code valFraction} given: the validation part of that split (as {@link FineTuner} makes it), seeded by
+     *       {@code seed}, else by the recorded split's seed, else 0;</li>
+     *   <li>{@code recorded} (the model's {@link DataSplit}) a fraction split of this very folder: its validation
+     *       part, noting if the folder now gives another number of validation images than it did;</li>
+     *   <li>otherwise every image, with a note saying why: the model records no split, was fine-tuned on
+     *       another folder, or on every image of this one.</li>
+     * </ol>
+     * {@code seed} without {@code valFraction}, or {@code all} with it, is refused.
+     */
+    public static Selection select(Path root, DataSplit recorded, Double valFraction, Long seed, boolean all)
+            throws IOException {
+        if (seed != null && valFraction == null) {
+            throw new IllegalArgumentException("a split seed applies only with a validation fraction");
+        }
+        if (all && valFraction != null) {
+            throw new IllegalArgumentException("choose every image or a validation fraction, not both");
+        }
         Path val = root.resolve("val");
+        if (all) {
+            if (Files.isDirectory(val) && Files.isDirectory(root.resolve("train"))) {
+                ImageFolder.Split s = ImageFolder.split(root, 0.2, 0); // the folders are the split: no fraction used
+                List<Sample> both = new ArrayList<>(s.train());
+                both.addAll(s.val());
+                return all(s.classes(), both, root + ": all " + both.size() + " images of train/ and val/", null);
+            }
+            ImageFolder f = ImageFolder.scan(root);
+            return all(f.classes(), f.samples(), root + ": all " + f.samples().size() + " images", null);
+        }
         if (Files.isDirectory(val)) {
             ImageFolder f = ImageFolder.scan(val);
-            return new Selection(f.classes(), f.samples(), val + " (" + f.samples().size() + " images)");
+            return new Selection(f.classes(), f.samples(), val + " (" + f.samples().size() + " images)",
+                    Source.VAL_FOLDER, null, null, null);
         }
         if (valFraction != null) {
             if (valFraction == 0) {
-                throw new IllegalArgumentException("--val-fraction 0 leaves no validation images; leave it out to "
-                        + "evaluate on every image of " + root);
+                throw new IllegalArgumentException("a validation fraction of 0 leaves no validation images of " + root);
             }
-            ImageFolder.Split s = ImageFolder.split(root, valFraction, seed);
-            return new Selection(s.classes(), s.val(), String.format(Locale.ROOT,
-                    "%s, the validation part of --val-fraction %s --seed %d (%d images)", root, valFraction, seed,
-                    s.val().size()));
+            long s = seed != null ? seed : recorded != null && !recorded.folders() ? recorded.seed() : 0;
+            ImageFolder.Split split = ImageFolder.split(root, valFraction, s);
+            return new Selection(split.classes(), split.val(), String.format(Locale.ROOT,
+                    "%s: the %d validation images of the split with fraction %s, seed %d", root, split.val().size(),
+                    valFraction, s), Source.GIVEN_SPLIT, valFraction, s, null);
+        }
+        String why;
+        if (recorded == null) {
+            why = "the model records no fine-tuning split, so every image is evaluated (training images too, if it "
+                    + "was trained on these)";
+        } else if (recorded.folders() || !recorded.isDataFolder(root)) {
+            why = "the model was fine-tuned on " + recorded.data() + ", not on " + root + ", so every image is evaluated";
+        } else if (recorded.valFraction() == 0) {
+            why = "the model was fine-tuned on every image of " + root + " (no validation split): these are its "
+                    + "training images";
+        } else {
+            ImageFolder.Split split = ImageFolder.split(root, recorded.valFraction(), recorded.seed());
+            String note = split.val().size() == recorded.valImages() && split.train().size() == recorded.trainImages()
+                    ? null : String.format(Locale.ROOT, "%s now splits into %d training and %d validation images, "
+                            + "the fine-tuning's into %d and %d: images were added or removed since, so some of these "
+                            + "may have been trained on", root, split.train().size(), split.val().size(),
+                    recorded.trainImages(), recorded.valImages());
+            return new Selection(split.classes(), split.val(), String.format(Locale.ROOT,
+                    "%s: the %d validation images of the split the model was fine-tuned with (%s)", root,
+                    split.val().size(), recorded.describe()), Source.RECORDED_SPLIT, recorded.valFraction(),
+                    recorded.seed(), note);
         }
         ImageFolder f = ImageFolder.scan(root);
-        return new Selection(f.classes(), f.samples(), root + " (all " + f.samples().size() + " images)");
+        return all(f.classes(), f.samples(), root + ": all " + f.samples().size() + " images", why);
+    }
+
+    private static Selection all(List<String> classes, List<Sample> samples, String description, String note) {
+        return new Selection(classes, samples, description, Source.ALL, null, null, note);
     }
 
     /**

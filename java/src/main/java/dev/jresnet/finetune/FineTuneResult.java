@@ -10,15 +10,26 @@ import java.util.List;
  * What a {@link FineTuner} run produced.
  *
  * @param history every epoch's metrics, those of a resumed checkpoint included (1-based epochs)
+ * @param keptEpoch the epoch whose weights the model holds: the best validation top-1 (ties: the lower validation
+ *                  loss, then the earlier), the last without a validation set; 0 when no epoch ran
  * @param skipped the undecodable images left out (training and validation)
  * @param cache   how the feature cache paid off, or null when it was not used
  */
-public record FineTuneResult(List<String> classes, List<EpochMetrics> history, Path model, Path checkpoint,
+public record FineTuneResult(List<String> classes, List<EpochMetrics> history, int keptEpoch, Path model, Path checkpoint,
                              List<Skipped> skipped, CacheStats cache, String weights, boolean pretrained) {
     public FineTuneResult {
         classes = List.copyOf(classes);
         history = List.copyOf(history);
+        if (keptEpoch < 0 || keptEpoch > history.size()) {
+            throw new IllegalArgumentException("kept epoch " + keptEpoch + " is not one of the " + history.size()
+                    + " epochs");
+        }
         skipped = List.copyOf(skipped);
+    }
+
+    /** The metrics of the epoch whose weights the model holds, or null when no epoch ran. */
+    public EpochMetrics kept() {
+        return keptEpoch == 0 ? null : history.get(keptEpoch - 1);
     }
 
     /** The last epoch's metrics, or null when no epoch ran. */

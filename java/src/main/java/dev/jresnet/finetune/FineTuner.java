@@ -91,6 +91,8 @@ public final class FineTuner {
     static final String META_PLANNED_EPOCHS = "jresnet.finetune.epochs";
     static final String META_WEIGHTS = "jresnet.finetune.weights";
     static final String META_PRETRAINED = "jresnet.finetune.pretrained";
+    /** Metadata: the epoch whose weights the model holds (checkpoints too). */
+    public static final String META_KEPT_EPOCH = "jresnet.finetune.kept_epoch";
     /** The seed of the untrained backbone used without weights (as {@code classify --untrained}). */
     public static final long UNTRAINED_SEED = 0;
 
@@ -228,21 +230,26 @@ public final class FineTuner {
 
         int startEpoch = 0;
         long step = 0;
-        float best = Float.NaN;
+        float bestTop1 = Float.NaN;
+        BestEpoch best = new BestEpoch(backend.network().spec(), o.unfreeze());
         List<EpochMetrics> history = new ArrayList<>();
         if (start.checkpoint() != null) {
             Checkpoint ckpt = start.checkpoint();
             checkResumable(ckpt, settings, classes);
-            backend.loadWeights(ckpt.weights());
+            Map<String, Tensor> model = new LinkedHashMap<>();
+            Map<String, Tensor> kept = new LinkedHashMap<>();
+            ckpt.weights().forEach((name, t) -> (name.startsWith(BestEpoch.PREFIX) ? kept : model).put(name, t));
+            backend.loadWeights(model);
             backend.optimizer().loadState(ckpt.optimizerState());
             startEpoch = ckpt.state().epoch();
             step = ckpt.state().step();
-            best = ckpt.state().bestValTop1();
+            bestTop1 = ckpt.state().bestValTop1();
             history.addAll(parseHistory(ckpt.metadata().get(META_HISTORY)));
             if (history.size() != startEpoch) {
                 throw new WeightFormatException(o.resume() + ": the checkpoint is at epoch " + startEpoch + " but holds "
                         + history.size() + " epochs of history");
             }
+            best.restore(keptEpoch(ckpt.metadata().get(META_KEPT_EPOCH), history), kept);
             listener.message("resumed from " + o.resume() + " after epoch " + startEpoch + " (step " + step + ")");
             String planned = ckpt.metadata().get(META_PLANNED_EPOCHS);
             if (planned != null && !planned.equals(Integer.toString(o.epochs()))
@@ -296,7 +303,9 @@ public final class FineTuner {
             }
 
             double cachedSeconds = 0;
+            DivergenceGuard guard = new DivergenceGuard(k);
             for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
+                best.beforeEpoch(backend::weights);
                 long t0 = System.nanoTime();
                 Metrics trainMetrics = new Metrics(k);
                 double lossSum = 0;
@@ -311,12 +320,9 @@ public final class FineTuner {
                     FeatureCache.Rows b = batches.next();
                     float lr = schedule.lr(Math.toIntExact(step));
                     TrainingBackend.StepResult r = backend.trainStep(b.input(), trainCache != null, b.labels(), lr);
-                    if (!Float.isFinite(r.loss())) {
-                        throw new TrainingDivergedException(String.format(Locale.ROOT,
-                                "the training loss is %s at epoch %d, step %d (lr %g): training diverged; lower --lr "
-                                        + "or limit the gradient with --clip-grad-norm%s", r.loss(), epoch + 1,
-                                step + 1, lr, Files.exists(o.checkpointPath()) ? " (" + o.checkpointPath()
-                                        + " keeps the last checkpoint)" : ""));
+                    String diverged = guard.check(r.loss());
+                    if (diverged != null) {
+                        throw diverged(diverged, r.loss(), lr, epoch + 1, step + 1, history.size());
                     }
                     step++;
                     lrSum += lr;
@@ -337,15 +343,16 @@ public final class FineTuner {
                 double valLoss = Double.NaN;
                 Metrics valMetrics = new Metrics(k);
                 if (!split.val().isEmpty()) {
-                    valLoss = validate(backend, valCache, valLoader, valMetrics, epoch);
+                    valLoss = validate(backend, valCache, valLoader, valMetrics, epoch, schedule.lr(Math.toIntExact(Math.max(0, step - 1))), step, history.size());
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 EpochMetrics m = new EpochMetrics(epoch + 1, lossSum / seen, valLoss, trainMetrics.top1(),
                         valMetrics.top1(), valMetrics.top5(), seen / trainSeconds, seconds,
                         lrSum / (step - firstStep));
                 history.add(m);
-                if (!Double.isNaN(m.valTop1()) && (Float.isNaN(best) || m.valTop1() > best)) {
-                    best = (float) m.valTop1();
+                best.epochEnded(m);
+                if (!Double.isNaN(m.valTop1()) && (Float.isNaN(bestTop1) || m.valTop1() > bestTop1)) {
+                    bestTop1 = (float) m.valTop1();
                 }
                 if (trainCache != null) {
                     cachedSeconds += seconds;
@@ -355,20 +362,26 @@ public final class FineTuner {
                     continue;
                 }
                 Map<String, String> meta = new LinkedHashMap<>(modelMetadata(classes, preset, backend, start, split,
-                        history));
+                        history, best.metrics()));
                 meta.put(META_SETTINGS, encode(settings));
                 meta.put(META_HISTORY, encodeHistory(history));
                 meta.put(META_PLANNED_EPOCHS, Integer.toString(o.epochs()));
                 meta.put(META_WEIGHTS, start.weights());
                 meta.put(META_PRETRAINED, Boolean.toString(start.pretrained()));
-                Checkpoint.write(o.checkpointPath(), backend.weights(), backend.optimizer(),
-                        new TrainingState(epoch + 1, step, o.seed(), best), meta);
+                Map<String, Tensor> tensors = new LinkedHashMap<>(backend.weights());
+                tensors.putAll(best.checkpointTensors());
+                Checkpoint.write(o.checkpointPath(), tensors, backend.optimizer(),
+                        new TrainingState(epoch + 1, step, o.seed(), bestTop1), meta);
                 listener.checkpointWritten(o.checkpointPath(), epoch + 1);
             }
             addSkipped(trainLoader.skipped());
             addSkipped(valLoader.skipped());
 
-            writeModel(backend, modelMetadata(classes, preset, backend, start, split, history));
+            // null only for a finished checkpoint of an older version, which kept its last epoch
+            EpochMetrics kept = best.metrics() != null ? best.metrics()
+                    : history.isEmpty() ? null : history.get(history.size() - 1);
+            writeModel(best.model(backend.weights()), modelMetadata(classes, preset, backend, start, split, history,
+                    kept));
             FineTuneResult.CacheStats stats = null;
             int cachedEpochs = o.epochs() - startEpoch;
             if (trainCache != null && cachedEpochs > 0) {
@@ -376,14 +389,14 @@ public final class FineTuner {
                         trainCache.bytes() + (valCache != null ? valCache.bytes() : 0), buildSeconds,
                         cachedSeconds / cachedEpochs, cachedEpochs);
             }
-            return new FineTuneResult(classes, history, o.output(), o.checkpointPath(), skipped, stats,
-                    start.weights(), start.pretrained());
+            return new FineTuneResult(classes, history, kept == null ? 0 : kept.epoch(), o.output(),
+                    o.checkpointPath(), skipped, stats, start.weights(), start.pretrained());
         }
     }
 
     /** Mean validation loss (the training criterion); fills {@code metrics}. */
     private double validate(TrainingBackend backend, FeatureCache valCache, DataLoader valLoader, Metrics metrics,
-                            int epoch) {
+                            int epoch, float lr, long step, int epochsDone) {
         long t0 = System.nanoTime();
         int total = valCache != null ? valCache.cached() : valLoader.order(0).length;
         Iterator<FeatureCache.Rows> batches = valCache != null
@@ -396,8 +409,7 @@ public final class FineTuner {
             Tensor logits = backend.evalLogits(b.input(), valCache != null);
             float loss = CpuGrads.softmaxCrossEntropy(null, logits, b.labels(), o.labelSmoothing());
             if (!Float.isFinite(loss)) {
-                throw new TrainingDivergedException("the validation loss is " + loss + " after epoch " + (epoch + 1)
-                        + ": training diverged; lower --lr or use --clip-grad-norm");
+                throw diverged("the validation loss is " + loss, loss, lr, epoch + 1, step, epochsDone);
             }
             metrics.add(logits, b.labels());
             lossSum += (double) loss * b.labels().length;
@@ -512,9 +524,9 @@ public final class FineTuner {
 
     // ------------------------------------------------------------------------------------------ outputs
 
-    private void writeModel(TrainingBackend backend, Map<String, String> metadata) throws IOException {
+    private void writeModel(Map<String, Tensor> weights, Map<String, String> metadata) throws IOException {
         Map<String, WeightSet.Entry> entries = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : backend.weights().entrySet()) {
+        for (Map.Entry<String, Tensor> e : weights.entrySet()) {
             Tensor t = e.getValue();
             entries.put(e.getKey(), new WeightSet.Entry(e.getKey(), DataType.F32, t, null, t.shape().dims()));
         }
@@ -522,13 +534,16 @@ public final class FineTuner {
     }
 
     private Map<String, String> modelMetadata(List<String> classes, Preset preset, Trainer<?> net, Start start,
-                                              ImageFolder.Split split, List<EpochMetrics> history) {
+                                              ImageFolder.Split split, List<EpochMetrics> history,
+                                              EpochMetrics kept) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.putAll(ArchitectureMatch.metadata(net.network().architecture()));
         meta.put(ResNet.META_PRESET, preset.id());
         meta.put(ResNet.META_CLASSES, String.join("\n", classes));
         meta.put(ResNet.META_SOURCE, "jresnet finetune of " + start.weights() + " on " + o.data());
         meta.put(META_IMAGE_SIZE, Integer.toString(o.imageSize()));
+        DataSplit dataSplit = dataSplit(split);
+        meta.put(DataSplit.META, dataSplit.encode());
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("data", o.data().toString());
         summary.put("weights", start.weights());
@@ -536,6 +551,8 @@ public final class FineTuner {
         summary.put("classes", classes.size());
         summary.put("train_images", split.train().size());
         summary.put("val_images", split.val().size());
+        summary.put("split", dataSplit.folders() ? "train/ and val/ folders" : "fraction");
+        summary.put("val_fraction", dataSplit.folders() ? null : (Object) o.valFraction());
         summary.put("epochs", history.size());
         summary.put("unfreeze", net.unfreeze().id());
         summary.put("train_bn", net.trainBn());
@@ -560,6 +577,17 @@ public final class FineTuner {
             fin.put("val_top1", last.valTop1());
             fin.put("val_top5", last.valTop5());
             summary.put("final", fin);
+        }
+        if (kept != null) {
+            meta.put(META_KEPT_EPOCH, Integer.toString(kept.epoch()));
+            Map<String, Object> k = new LinkedHashMap<>();
+            k.put("epoch", kept.epoch());
+            k.put("by", Double.isNaN(kept.valTop1()) ? "last epoch (no validation set)"
+                    : "best validation top-1 (ties: lower validation loss, then earlier)");
+            k.put("val_loss", kept.valLoss());
+            k.put("val_top1", kept.valTop1());
+            k.put("val_top5", kept.valTop5());
+            summary.put("kept", k);
         }
         meta.put(META_TRAINING, json(summary));
         return meta;
@@ -730,10 +758,94 @@ public final class FineTuner {
         sb.append('"');
     }
 
-    /** Thrown when the loss stops being finite; the last checkpoint is left as it was. */
+    /** The kept epoch a checkpoint records, from its history; null when it records none (an older checkpoint). */
+    private EpochMetrics keptEpoch(String recorded, List<EpochMetrics> history) throws WeightFormatException {
+        if (recorded == null) {
+            return null;
+        }
+        try {
+            int e = Integer.parseInt(recorded);
+            if (e < 1 || e > history.size()) {
+                throw new NumberFormatException("not an epoch of its " + history.size());
+            }
+            return history.get(e - 1);
+        } catch (NumberFormatException ex) {
+            throw new WeightFormatException(o.resume() + ": bad " + META_KEPT_EPOCH + " \"" + recorded + "\": "
+                    + ex.getMessage(), ex);
+        }
+    }
+
+    private DataSplit dataSplit(ImageFolder.Split split) {
+        boolean folders = Files.isDirectory(o.data().resolve("train")) && Files.isDirectory(o.data().resolve("val"));
+        return DataSplit.of(o.data(), folders, o.valFraction(), o.seed(), split.train().size(), split.val().size());
+    }
+
+    private TrainingDivergedException diverged(String reason, float loss, float lr, int epoch, long step,
+                                               int epochsDone) {
+        String kept = epochsDone > 0 && Files.exists(o.checkpointPath())
+                ? "; " + o.checkpointPath() + " keeps the last checkpoint" : "";
+        return new TrainingDivergedException(String.format(Locale.ROOT, "training diverged at epoch %d, step %d: %s "
+                        + "at learning rate %s; lower the learning rate (e.g. %s) or clip the gradient norm (e.g. 1)."
+                        + " No model was written%s", epoch, step, reason, TrainingDivergedException.format(lr),
+                TrainingDivergedException.lower(o.lr()), kept),
+                reason, loss, lr, epoch, step);
+    }
+
+    /**
+     * Thrown when the training loss is not finite, or stays far above where training starts ({@link
+     * DivergenceGuard}): the steps are too large. No model is written; the last checkpoint is left as it was.
+     */
     public static final class TrainingDivergedException extends RuntimeException {
-        public TrainingDivergedException(String message) {
+        private final String reason;
+        private final float loss;
+        private final float lr;
+        private final int epoch;
+        private final long step;
+
+        public TrainingDivergedException(String message, String reason, float loss, float lr, int epoch, long step) {
             super(message);
+            this.reason = reason;
+            this.loss = loss;
+            this.lr = lr;
+            this.epoch = epoch;
+            this.step = step;
+        }
+
+        /** What was seen, e.g. "the loss is NaN". */
+        public String reason() {
+            return reason;
+        }
+
+        /** The loss of the batch that stopped the run. */
+        public float loss() {
+            return loss;
+        }
+
+        /** The learning rate of that step (the schedule's). */
+        public float lr() {
+            return lr;
+        }
+
+        /** 1-based. */
+        public int epoch() {
+            return epoch;
+        }
+
+        /** 1-based, counted over the whole run. */
+        public long step() {
+            return step;
+        }
+
+        /** A tenth of {@code lr}, rounded to one significant digit: the learning rate to try next. */
+        public static String lower(float lr) {
+            return new java.math.BigDecimal(lr / 10.0).round(new java.math.MathContext(1)).stripTrailingZeros()
+                    .toPlainString();
+        }
+
+        /** {@code lr} to 3 significant digits, without an exponent: "0.00967", "10". */
+        public static String format(float lr) {
+            return new java.math.BigDecimal(Float.toString(lr)).round(new java.math.MathContext(3))
+                    .stripTrailingZeros().toPlainString();
         }
     }
 }

@@ -2,8 +2,10 @@ package dev.jresnet.train;
 
 /**
  * One epoch's summary. Losses are mean cross-entropy per image; accuracies are fractions in [0, 1]; a value that
- * was not measured (no validation set, say) is NaN, and charts leave it out. {@code lr} is the mean learning rate of
- * the epoch's steps (NaN in a history written before it was recorded).
+ * was not measured is NaN, and charts leave it out: the validation figures without a validation set, top-5 with 5
+ * classes or fewer ({@link Metrics#hasTop5}), {@code lr} in a history written before it was recorded.
+ *
+ * @param lr the mean learning rate of the epoch's steps
  */
 public record EpochMetrics(int epoch, double trainLoss, double valLoss, double trainTop1, double valTop1,
                            double valTop5, double imagesPerSecond, double seconds, double lr) {

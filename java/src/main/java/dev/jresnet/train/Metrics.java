@@ -91,9 +91,17 @@ public final class Metrics {
         return count == 0 ? Double.NaN : (double) top1 / count;
     }
 
-    /** Fraction of rows whose label is among the 5 highest logits (all rows when there are at most 5 classes). */
+    /**
+     * Fraction of rows whose label is among the 5 highest logits; NaN before any row and with at most 5 classes,
+     * where every row would count and the figure says nothing ({@link #hasTop5}).
+     */
     public double top5() {
-        return count == 0 ? Double.NaN : (double) top5 / count;
+        return count == 0 || !hasTop5(numClasses) ? Double.NaN : (double) top5 / count;
+    }
+
+    /** Whether top-5 means anything for {@code numClasses} classes: only with more than 5. */
+    public static boolean hasTop5(int numClasses) {
+        return numClasses > 5;
     }
 
     /** Top-1 accuracy of each true class; NaN for a class with no rows. */
@@ -127,6 +135,7 @@ public final class Metrics {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%d images, top-1 %.2f %%, top-5 %.2f %%", count, 100 * top1(), 100 * top5());
+        String top1 = String.format(Locale.ROOT, "%d images, top-1 %.2f %%", count, 100 * top1());
+        return hasTop5(numClasses) ? top1 + String.format(Locale.ROOT, ", top-5 %.2f %%", 100 * top5()) : top1;
     }
 }

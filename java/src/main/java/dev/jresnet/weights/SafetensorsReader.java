@@ -37,6 +37,18 @@ public final class SafetensorsReader {
     }
 
     /**
+     * The {@code __metadata__} of {@code file} (empty when it has none), reading the header alone: no tensor data is
+     * read or checked. Errors as {@link #read(Path)}'s for the header.
+     */
+    public static Map<String, String> metadata(Path file) throws IOException {
+        FileChecks.requireRegularFile(file, null);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long n = headerLength(file, ch, ch.size());
+            return metadata(file, header(file, ch, n));
+        }
+    }
+
+    /**
      * {@link #read(Path)}, running {@code afterOpen} once the file is open and its size taken: the seam through which
      * a test shrinks the file while it is being read.
      */
@@ -48,22 +60,28 @@ public final class SafetensorsReader {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             afterOpen.run();
-            if (size < 8) {
-                throw new WeightFormatException(file + ": " + size + " bytes, shorter than the 8-byte safetensors header length");
-            }
-            long n = readFully(file, ch, 0, 8, "the header length").order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-            if (n < 0 || n > size - 8) {
-                throw new WeightFormatException(file + ": safetensors header length " + Long.toUnsignedString(n)
-                        + " exceeds the " + (size - 8) + " bytes after the length field (file size " + size + ")");
-            }
-            if (!Limits.HEADER_BYTES.allows(n)) {
-                throw new WeightFormatException(Limits.HEADER_BYTES.exceeded(file + ": safetensors header length", n));
-            }
+            long n = headerLength(file, ch, size);
             return parse(file, ch, n, size - 8 - n);
         }
     }
 
-    private static WeightSet parse(Path file, FileChannel ch, long headerBytes, long dataLen) throws IOException {
+    /** The JSON header's length in bytes, checked against the file's {@code size} and the limits. */
+    private static long headerLength(Path file, FileChannel ch, long size) throws IOException {
+        if (size < 8) {
+            throw new WeightFormatException(file + ": " + size + " bytes, shorter than the 8-byte safetensors header length");
+        }
+        long n = readFully(file, ch, 0, 8, "the header length").order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        if (n < 0 || n > size - 8) {
+            throw new WeightFormatException(file + ": safetensors header length " + Long.toUnsignedString(n)
+                    + " exceeds the " + (size - 8) + " bytes after the length field (file size " + size + ")");
+        }
+        if (!Limits.HEADER_BYTES.allows(n)) {
+            throw new WeightFormatException(Limits.HEADER_BYTES.exceeded(file + ": safetensors header length", n));
+        }
+        return n;
+    }
+
+    private static Map<?, ?> header(Path file, FileChannel ch, long headerBytes) throws IOException {
         Object json;
         try {
             json = Json.parse(readFully(file, ch, 8, (int) headerBytes, "the JSON header").array());
@@ -73,21 +91,34 @@ public final class SafetensorsReader {
         if (!(json instanceof Map<?, ?> top)) {
             throw new WeightFormatException(file + ": safetensors header is not a JSON object");
         }
+        return top;
+    }
+
+    private static Map<String, String> metadata(Path file, Map<?, ?> top) throws WeightFormatException {
         Map<String, String> metadata = new LinkedHashMap<>();
+        if (!top.containsKey("__metadata__")) {
+            return metadata;
+        }
+        if (!(top.get("__metadata__") instanceof Map<?, ?> m)) {
+            throw new WeightFormatException(file + ": __metadata__ is not a JSON object");
+        }
+        for (Map.Entry<?, ?> me : m.entrySet()) {
+            if (!(me.getValue() instanceof String v)) {
+                throw new WeightFormatException(file + ": __metadata__ value of \"" + me.getKey()
+                        + "\" is " + Json.write(me.getValue()) + ", expected a string");
+            }
+            metadata.put((String) me.getKey(), v);
+        }
+        return metadata;
+    }
+
+    private static WeightSet parse(Path file, FileChannel ch, long headerBytes, long dataLen) throws IOException {
+        Map<?, ?> top = header(file, ch, headerBytes);
+        Map<String, String> metadata = metadata(file, top);
         List<Info> infos = new ArrayList<>();
         for (Map.Entry<?, ?> e : top.entrySet()) {
             String name = (String) e.getKey();
             if (name.equals("__metadata__")) {
-                if (!(e.getValue() instanceof Map<?, ?> m)) {
-                    throw new WeightFormatException(file + ": __metadata__ is not a JSON object");
-                }
-                for (Map.Entry<?, ?> me : m.entrySet()) {
-                    if (!(me.getValue() instanceof String v)) {
-                        throw new WeightFormatException(file + ": __metadata__ value of \"" + me.getKey()
-                                + "\" is " + Json.write(me.getValue()) + ", expected a string");
-                    }
-                    metadata.put((String) me.getKey(), v);
-                }
                 continue;
             }
             infos.add(info(file, name, e.getValue(), dataLen));

@@ -51,30 +51,34 @@ class FinetuneCommandTest {
         assertTrue(r.out().contains("5 classes, 481 training and 120 validation images"), r.out());
         assertTrue(r.out().contains("feature cache: on"), r.out());
         assertTrue(r.out().contains("epoch 1/40  train loss ") && r.out().contains("epoch 40/40  train loss "), r.out());
+        assertTrue(!r.out().contains("top-5"), "5 classes: no top-5 anywhere\n" + r.out());
         assertTrue(r.out().contains("skipped 1 undecodable image:") && r.out().contains("zz_broken.png"), r.out());
         Matcher speed = Pattern.compile("feature cache: 600 images .* ([0-9]+)x more epochs per second").matcher(r.out());
         assertTrue(speed.find(), r.out());
         assertTrue(Integer.parseInt(speed.group(1)) > 1, speed.group());
         System.out.println("finetune summary:\n" + r.out().substring(r.out().indexOf("model:")));
 
-        Matcher val = Pattern.compile("validation: top-1 ([0-9.]+) %").matcher(r.out());
+        Matcher val = Pattern.compile("kept:       epoch ([0-9]+) of 40, the best validation top-1: ([0-9.]+) %, loss")
+                .matcher(r.out());
         assertTrue(val.find(), r.out());
-        double top1 = Double.parseDouble(val.group(1)) / 100;
+        double top1 = Double.parseDouble(val.group(2)) / 100;
         assertTrue(top1 >= MIN_VAL_TOP1, "validation top-1 " + top1 + " < " + MIN_VAL_TOP1);
         assertTrue(Files.size(model) > 90_000_000, "the model holds every tensor");
         assertTrue(Files.exists(tmp.resolve("out/shapes.ckpt.safetensors")));
         Path curves = tmp.resolve("out/shapes.curves.png");
         assertTrue(Files.size(curves) > 10_000, "curves PNG");
 
-        // evaluate: the same split gives the same top-1 as the last epoch's validation.
-        ClassifyCommandTest.Run e = run("evaluate", data.toString(), "--weights", model.toString(),
-                "--val-fraction", "0.2", "--seed", "0");
+        // evaluate, without options: the split recorded in the model, whose top-1 is the kept epoch's validation.
+        ClassifyCommandTest.Run e = run("evaluate", data.toString(), "--weights", model.toString());
         assertEquals(0, e.exit(), e.err() + e.out());
+        assertTrue(e.err().contains("the 120 validation images of the split the model was fine-tuned with (fraction "
+                + "0.2, seed 0); --all for every image"), e.err());
+        assertTrue(!e.out().contains("top-5"), e.out());
         assertTrue(e.err().contains("5 classes, 32 px"), e.err());
         Matcher et = Pattern.compile("top-1 ([0-9.]+) %").matcher(e.out());
         assertTrue(et.find(), e.out());
         assertEquals(top1, Double.parseDouble(et.group(1)) / 100, 1.0 / 120 + 1e-3,
-                "evaluate agrees with finetune's last validation (at most one image flipped by rounding)");
+                "evaluate agrees with finetune's kept epoch's validation (at most one image flipped by rounding)");
         assertTrue(e.out().contains("per-class accuracy:") && e.out().contains("red_circle")
                 && e.out().contains("true \\ predicted"), e.out());
         assertTrue(Files.size(tmp.resolve("out/shapes.confusion.png")) > 5_000, "confusion PNG next to the model");
@@ -84,6 +88,15 @@ class FinetuneCommandTest {
                 "--val-fraction", "0.2", "--confusion-png", png.toString());
         assertEquals(0, j.exit(), j.err());
         JsonNode root = new ObjectMapper().readTree(j.out());
+        assertEquals("given_split", root.get("selection").get("source").asText());
+        assertEquals(0.2, root.get("selection").get("val_fraction").asDouble());
+        assertEquals(0, root.get("selection").get("seed").asLong(), "the recorded split's seed");
+        assertTrue(root.get("top5").isNull(), "5 classes: top-5 is null");
+        ClassifyCommandTest.Run everything = run("evaluate", data.toString(), "--weights", model.toString(), "--all",
+                "--json");
+        JsonNode every = new ObjectMapper().readTree(everything.out());
+        assertEquals("all", every.get("selection").get("source").asText());
+        assertEquals(601, every.get("images").asInt() + every.get("skipped").size());
         assertEquals(120, root.get("images").asInt() + root.get("skipped").size());
         assertEquals(5, root.get("classes").size());
         assertEquals("blue_square", root.get("classes").get(0).get("name").asText());
@@ -100,6 +113,43 @@ class FinetuneCommandTest {
             assertTrue(c.out().contains(name), name + " in " + c.out());
         }
         assertTrue(!c.out().contains("tench"), "no ImageNet labels: " + c.out());
+    }
+
+    @Test
+    void aDivergingRunStopsInOneLineNamingTheLrAndTheFix(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("d");
+        SyntheticShapes.generate(data, 8, 32, 1);
+        Path out = tmp.resolve("m.safetensors");
+        ClassifyCommandTest.Run r = run("finetune", data.toString(), "--out", out.toString(), "--arch", "resnet18",
+                "--no-augment", "--image-size", "32", "--batch", "4", "--lr", "10", "--schedule", "constant");
+        assertEquals(2, r.exit(), r.err());
+        List<String> errors = r.err().lines().filter(l -> l.startsWith("jresnet: error:")).toList();
+        assertEquals(1, errors.size(), r.err());
+        assertTrue(errors.get(0).contains("training diverged at epoch 1, step ") && errors.get(0).contains(
+                "at --lr 10; lower --lr (e.g. --lr 1) or add --clip-grad-norm 1. No model was written"), errors.get(0));
+        assertTrue(!Files.exists(out));
+    }
+
+    @Test
+    void theDemoGeneratesShapesTrainsAndSaysWhatToDoNext(@TempDir Path tmp) throws Exception {
+        // Its learning is measured in README "Fine-tuning"; here 1 epoch of fc only, to check the plumbing.
+        Path dir = tmp.resolve("demo");
+        ClassifyCommandTest.Run r = run("finetune", "--demo", "--out", dir.toString(), "--epochs", "1",
+                "--unfreeze", "fc", "--optimizer", "adamw", "--lr", "0.001");
+        assertEquals(0, r.exit(), r.err() + r.out());
+        assertTrue(r.out().contains("demo: writing 60 synthetic 32 px images of each of 6 classes"), r.out());
+        assertTrue(r.out().contains("demo: jresnet finetune " + dir.resolve("shapes") + " --out "
+                + dir.resolve("shapes.safetensors") + " --arch resnet18 --unfreeze fc --image-size 32 --no-augment "
+                + "--epochs 1 --batch 16 --lr 0.001 (untrained weights"), r.out());
+        assertEquals(60, Files.list(dir.resolve("shapes/red_circle")).count());
+        assertTrue(Files.exists(dir.resolve("shapes.safetensors")));
+        assertTrue(r.out().contains("demo: validation top-1 went from ") && r.out().contains("(guessing: 16.7 %)"),
+                r.out());
+        assertTrue(r.out().contains("demo: next: jresnet evaluate " + dir.resolve("shapes") + " --weights "), r.out());
+        assertTrue(!r.err().contains("WARNING"), "the demo's untrained start is explained, not warned about: " + r.err());
+        r = run("finetune", "--demo", tmp.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--demo generates its own data"), r.err());
     }
 
     @Test
@@ -128,6 +178,13 @@ class FinetuneCommandTest {
         assertTrue(r.err().contains("does not exist"), r.err());
         r = run("finetune", data.toString());
         assertEquals(2, r.exit(), "--out is required");
+        assertTrue(r.err().contains("--out"), r.err());
+        r = run("finetune", "--out", out);
+        assertEquals(2, r.exit(), "DATA is required");
+        assertTrue(r.err().contains("DATA") && r.err().contains("--demo"), r.err());
+        r = run("evaluate", data.toString(), "--weights", out, "--seed", "3");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--seed 3 applies only with --val-fraction"), r.err());
     }
 
     @Test

@@ -43,7 +43,7 @@ class FolderBadInputsTest {
         assertTrue(Files.exists(model));
 
         ClassifyCommandTest.Run e = assertTimeoutPreemptively(Duration.ofSeconds(240), () -> ClassifyCommandTest.run(
-                "evaluate", data.toString(), "--weights", model.toString(), "--batch", "8"));
+                "evaluate", data.toString(), "--weights", model.toString(), "--batch", "8", "--all"));
         assertEquals(1, e.exit(), e.err() + e.out());
         assertTrue(e.out().contains("(14 images,"), e.out());
         assertTrue(e.out().contains("skipped " + skipped + " undecodable image"), e.out());

@@ -130,6 +130,8 @@ class FineTunerTest {
         assertTrue(messages.stream().anyMatch(m -> m.contains("resumed from") && m.contains("after epoch 1")),
                 messages.toString());
 
+        assertEquals(a.keptEpoch(), b.keptEpoch(), "the kept epoch survives the resume");
+        assertKeptByTheRule(a);
         Map<String, float[]> wa = tensors(a.model());
         Map<String, float[]> wb = tensors(b.model());
         assertEquals(wa.keySet(), wb.keySet());
@@ -181,11 +183,12 @@ class FineTunerTest {
 
     @Test
     void featureCacheTrainsTheHeadLikeTheUncachedLoopAndReportsItsSpeedup() throws IOException {
+        // lr 0.001: at 0.01 the loss runs at 100 on these untrained features, which the divergence guard stops.
         FineTuneOptions cached = options("cached").unfreeze(Unfreeze.FC).augment(false)
-                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
+                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.001f).epochs(2).build();
         FineTuneResult c = FineTuner.run(cached, null);
         FineTuneResult u = FineTuner.run(options("uncached").unfreeze(Unfreeze.FC).augment(false)
-                .featureCache(false).optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build(), null);
+                .featureCache(false).optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.001f).epochs(2).build(), null);
         assertNotNull(c.cache(), "no augmentation, fc only: the cache is used");
         assertNull(u.cache());
         assertEquals(18, c.cache().images());
@@ -200,7 +203,7 @@ class FineTunerTest {
         }
         // A cached run resumes exactly too: the cache is rebuilt in the same batches.
         FineTuneOptions crashing = options("cached-resumed").unfreeze(Unfreeze.FC).augment(false)
-                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.01f).epochs(2).build();
+                .optimizer(FineTuneOptions.OptimizerKind.SGD).lr(0.001f).epochs(2).build();
         assertThrows(IllegalStateException.class, () -> FineTuner.run(crashing, new CrashAfter(1)));
         FineTuneResult resumed = FineTuner.run(crashing.toBuilder().resume(crashing.checkpointPath()).build(), null);
         assertNotNull(resumed.cache());
@@ -240,6 +243,12 @@ class FineTunerTest {
         assertTrue(training.startsWith("{") && training.contains("\"unfreeze\": \"fc\"")
                 && training.contains("\"val_top1\": "), training);
         assertEquals(source.keySet(), set.entries().keySet(), "every tensor, no optimizer state");
+        // The split, for evaluate: this folder, fraction and seed.
+        DataSplit split = DataSplit.fromMetadata(meta);
+        assertEquals(new DataSplit(data.toRealPath(), false, 0.34, 4, 12, 6), split);
+        assertEquals("1", meta.get(FineTuner.META_KEPT_EPOCH));
+        assertTrue(training.contains("\"kept\": {\"epoch\": 1, \"by\": \"best validation top-1"), training);
+        assertEquals(1, r.keptEpoch());
         try (ResNet model = ResNet.load(r.model(), Device.cpu())) {
             assertEquals(SyntheticShapes.CLASSES, model.labels());
             assertTrue(model.isPretrained());
@@ -250,6 +259,45 @@ class FineTunerTest {
             assertEquals(6, e.images());
             assertEquals(r.last().valTop1(), e.top1(), 0.0);
             assertEquals(r.last().valLoss(), e.loss(), 1e-6 * e.loss());
+        }
+    }
+
+    /**
+     * The model holds the epoch of the best validation top-1 (ties: lower loss, then earlier): its tensors are the
+     * checkpoint's own when that epoch is the last, else the checkpoint's copies under "best.".
+     */
+    static void assertKeptByTheRule(FineTuneResult r) throws IOException {
+        EpochMetrics want = r.history().get(0);
+        for (EpochMetrics m : r.history()) {
+            if (m.valTop1() > want.valTop1() || (m.valTop1() == want.valTop1() && m.valLoss() < want.valLoss())) {
+                want = m;
+            }
+        }
+        assertEquals(want.epoch(), r.keptEpoch());
+        Map<String, float[]> model = tensors(r.model());
+        Map<String, float[]> ckpt = tensors(r.checkpoint());
+        boolean last = r.keptEpoch() == r.history().size();
+        for (String name : model.keySet()) {
+            float[] expected = !last && ckpt.containsKey(BestEpoch.PREFIX + name) ? ckpt.get(BestEpoch.PREFIX + name)
+                    : ckpt.get(name);
+            assertArrayEquals(expected, model.get(name), name + " of the kept epoch " + r.keptEpoch());
+        }
+    }
+
+    @Test
+    void theModelKeepsTheBestEpochNotTheLast() throws IOException {
+        // AdamW at a constant lr 0.003 on fc: validation accuracy moves around from epoch to epoch.
+        FineTuneResult r = FineTuner.run(options("best").unfreeze(Unfreeze.FC).augment(false)
+                .optimizer(FineTuneOptions.OptimizerKind.ADAMW).lr(0.003f)
+                .schedule(FineTuneOptions.ScheduleKind.CONSTANT).epochs(6).build(), null);
+        assertKeptByTheRule(r);
+        assertTrue(r.keptEpoch() < r.history().size(), "measured: epoch 4 of 6 (top-1 ties, the lowest validation "
+                + "loss), so the kept weights are the copy, not the last epoch's: " + r.keptEpoch());
+        assertEquals(Integer.toString(r.keptEpoch()), SafetensorsReader.metadata(r.model())
+                .get(FineTuner.META_KEPT_EPOCH));
+        for (EpochMetrics m : r.history()) {
+            assertEquals(0.003, m.lr(), 1e-7, "the epoch's learning rate");
+            assertTrue(Double.isFinite(m.valTop5()), "6 classes: top-5 is measured");
         }
     }
 

@@ -52,7 +52,25 @@ class MetricsTest {
         Metrics t = new Metrics(2);
         t.add(logits(2, 1, 1), new int[] {1});
         assertEquals(0.0, t.top1());
-        assertEquals(1.0, t.top5()); // fewer than 5 classes: always within the top 5
+        assertTrue(Double.isNaN(t.top5()), "2 classes: every row is within the top 5, so top-5 is NaN");
+    }
+
+    @Test
+    void topFiveIsNaNWithFiveClassesOrFewerAndMeasuredWithSix() {
+        for (int k = 1; k <= 7; k++) {
+            Metrics m = new Metrics(k);
+            float[] row = new float[k];
+            row[0] = 1; // predicts class 0; the label is the last class, ranked last
+            m.add(logits(k, row), new int[] {k - 1});
+            if (k <= 5) {
+                assertTrue(Double.isNaN(m.top5()), k + " classes: " + m.top5());
+                assertTrue(!m.toString().contains("top-5"), m.toString());
+            } else {
+                assertEquals(0.0, m.top5(), k + " classes: the label is ranked " + k + "th");
+                assertTrue(m.toString().contains("top-5 0.00 %"), m.toString());
+            }
+            assertEquals(k > 5, Metrics.hasTop5(k));
+        }
     }
 
     @Test
