@@ -431,7 +431,7 @@ public final class FineTuner {
         if (o.augment()) {
             if (net.unfreeze() == Unfreeze.FC) {
                 listener.message("training with augmentation: the frozen backbone runs on every image every epoch "
-                        + "(--no-augment computes its features once and trains the head from a cache)");
+                        + "(without augmentation, augment(false) or --no-augment, its features are computed once and the head trains from a cache)");
             }
             return false;
         }
@@ -447,7 +447,7 @@ public final class FineTuner {
         long budget = Math.min(o.featureCacheBytes(), Runtime.getRuntime().maxMemory() / 2);
         if (need > budget) {
             listener.message(String.format(Locale.ROOT, "feature cache off: the frozen layers' output would need %.0f MiB,"
-                    + " more than the %.0f MiB allowed (half the heap, at most --feature-cache-mb); the frozen layers"
+                    + " more than the %.0f MiB allowed (half the heap, at most featureCacheBytes / --feature-cache-mb); the frozen layers"
                     + " run every epoch", need / 1048576.0, budget / 1048576.0));
             return false;
         }
