@@ -18,12 +18,17 @@ public final class ImageFiles {
 
     /** Whether the file name ends with one of {@link #EXTENSIONS}, in any case. */
     public static boolean hasImageExtension(Path file) {
+        return hasExtension(file, EXTENSIONS);
+    }
+
+    /** Whether the file name ends with one of {@code extensions} (lower case, with the dot), in any case. */
+    public static boolean hasExtension(Path file, List<String> extensions) {
         Path name = file.getFileName();
         if (name == null) {
             return false;
         }
         String n = name.toString().toLowerCase(Locale.ROOT);
-        for (String ext : EXTENSIONS) {
+        for (String ext : extensions) {
             if (n.endsWith(ext)) {
                 return true;
             }

@@ -308,14 +308,7 @@ public final class ResNet implements AutoCloseable {
         int chunk = cuda != null ? 256 : MAX_CPU_BATCH;
         for (int start = 0; start < images.size(); start += chunk) {
             int m = Math.min(chunk, images.size() - start);
-            List<RgbImage> crops = new ArrayList<>(m);
-            for (int i = 0; i < m; i++) {
-                RgbImage image = images.get(start + i);
-                if (image == null) {
-                    throw new IllegalArgumentException("image " + (start + i) + " is null");
-                }
-                crops.add(preset.resizeAndCrop(image, inputSize));
-            }
+            List<RgbImage> crops = crops(images, start, m);
             float[] rows = cuda != null ? cuda.featuresOfCrops(crops, preset.mean(), preset.std())
                     : cpu.features(normalized(crops)).data();
             float[][] part = split(rows, m, size);
@@ -420,6 +413,19 @@ public final class ResNet implements AutoCloseable {
         return classify(ImageDecoder.decode(image), k);
     }
 
+    /** The crops of images[start, start + m), as the preset makes them; a null image is named by its index. */
+    private List<RgbImage> crops(List<RgbImage> images, int start, int m) {
+        List<RgbImage> crops = new ArrayList<>(m);
+        for (int i = 0; i < m; i++) {
+            RgbImage image = images.get(start + i);
+            if (image == null) {
+                throw new IllegalArgumentException("image " + (start + i) + " is null");
+            }
+            crops.add(preset.resizeAndCrop(image, inputSize));
+        }
+        return crops;
+    }
+
     /**
      * Top-{@code k} classes of each image, in input order. Each image is cropped ({@link #crop}) as its batch is
      * formed, and batches are at most {@link #MAX_CPU_BATCH} images on the CPU, so this holds only the crops of one
@@ -434,14 +440,7 @@ public final class ResNet implements AutoCloseable {
         int chunk = cuda != null ? 256 : MAX_CPU_BATCH; // 256: the largest default CUDA graph bucket
         for (int start = 0; start < images.size(); start += chunk) {
             int m = Math.min(chunk, images.size() - start);
-            List<RgbImage> crops = new ArrayList<>(m);
-            for (int i = 0; i < m; i++) {
-                RgbImage image = images.get(start + i);
-                if (image == null) {
-                    throw new IllegalArgumentException("image " + (start + i) + " is null");
-                }
-                crops.add(preset.resizeAndCrop(image, inputSize));
-            }
+            List<RgbImage> crops = crops(images, start, m);
             Tensor logits = logitsOfCrops(crops);
             for (int i = 0; i < m; i++) {
                 String bad = nonFinite(logits, i);

@@ -1,5 +1,7 @@
 package dev.jresnet.train;
 
+import dev.jresnet.image.ImageFiles;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
@@ -182,16 +184,6 @@ public final class ImageFolder {
     }
 
     static boolean hasImageExtension(Path p) {
-        Path name = p.getFileName();
-        if (name == null) {
-            return false;
-        }
-        String lower = name.toString().toLowerCase(Locale.ROOT);
-        for (String ext : EXTENSIONS) {
-            if (lower.endsWith(ext)) {
-                return true;
-            }
-        }
-        return false;
+        return ImageFiles.hasExtension(p, EXTENSIONS);
     }
 }
