@@ -9,7 +9,9 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.chart.annotations.XYTitleAnnotation;
 import org.jfree.chart.axis.AxisLocation;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.block.BlockBorder;
@@ -130,9 +132,7 @@ final class Charts {
         plot.setGap(16);
         boolean markers = epochs.size() <= 30; // beyond, the dots would merge into a thick line
 
-        NumberAxis lossAxis = new NumberAxis("cross-entropy loss");
-        lossAxis.setAutoRangeIncludesZero(true);
-        plot.add(panel(lossAxis, markers, RectangleAnchor.TOP_RIGHT,
+        plot.add(panel(lossAxis(epochs), markers, RectangleAnchor.TOP_RIGHT,
                 new Line(series("train loss", epochs, EpochMetrics::trainLoss, 1), TRAIN, false),
                 new Line(series("validation loss", epochs, EpochMetrics::valLoss, 1), VALIDATION, false)), 3);
 
@@ -163,11 +163,36 @@ final class Charts {
         return chart;
     }
 
+    /** Losses spanning more than this factor (an early spike, say) get a log axis, else the spike flattens the rest. */
+    static final double LOG_LOSS_SPAN = 30;
+
+    private static ValueAxis lossAxis(List<EpochMetrics> epochs) {
+        double min = Double.POSITIVE_INFINITY, max = 0;
+        for (EpochMetrics m : epochs) {
+            for (double v : new double[] {m.trainLoss(), m.valLoss()}) {
+                if (v > 0 && Double.isFinite(v)) {
+                    min = Math.min(min, v);
+                    max = Math.max(max, v);
+                }
+            }
+        }
+        if (max > LOG_LOSS_SPAN * min) {
+            LogAxis log = new LogAxis("cross-entropy loss (log scale)");
+            log.setBase(10);
+            log.setStandardTickUnits(NumberAxis.createIntegerTickUnits()); // whole powers: 1, 10, 100, not 10^2 or 31.623
+            log.setNumberFormatOverride(new java.text.DecimalFormat("#,##0.###"));
+            return log;
+        }
+        NumberAxis linear = new NumberAxis("cross-entropy loss");
+        linear.setAutoRangeIncludesZero(true);
+        return linear;
+    }
+
     /** A curve: its points, colour and whether it is dashed. */
     private record Line(XYSeries series, Color colour, boolean dashed) {}
 
     /** One panel; its legend, when it has more than one curve, inside the corner {@code legendAt}. */
-    private static XYPlot panel(NumberAxis rangeAxis, boolean markers, RectangleAnchor legendAt, Line... lines) {
+    private static XYPlot panel(ValueAxis rangeAxis, boolean markers, RectangleAnchor legendAt, Line... lines) {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, markers);
         for (Line l : lines) {

@@ -148,6 +148,22 @@ class ChartsTest {
         assertEquals(Charts.DEFAULT_WIDTH, ImageIO.read(one.toFile()).getWidth());
     }
 
+    @Test
+    void aLossSpikeGetsALogAxisSoTheRestStaysReadable() throws IOException {
+        // As finetune --demo's first epoch: validation loss 2900 (train-mode BatchNorm), then 42, 1.7, 0.8.
+        double[] val = {2899.8, 42.1, 1.73, 0.80, 0.75, 0.68};
+        List<EpochMetrics> spiky = new ArrayList<>();
+        for (int e = 1; e <= val.length; e++) {
+            spiky.add(new EpochMetrics(e, 5.0 / e, val[e - 1], 0.1 * e, 0.12 * e, 0.9, 25, 12, 0.05 / e));
+        }
+        XYPlot loss = panels(Charts.curves(spiky, RUN)).get(0);
+        assertTrue(loss.getRangeAxis() instanceof org.jfree.chart.axis.LogAxis, "a 4000x span: log axis");
+        assertTrue(loss.getRangeAxis().getLabel().contains("log scale"));
+        XYPlot calm = panels(Charts.curves(epochs(true), RUN)).get(0);
+        assertTrue(calm.getRangeAxis() instanceof org.jfree.chart.axis.NumberAxis, "an ordinary run: linear from 0");
+        Charts.trainingCurves(out("training-curves-spike.png"), spiky, RUN);
+    }
+
     private static int[][] confusion(int k, int correct, int wrong) {
         int[][] counts = new int[k][k];
         for (int t = 0; t < k; t++) {
