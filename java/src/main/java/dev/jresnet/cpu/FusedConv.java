@@ -80,6 +80,12 @@ public final class FusedConv {
         return new FusedConv(weight, stride, padding, groups, gamma, beta, mean, var, eps, null);
     }
 
+    /** As {@link #of}, on the given driver (tests: each register tile's {@link VectorConv}). */
+    static FusedConv on(ConvDriver driver, Tensor weight, int stride, int padding, int groups, Tensor gamma, Tensor beta,
+                        Tensor mean, Tensor var, float eps) {
+        return new FusedConv(weight, stride, padding, groups, gamma, beta, mean, var, eps, driver);
+    }
+
     private static ConvDriver driverFor(GemmKernel kernel) {
         if (!kernel.name().startsWith("vector")) {
             return null;

@@ -5,7 +5,9 @@ package dev.jresnet.cpu;
  *
  * <p>The Vector API kernel is used when the jdk.incubator.vector module is in the boot layer (the JVM
  * was started with {@code --add-modules jdk.incubator.vector}) and the system property
- * {@code jresnet.cpu.kernel} is not {@code plain}. It is loaded by name, so a JVM without the module
+ * {@code jresnet.cpu.kernel} is not {@code plain}; {@code vector-MRxNR} (e.g. {@code vector-6x32}, optionally
+ * with {@code /kcN/ncN}) chooses another register tile and blocking than the default for the vector size
+ * (see {@link VectorGemm#defaultTile}), for the kernel lab. It is loaded by name, so a JVM without the module
  * never links {@link VectorGemm} and never fails on its missing imports. Without the module (an application
  * that put the jars on its classpath and nothing more) the plain kernel runs, and the first use says so once,
  * as a {@link System.Logger} WARNING (logger {@code dev.jresnet.cpu.Gemm}), naming the flag and the cost.
@@ -34,7 +36,7 @@ public final class Gemm {
                 System.getLogger(Gemm.class.getName()));
     }
 
-    /** The kernel for a value of jresnet.cpu.kernel (auto, vector or plain) and the module's presence. */
+    /** The kernel for a value of jresnet.cpu.kernel (auto, vector, vector-MRxNR or plain) and the module's presence. */
     static GemmKernel choose(String wanted, boolean vectorModule) {
         return choose(wanted, vectorModule, null);
     }
@@ -58,8 +60,15 @@ public final class Gemm {
                 }
                 return new PlainGemm();
             default:
-                throw new IllegalArgumentException("jresnet.cpu.kernel must be auto, vector or plain, found \""
-                        + wanted + "\"");
+                if (wanted.startsWith("vector-")) {
+                    if (!vectorModule) {
+                        throw new IllegalStateException("jresnet.cpu.kernel=" + wanted + " needs the JVM option "
+                                + "--add-modules jdk.incubator.vector");
+                    }
+                    return loadVariant(wanted.substring("vector-".length()));
+                }
+                throw new IllegalArgumentException("jresnet.cpu.kernel must be auto, vector, vector-MRxNR or plain, "
+                        + "found \"" + wanted + "\"");
         }
     }
 
@@ -71,12 +80,23 @@ public final class Gemm {
         }
     }
 
+    private static GemmKernel loadVariant(String spec) {
+        try {
+            return (GemmKernel) Class.forName("dev.jresnet.cpu.VectorGemm").getMethod("variant", String.class)
+                    .invoke(null, spec);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot load the Vector API GEMM kernel", e);
+        }
+    }
+
     /** The kernel every op uses. */
     public static GemmKernel kernel() {
         return Active.KERNEL;
     }
 
-    /** The active kernel's name, e.g. "plain" or "vector-256bit-6x16". */
+    /** The active kernel's name, e.g. "plain", "vector-256bit-6x16" or "vector-512bit-12x32". */
     public static String kernelName() {
         return kernel().name();
     }

@@ -2,10 +2,7 @@ package dev.jresnet.cpu;
 
 import jdk.incubator.vector.FloatVector;
 
-import static dev.jresnet.cpu.VectorGemm.KC;
 import static dev.jresnet.cpu.VectorGemm.L;
-import static dev.jresnet.cpu.VectorGemm.MR;
-import static dev.jresnet.cpu.VectorGemm.NR;
 import static dev.jresnet.cpu.VectorGemm.S;
 
 /**
@@ -19,10 +16,10 @@ import static dev.jresnet.cpu.VectorGemm.S;
 final class VectorConv implements ConvDriver {
     private static final int MAX_COLS_FLOATS = 1 << 20;
 
+    /** The packing and register tile (MR x NR, KC, NC), the active kernel's when that is a VectorGemm. */
+    final VectorGemm gemm;
     /** Columns per chunk: wide enough to amortise the kernel's per-block overheads, narrow enough to balance. */
     final int targetColumns;
-    /** Columns of one packed B block. */
-    final int nc;
     /** Work items per thread below which small layers are also cut by rows. */
     final int itemsPerThread;
 
@@ -30,13 +27,18 @@ final class VectorConv implements ConvDriver {
     final boolean usePhases;
 
     VectorConv() {
-        this(1024, VectorGemm.NC, 2, true);
+        this(Gemm.kernel() instanceof VectorGemm v ? v : new VectorGemm());
+    }
+
+    /** On the given tile and blocking (tests, kernel lab). */
+    VectorConv(VectorGemm gemm) {
+        this(gemm, 1024, 2, true);
     }
 
     /** A variant with other tuning parameters, for the kernel lab. */
-    VectorConv(int targetColumns, int nc, int itemsPerThread, boolean usePhases) {
+    VectorConv(VectorGemm gemm, int targetColumns, int itemsPerThread, boolean usePhases) {
+        this.gemm = gemm;
         this.targetColumns = targetColumns;
-        this.nc = nc;
         this.itemsPerThread = itemsPerThread;
         this.usePhases = usePhases;
     }
@@ -47,8 +49,6 @@ final class VectorConv implements ConvDriver {
     private static final Scratch PACKED_B = new Scratch();
     private static final Scratch TILE = new Scratch();
 
-    private final VectorGemm gemm = new VectorGemm();
-
     @Override
     public GemmKernel.PackedMatrix pack(float[] weight, int k, int crs) {
         return gemm.pack(k, crs, weight, 0, crs);
@@ -57,7 +57,8 @@ final class VectorConv implements ConvDriver {
     @Override
     public void run(GemmKernel.PackedMatrix packedWeight, float[] out, float[] in, int n, int k, Conv2d.Geometry g,
                     float[] scale, float[] shift, float[] residual, boolean relu) {
-        VectorGemm.Packed a = (VectorGemm.Packed) packedWeight;
+        VectorGemm.Packed a = gemm.check(packedWeight);
+        int mr = gemm.mr;
         int crs = g.c() * g.r() * g.s();
         int pq = g.p() * g.q();
         boolean direct = g.r() == 1 && g.s() == 1 && g.stride() == 1 && g.pad() == 0;
@@ -72,8 +73,8 @@ final class VectorConv implements ConvDriver {
         int want = itemsPerThread * Parallel.threads();
         boolean oneByOne = g.r() == 1 && g.s() == 1;
         int rowBlocks = columnItems >= want || !oneByOne ? 1
-                : Math.min(Gemm.ceilDiv(want, columnItems), Gemm.ceilDiv(k, 4 * MR));
-        int rowsPerBlock = Gemm.roundUp(Gemm.ceilDiv(k, rowBlocks), MR);
+                : Math.min(Gemm.ceilDiv(want, columnItems), Gemm.ceilDiv(k, 4 * mr));
+        int rowsPerBlock = Gemm.roundUp(Gemm.ceilDiv(k, rowBlocks), mr);
         int blocks = Gemm.ceilDiv(k, rowsPerBlock);
 
         // Stride 2 with a large kernel (the 7x7 stem): split the input into its four (row, column) parity
@@ -99,7 +100,7 @@ final class VectorConv implements ConvDriver {
             int bOff = img * g.c() * pq + j0;
             if (!(direct && oneImage)) {
                 cols = COLUMNS.get();
-                cols.describe(g, first, width, phases != null);
+                cols.describe(g, first, width, phases != null, gemm.nr);
             }
             if (oneImage) {
                 int cOff = img * k * pq + j0;
@@ -120,44 +121,26 @@ final class VectorConv implements ConvDriver {
                       Conv2d.Geometry g, float[] c, int cOff, int ldc, float[] scale, float[] shift,
                       float[] residual, boolean relu) {
         int k = a.cols();
-        int ncMax = this.nc;
-        float[] bp = PACKED_B.get(KC * VectorGemm.roundUp(ncMax, NR));
-        float[] tile = TILE.get(MR * NR);
+        int mr = gemm.mr, nr = gemm.nr, kcMax = gemm.kc, ncMax = gemm.nc;
+        float[] bp = PACKED_B.get(kcMax * VectorGemm.roundUp(ncMax, nr));
+        float[] tile = TILE.get(mr * nr);
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
                 boolean firstBlock = pc == 0;
                 boolean lastBlock = pc + kc == k;
                 if (cols == null) {
-                    VectorGemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
+                    gemm.packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
                 } else {
                     cols.pack(g, b, jc, nc, pc, kc, bp);
                 }
-                for (int i0 = m0; i0 < m1; i0 += MR) {
-                    int mr = Math.min(MR, m1 - i0);
-                    int aIdx = pc * a.paddedRows() + i0 * kc;
-                    for (int j0 = 0; j0 < nc; j0 += NR) {
-                        int nr = Math.min(NR, nc - j0);
-                        int bIdx = j0 * kc;
-                        int cIdx = cOff + i0 * ldc + jc + j0;
-                        if (mr == MR && nr == NR) {
-                            if (firstBlock) {
-                                kernelFromZero(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
-                            } else {
-                                VectorGemm.kernel(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc);
-                            }
-                        } else {
-                            if (firstBlock) {
-                                for (int i = 0; i < mr; i++) {
-                                    java.util.Arrays.fill(c, cIdx + i * ldc, cIdx + i * ldc + nr, 0f);
-                                }
-                            }
-                            VectorGemm.edge(kc, a.data(), aIdx, bp, bIdx, c, cIdx, ldc, mr, nr, tile);
-                        }
-                    }
+                for (int i0 = m0; i0 < m1; i0 += mr) {
+                    int rows = Math.min(mr, m1 - i0);
+                    // The first KC block starts from zero instead of a zero-filled C.
+                    gemm.block(a, i0, rows, pc, kc, nc, bp, c, cOff + i0 * ldc + jc, ldc, firstBlock, tile);
                     if (lastBlock && scale != null) {
-                        for (int i = i0; i < i0 + mr; i++) {
+                        for (int i = i0; i < i0 + rows; i++) {
                             int off = cOff + i * ldc + jc;
                             epilogue(c, off, c, off, nc, scale[i], shift[i], residual, off, relu);
                         }
@@ -207,15 +190,18 @@ final class VectorConv implements ConvDriver {
 
         /** Whether the input is read from its stride-2 phases (see {@link #phases}). */
         boolean phased;
+        /** The packing's strip width (the tile's NR). */
+        int nr;
 
-        void describe(Conv2d.Geometry g, long first, int width, boolean phased) {
+        void describe(Conv2d.Geometry g, long first, int width, boolean phased, int nr) {
             this.phased = phased;
-            int padded = VectorGemm.roundUp(width, NR);
-            if (base.length < padded) {
+            this.nr = nr;
+            int padded = VectorGemm.roundUp(width, nr);
+            if (base.length < padded || row.length < padded / nr) {
                 base = new int[padded];
                 ih = new int[padded];
                 iw = new int[padded];
-                row = new boolean[padded / NR];
+                row = new boolean[padded / nr];
             }
             int pq = g.p() * g.q();
             int chw = g.c() * g.h() * g.w();
@@ -238,10 +224,10 @@ final class VectorConv implements ConvDriver {
                 iw[j] = w0;
                 base[j] = img * chw + h0 * g.w() + w0;
             }
-            for (int t = 0; t < padded / NR; t++) {
-                int j0 = t * NR;
-                boolean same = j0 + NR <= width;
-                for (int j = j0 + 1; same && j < j0 + NR; j++) {
+            for (int t = 0; t < padded / nr; t++) {
+                int j0 = t * nr;
+                boolean same = j0 + nr <= width;
+                for (int j = j0 + 1; same && j < j0 + nr; j++) {
                     same = ih[j] == ih[j0] && base[j] - base[j0] == (j - j0) * (phased ? 1 : g.stride())
                             && (first + j) / pq == (first + j0) / pq;
                 }
@@ -253,7 +239,8 @@ final class VectorConv implements ConvDriver {
         void pack(Conv2d.Geometry g, float[] in, int jc, int nc, int pc, int kc, float[] bp) {
             int rs = g.r() * g.s(), stride = phased ? 1 : g.stride();
             int hp = (g.h() + 1) / 2, wp = (g.w() + 1) / 2;
-            int strips = Gemm.ceilDiv(nc, NR);
+            int nr = this.nr;
+            int strips = Gemm.ceilDiv(nc, nr);
             for (int p = 0; p < kc; p++) {
                 int rowIdx = pc + p;
                 int ch = rowIdx / rs;
@@ -276,23 +263,24 @@ final class VectorConv implements ConvDriver {
                     off = (ch * h + kr) * w + ks;
                 }
                 for (int t = 0; t < strips; t++) {
-                    int j0 = jc + t * NR;
-                    int dst = t * kc * NR + p * NR;
-                    int valid = Math.min(NR, jc + nc - j0);
-                    if (valid == NR && row[j0 / NR]) {
+                    int j0 = jc + t * nr;
+                    int dst = t * kc * nr + p * nr;
+                    int valid = Math.min(nr, jc + nc - j0);
+                    if (valid == nr && row[j0 / nr]) {
                         int y = ih[j0] + dy;
                         if (y < 0 || y >= h) {
-                            java.util.Arrays.fill(bp, dst, dst + NR, 0f);
+                            java.util.Arrays.fill(bp, dst, dst + nr, 0f);
                             continue;
                         }
-                        int xFirst = iw[j0] + dx, xLast = iw[j0 + NR - 1] + dx;
+                        int xFirst = iw[j0] + dx, xLast = iw[j0 + nr - 1] + dx;
                         if (xFirst >= 0 && xLast < w) {
                             int src = base[j0] + off;
                             if (stride == 1) {
-                                FloatVector.fromArray(S, in, src).intoArray(bp, dst);
-                                FloatVector.fromArray(S, in, src + L).intoArray(bp, dst + L);
+                                for (int v = 0; v < nr; v += L) {
+                                    FloatVector.fromArray(S, in, src + v).intoArray(bp, dst + v);
+                                }
                             } else {
-                                for (int jj = 0; jj < NR; jj++) {
+                                for (int jj = 0; jj < nr; jj++) {
                                     bp[dst + jj] = in[src + jj * stride];
                                 }
                             }
@@ -304,7 +292,7 @@ final class VectorConv implements ConvDriver {
                         int y = ih[j] + dy, x = iw[j] + dx;
                         bp[dst + jj] = y >= 0 && y < h && x >= 0 && x < w ? in[base[j] + off] : 0f;
                     }
-                    for (int jj = valid; jj < NR; jj++) {
+                    for (int jj = valid; jj < nr; jj++) {
                         bp[dst + jj] = 0f;
                     }
                 }
@@ -361,50 +349,5 @@ final class VectorConv implements ConvDriver {
             }
             y[yOff + j] = relu ? Math.max(v, 0f) : v;
         }
-    }
-
-    /** {@link VectorGemm#kernel} for the first KC block: accumulators start at zero, C is only written. */
-    private static void kernelFromZero(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx,
-                                       int ldc) {
-        int c1 = cIdx + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        for (int p = 0; p < kc; p++) {
-            int ai = aIdx + p * MR;
-            int bi = bIdx + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector av = FloatVector.broadcast(S, ap[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, ap[ai + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, ap[ai + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, ap[ai + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[ai + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-        }
-        c00.intoArray(c, cIdx);
-        c01.intoArray(c, cIdx + L);
-        c10.intoArray(c, c1);
-        c11.intoArray(c, c1 + L);
-        c20.intoArray(c, c2);
-        c21.intoArray(c, c2 + L);
-        c30.intoArray(c, c3);
-        c31.intoArray(c, c3 + L);
-        c40.intoArray(c, c4);
-        c41.intoArray(c, c4 + L);
-        c50.intoArray(c, c5);
-        c51.intoArray(c, c5 + L);
     }
 }

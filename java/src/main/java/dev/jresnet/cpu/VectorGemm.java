@@ -1,55 +1,174 @@
 package dev.jresnet.cpu;
 
+import dev.jresnet.cpu.VectorTiles.Tile;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * A GEMM on the Vector API, organised as in GotoBLAS/BLIS:
  * <ul>
- *   <li>B is copied, KC rows by NC columns at a time, into column strips NR wide ("packing"), so the
+ *   <li>B is copied, kc rows by nc columns at a time, into column strips NR wide ("packing"), so the
  *       micro-kernel reads it with unit stride from L2;</li>
  *   <li>A is copied into row strips MR tall, each stored column by column, so the MR values the
  *       micro-kernel broadcasts at step p are adjacent. {@link #pack} does this once for all of A;</li>
- *   <li>the micro-kernel keeps an MR x NR tile of C in registers (MR x 2 vectors) and, for each p,
- *       loads two vectors of B and broadcasts MR values of A: 2*MR fused multiply-adds per 2 + MR loads.</li>
+ *   <li>the micro-kernel ({@link VectorTiles}) keeps an MR x NR tile of C in registers and, for each p,
+ *       loads NR/L vectors of B and broadcasts MR values of A.</li>
  * </ul>
- * With 256-bit vectors (AVX2: 16 registers) MR = 6 gives 12 accumulators + 2 B vectors + 1 broadcast.
- * Edge tiles (M or N not multiples of MR, NR) run the same kernel on zero-padded strips into a small
- * per-thread tile, and only the valid part is copied out.
+ * The tile follows the vector size (see {@link #defaultTile}). Blocking follows the caches: an A strip
+ * (MR x kc) fills at most half of L1 while it meets every B strip, and the packed B block (kc x nc) at most
+ * half of L2 while every A strip meets it. Edge tiles (M or N not multiples of MR, NR) run the same kernel
+ * on zero-padded strips into a small per-thread tile, and only the valid part is copied out.
  *
  * <p>Only {@link Gemm} loads this class, and only when the jdk.incubator.vector module is present.
  */
 public final class VectorGemm implements GemmKernel {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorTiles.S;
     /** Lanes per vector: 8 with AVX2, 16 with AVX-512. */
     static final int L = S.length();
+
+    /** The register tile. */
+    final Tile tile;
     /** Rows of the register tile (broadcast side). */
-    static final int MR = 6;
-    /** Columns of the register tile (vector side): two vectors. */
-    static final int NR = 2 * L;
-    /** Depth of one packed block: an A strip (KC x MR) stays in L1 while it meets every B strip. */
-    static final int KC = 256;
-    /** Columns of one packed B block: KC x NC floats (512 KiB) stay in L2 while every A strip meets them. */
-    static final int NC = 512;
+    final int mr;
+    /** Columns of the register tile (vector side), in floats. */
+    final int nr;
+    /** Depth of one packed block. */
+    final int kc;
+    /** Columns of one packed B block. */
+    final int nc;
 
-    /** Per-thread scratch: the packed B block and the edge tile; grow-only, never shared between threads. */
-    private static final class Scratch {
-        final float[] packedB = new float[KC * roundUp(NC, NR)];
-        final float[] tile = new float[MR * NR];
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private final Scratch packedB = new Scratch();
+    private final Scratch edgeTile = new Scratch();
 
     /**
      * A packed in row strips: for each KC-deep block of columns (starting at column pc, kc deep), for
      * each strip s of MR rows, kc groups of MR values: {@code data[pc*paddedRows + s*MR*kc + p*MR + i] =
-     * A[s*MR + i, pc + p]}, zero for the padding rows i >= rows.
+     * A[s*MR + i, pc + p]}, zero for the padding rows i >= rows. MR and KC are the packing kernel's.
      */
-    record Packed(int rows, int cols, int paddedRows, float[] data) implements PackedMatrix {}
+    record Packed(int rows, int cols, int paddedRows, int mr, int kc, float[] data) implements PackedMatrix {}
+
+    /** The default tile for this species, blocked for this machine's caches. */
+    public VectorGemm() {
+        this(defaultTile());
+    }
+
+    VectorGemm(Tile tile) {
+        this(tile, Caches.L1, Caches.L2);
+    }
+
+    /** The tile blocked for caches of l1 and l2 bytes. */
+    VectorGemm(Tile tile, long l1, long l2) {
+        this(tile, kcFor(tile, l1), ncFor(tile, kcFor(tile, l1), l2));
+    }
+
+    /** An explicit tile and blocking, for the kernel lab and tests. */
+    VectorGemm(Tile tile, int kc, int nc) {
+        if (kc < 1 || nc < tile.vectors * L) {
+            throw new IllegalArgumentException("VectorGemm: kc=" + kc + " nc=" + nc + " for tile " + tile);
+        }
+        this.tile = tile;
+        this.mr = tile.rows;
+        this.nr = tile.vectors * L;
+        this.kc = kc;
+        this.nc = nc / nr * nr;
+    }
+
+    /**
+     * A variant by name, for the kernel lab and -Djresnet.cpu.kernel: "MRxNR" (NR in floats, e.g. "6x32" or
+     * "12x32" with AVX-512), optionally with the blocking, "12x32/kc512/nc512".
+     */
+    public static VectorGemm variant(String spec) {
+        String[] parts = spec.split("/");
+        Tile tile = Tile.named(parts[0]);
+        if (tile == null) {
+            StringBuilder known = new StringBuilder();
+            for (Tile t : Tile.values()) {
+                known.append(known.length() == 0 ? "" : ", ").append(t.rows).append('x').append(t.vectors * L);
+            }
+            throw new IllegalArgumentException("no " + S.vectorBitSize() + "-bit Vector API tile \"" + parts[0]
+                    + "\"; known: " + known);
+        }
+        VectorGemm auto = new VectorGemm(tile);
+        int kc = auto.kc, nc = auto.nc;
+        for (int i = 1; i < parts.length; i++) {
+            if (parts[i].startsWith("kc")) {
+                kc = Integer.parseInt(parts[i].substring(2));
+            } else if (parts[i].startsWith("nc")) {
+                nc = Integer.parseInt(parts[i].substring(2));
+            } else {
+                throw new IllegalArgumentException("kernel variant \"" + spec + "\": expected kcN or ncN, found " + parts[i]);
+            }
+        }
+        return new VectorGemm(tile, kc, nc);
+    }
+
+    /**
+     * With 512-bit vectors (AVX-512, 32 registers) 8 x 3 vectors (8x48): 24 accumulators + 3 B + 1 broadcast,
+     * 24 FMAs per 11 loads. Measured on a 2-core Sapphire Rapids over ResNet-50's GEMM shapes at batch 8
+     * (GemmVariantLab, in turns): 8x48 0.96 s, 12x32 1.10, 14x32 1.10, 4x64 1.24, 6x32 1.48. With 256 bits
+     * or less (AVX2: 16 registers) 6 x 2 vectors: 12 accumulators + 2 B + 1 broadcast, the most that fits
+     * in 16. (A 256-bit species on an AVX-512 machine also keeps 6 x 2: the species alone does not say how
+     * many registers there are.)
+     */
+    static Tile defaultTile() {
+        return L >= 16 ? Tile.R8V3 : Tile.R6V2;
+    }
+
+    /** An A strip (MR x kc floats) in half of L1: a multiple of 16 in [64, 512]. */
+    static int kcFor(Tile tile, long l1) {
+        long kc = l1 / 2 / (4L * tile.rows) / 16 * 16;
+        return (int) Math.max(64, Math.min(512, kc));
+    }
+
+    /** The packed B block (kc x nc floats) in half of L2: a multiple of NR in [4 NR, 4096]. */
+    static int ncFor(Tile tile, int kc, long l2) {
+        int nr = tile.vectors * L;
+        long nc = l2 / 2 / (4L * kc) / nr * nr;
+        return (int) Math.max(4L * nr, Math.min(4096, nc));
+    }
+
+    /** L1d and L2 per core, from sysfs (Linux), else 32 KiB and 1 MiB. */
+    static final class Caches {
+        static final long L1 = size(1, "Data", 32 << 10);
+        static final long L2 = size(2, "Unified", 1 << 20);
+
+        private static long size(int level, String type, long fallback) {
+            for (int i = 0; i < 8; i++) {
+                Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i);
+                try {
+                    if (Integer.parseInt(Files.readString(dir.resolve("level")).trim()) == level
+                            && Files.readString(dir.resolve("type")).trim().equals(type)) {
+                        return parse(Files.readString(dir.resolve("size")).trim(), fallback);
+                    }
+                } catch (Exception e) { // no sysfs, no such index, a format we do not know: the fallback
+                }
+            }
+            return fallback;
+        }
+
+        /** "48K", "2048K", "1M" in bytes; a size outside 8 KiB..64 MiB is not believed. */
+        static long parse(String s, long fallback) {
+            try {
+                long unit = s.endsWith("K") ? 1 << 10 : s.endsWith("M") ? 1 << 20 : 1;
+                long v = Long.parseLong(unit == 1 ? s : s.substring(0, s.length() - 1)) * unit;
+                return v >= 8 << 10 && v <= 64L << 20 ? v : fallback;
+            } catch (NumberFormatException e) {
+                return fallback;
+            }
+        }
+    }
 
     @Override
     public String name() {
-        return "vector-" + S.vectorBitSize() + "bit-" + MR + "x" + NR;
+        return "vector-" + S.vectorBitSize() + "bit-" + mr + "x" + nr;
+    }
+
+    /** The name with the blocking, for the lab: "vector-512bit-12x32/kc512/nc512". */
+    public String detail() {
+        return name() + "/kc" + kc + "/nc" + nc;
     }
 
     @Override
@@ -62,156 +181,111 @@ public final class VectorGemm implements GemmKernel {
     @Override
     public PackedMatrix pack(int m, int k, float[] a, int aOff, int lda) {
         GemmKernel.checkMatrix("A", m, k, a, aOff, lda);
-        int paddedRows = roundUp(m, MR);
+        int paddedRows = roundUp(m, mr);
         float[] data = new float[paddedRows * k];
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
-            for (int s = 0; s * MR < m; s++) {
-                int base = pc * paddedRows + s * MR * kc;
-                int rows = Math.min(MR, m - s * MR);
+        for (int pc = 0; pc < k; pc += kc) {
+            int depth = Math.min(kc, k - pc);
+            for (int s = 0; s * mr < m; s++) {
+                int base = pc * paddedRows + s * mr * depth;
+                int rows = Math.min(mr, m - s * mr);
                 for (int i = 0; i < rows; i++) {
-                    int src = aOff + (s * MR + i) * lda + pc;
-                    for (int p = 0; p < kc; p++) {
-                        data[base + p * MR + i] = a[src + p];
+                    int src = aOff + (s * mr + i) * lda + pc;
+                    for (int p = 0; p < depth; p++) {
+                        data[base + p * mr + i] = a[src + p];
                     }
                 }
             }
         }
-        return new Packed(m, k, paddedRows, data);
+        return new Packed(m, k, paddedRows, mr, kc, data);
     }
 
     @Override
     public void gemm(PackedMatrix packed, int n, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                      boolean accumulate) {
-        if (!(packed instanceof Packed a)) {
-            throw new IllegalArgumentException("gemm: A was packed by another kernel (" + packed.getClass().getName() + ")");
-        }
+        Packed a = check(packed);
         int m = a.rows, k = a.cols;
         GemmKernel.checkMatrix("B", k, n, b, bOff, ldb);
         GemmKernel.checkMatrix("C", m, n, c, cOff, ldc);
         if (m == 0 || n == 0) {
             return;
         }
-        if (!accumulate) {
-            // The kernel always adds to C, so a fresh product starts from zeros.
-            for (int i = 0; i < m; i++) {
-                java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
-            }
-        }
-        Scratch scratch = SCRATCH.get();
-        float[] bp = scratch.packedB;
-        float[] tile = scratch.tile;
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                packB(kc, nc, b, bOff + pc * ldb + jc, ldb, bp);
-                for (int i0 = 0; i0 < m; i0 += MR) {
-                    int mr = Math.min(MR, m - i0);
-                    int aIdx = pc * a.paddedRows + i0 * kc;
-                    for (int j0 = 0; j0 < nc; j0 += NR) {
-                        int nr = Math.min(NR, nc - j0);
-                        int bIdx = j0 * kc; // strip j0/NR starts at (j0/NR) * kc * NR
-                        int cIdx = cOff + i0 * ldc + jc + j0;
-                        if (mr == MR && nr == NR) {
-                            kernel(kc, a.data, aIdx, bp, bIdx, c, cIdx, ldc);
-                        } else {
-                            edge(kc, a.data, aIdx, bp, bIdx, c, cIdx, ldc, mr, nr, tile);
-                        }
-                    }
+        float[] bp = packedB.get(kc * roundUp(nc, nr));
+        float[] tileC = edgeTile.get(mr * nr);
+        for (int jc = 0; jc < n; jc += nc) {
+            int ncols = Math.min(nc, n - jc);
+            for (int pc = 0; pc < k; pc += kc) {
+                int depth = Math.min(kc, k - pc);
+                // The kernel adds to C, except that a fresh product's first block starts from zero.
+                boolean zero = pc == 0 && !accumulate;
+                packB(depth, ncols, b, bOff + pc * ldb + jc, ldb, bp);
+                for (int i0 = 0; i0 < m; i0 += mr) {
+                    block(a, i0, Math.min(mr, m - i0), pc, depth, ncols, bp, c, cOff + i0 * ldc + jc, ldc, zero, tileC);
                 }
             }
         }
     }
 
-    /**
-     * An edge tile (mr <= MR rows, nr <= NR columns of C): the valid part of C is loaded into a zero-padded
-     * tile, the kernel runs on it and the valid part is stored back. Every element of C thus sees the same
-     * chain of fused multiply-adds as in a full tile, so results do not depend on where tiles fall.
-     */
-    static void edge(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
-                     int mr, int nr, float[] tile) {
-        java.util.Arrays.fill(tile, 0f);
-        for (int i = 0; i < mr; i++) {
-            System.arraycopy(c, cIdx + i * ldc, tile, i * NR, nr);
+    /** The packed A, if this kernel's layout (same MR and KC). */
+    Packed check(PackedMatrix packed) {
+        if (!(packed instanceof Packed a) || a.mr != mr || a.kc != kc) {
+            throw new IllegalArgumentException("gemm: A was packed by another kernel (" + packed + "), not " + detail());
         }
-        kernel(kc, ap, aIdx, bp, bIdx, tile, 0, NR);
-        for (int i = 0; i < mr; i++) {
-            System.arraycopy(tile, i * NR, c, cIdx + i * ldc, nr);
+        return a;
+    }
+
+    /** One A strip (rows i0.., mrows of them) against every B strip of the packed block: C[mrows, ncols]. */
+    void block(Packed a, int i0, int mrows, int pc, int depth, int ncols, float[] bp, float[] c, int cIdx, int ldc,
+               boolean zero, float[] tileC) {
+        int aIdx = pc * a.paddedRows() + i0 * depth;
+        for (int j0 = 0; j0 < ncols; j0 += nr) {
+            int ncol = Math.min(nr, ncols - j0);
+            int bIdx = j0 * depth; // strip j0/NR starts at (j0/NR) * depth * NR
+            if (mrows == mr && ncol == nr) {
+                VectorTiles.kernel(tile, depth, a.data(), aIdx, bp, bIdx, c, cIdx + j0, ldc, zero);
+            } else {
+                edge(depth, a.data(), aIdx, bp, bIdx, c, cIdx + j0, ldc, mrows, ncol, zero, tileC);
+            }
+        }
+    }
+
+    /**
+     * An edge tile (mrows <= MR rows, ncol <= NR columns of C): the valid part of C is loaded into a
+     * zero-padded tile, the kernel runs on it and the valid part is stored back. Every element of C thus sees
+     * the same chain of fused multiply-adds as in a full tile, so results do not depend on where tiles fall.
+     */
+    private void edge(int depth, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc,
+                      int mrows, int ncol, boolean zero, float[] tileC) {
+        if (!zero) {
+            java.util.Arrays.fill(tileC, 0, mr * nr, 0f);
+            for (int i = 0; i < mrows; i++) {
+                System.arraycopy(c, cIdx + i * ldc, tileC, i * nr, ncol);
+            }
+        }
+        VectorTiles.kernel(tile, depth, ap, aIdx, bp, bIdx, tileC, 0, nr, zero);
+        for (int i = 0; i < mrows; i++) {
+            System.arraycopy(tileC, i * nr, c, cIdx + i * ldc, ncol);
         }
     }
 
     /** Copies B[kc, nc] into strips NR wide: {@code bp[t*kc*NR + p*NR + j] = B[p, t*NR + j]}, zero past nc. */
-    static void packB(int kc, int nc, float[] b, int bOff, int ldb, float[] bp) {
-        for (int j0 = 0; j0 < nc; j0 += NR) {
-            int w = Math.min(NR, nc - j0);
-            int dst = j0 * kc;
+    void packB(int depth, int ncols, float[] b, int bOff, int ldb, float[] bp) {
+        for (int j0 = 0; j0 < ncols; j0 += nr) {
+            int w = Math.min(nr, ncols - j0);
+            int dst = j0 * depth;
             int src = bOff + j0;
-            if (w == NR) {
-                for (int p = 0; p < kc; p++, src += ldb, dst += NR) {
-                    FloatVector.fromArray(S, b, src).intoArray(bp, dst);
-                    FloatVector.fromArray(S, b, src + L).intoArray(bp, dst + L);
+            if (w == nr) {
+                for (int p = 0; p < depth; p++, src += ldb, dst += nr) {
+                    for (int v = 0; v < nr; v += L) {
+                        FloatVector.fromArray(S, b, src + v).intoArray(bp, dst + v);
+                    }
                 }
             } else {
-                for (int p = 0; p < kc; p++, src += ldb, dst += NR) {
+                for (int p = 0; p < depth; p++, src += ldb, dst += nr) {
                     System.arraycopy(b, src, bp, dst, w);
-                    java.util.Arrays.fill(bp, dst + w, dst + NR, 0f);
+                    java.util.Arrays.fill(bp, dst + w, dst + nr, 0f);
                 }
             }
         }
-    }
-
-    /**
-     * The register tile: C[MR, NR] += Apanel[MR, kc] · Bpanel[kc, NR], with Apanel stored p-major
-     * (MR values per p) at ap[aIdx..] and Bpanel stored p-major (NR values per p) at bp[bIdx..].
-     * Twelve named accumulators, because C2 keeps locals in registers but not array elements. The
-     * method is deliberately small and branch-free: if C2's inlining budget runs out before every
-     * Vector API call in it is inlined, the vectors become heap objects and the kernel runs 2x slower.
-     */
-    static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc) {
-        int c1 = cIdx + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        FloatVector c00 = FloatVector.fromArray(S, c, cIdx), c01 = FloatVector.fromArray(S, c, cIdx + L);
-        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
-        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
-        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
-        FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
-        FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
-        for (int p = 0; p < kc; p++) {
-            int ai = aIdx + p * MR;
-            int bi = bIdx + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector av = FloatVector.broadcast(S, ap[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, ap[ai + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, ap[ai + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, ap[ai + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[ai + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-        }
-        c00.intoArray(c, cIdx);
-        c01.intoArray(c, cIdx + L);
-        c10.intoArray(c, c1);
-        c11.intoArray(c, c1 + L);
-        c20.intoArray(c, c2);
-        c21.intoArray(c, c2 + L);
-        c30.intoArray(c, c3);
-        c31.intoArray(c, c3 + L);
-        c40.intoArray(c, c4);
-        c41.intoArray(c, c4 + L);
-        c50.intoArray(c, c5);
-        c51.intoArray(c, c5 + L);
     }
 
     static int roundUp(int x, int multiple) {

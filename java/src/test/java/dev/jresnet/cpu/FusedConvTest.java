@@ -51,6 +51,14 @@ class FusedConvTest {
         assertTrue(Naive.hasNonZero(want.data()));
         if (fast.fused()) {
             assertArrayEquals(want.data(), got.data(), "fused on " + Gemm.kernelName() + " vs unfused ops");
+            // Every other register tile, on a small blocking (several KC and NC blocks), bitwise the same.
+            for (VectorTiles.Tile t : VectorTiles.Tile.values()) {
+                VectorGemm gemm = new VectorGemm(t, 32, 2 * t.vectors * VectorTiles.L);
+                FusedConv other = FusedConv.on(new VectorConv(gemm), weight, stride, pad, groups, gamma, beta, mean,
+                        var, 1e-5f);
+                assertArrayEquals(want.data(), other.forward(in, residual, relu).data(),
+                        "fused on " + gemm.detail() + " vs unfused ops");
+            }
         }
         // And the reference against the naive convolution, for good measure.
         Tensor naive = Naive.conv2d(in, weight, null, stride, pad, groups);

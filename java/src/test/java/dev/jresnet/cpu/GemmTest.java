@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,8 +24,13 @@ class GemmTest {
         }
     }
 
+    /** Plain, the default Vector API kernel, and every other register tile on small blockings (several blocks). */
     static List<GemmKernel> kernels() {
-        return List.of(new PlainGemm(), vector());
+        List<GemmKernel> list = new ArrayList<>(List.of(new PlainGemm(), vector()));
+        for (VectorTiles.Tile t : VectorTiles.Tile.values()) {
+            list.add(new VectorGemm(t, 64, 4 * t.vectors * VectorTiles.L));
+        }
+        return list;
     }
 
     /** Awkward sizes: 1, below and above the tile sizes (6 x 16), primes, and past the blocking (256, 512). */
@@ -122,6 +128,64 @@ class GemmTest {
         assertTrue(Gemm.choose("vector", true).name().startsWith("vector"));
         assertThrows(IllegalStateException.class, () -> Gemm.choose("vector", false));
         assertThrows(IllegalArgumentException.class, () -> Gemm.choose("fast", true));
+        // The lab's variants: a tile by name (NR in floats), optionally with its blocking.
+        String sixByTwo = "6x" + 2 * VectorTiles.L;
+        assertTrue(Gemm.choose("vector-" + sixByTwo, true).name().endsWith("bit-" + sixByTwo));
+        VectorGemm blocked = VectorGemm.variant(sixByTwo + "/kc128/nc" + 8 * VectorTiles.L);
+        assertEquals(128, blocked.kc);
+        assertEquals(8 * VectorTiles.L, blocked.nc);
+        assertThrows(IllegalArgumentException.class, () -> Gemm.choose("vector-5x7", true));
+        assertThrows(IllegalStateException.class, () -> Gemm.choose("vector-" + sixByTwo, false));
+        assertThrows(IllegalArgumentException.class, () -> VectorGemm.variant(sixByTwo + "/mc4"));
+    }
+
+    /**
+     * Every register tile and blocking gives bitwise the default kernel's C (each element sees the same chain
+     * of fused multiply-adds), on shapes with edge tiles in M and N and several KC and NC blocks.
+     */
+    @Test
+    void everyTileIsBitwiseTheDefault() {
+        int[][] mnk = {{1, 1, 1}, {7, 33, 100}, {13, 100, 7}, {37, 530, 300}, {29, 97, 129}, {64, 200, 576}};
+        GemmKernel reference = vector();
+        for (int[] s : mnk) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = Naive.randomArray(11, m * k), b = Naive.randomArray(12, k * n), c0 = Naive.randomArray(13, m * n);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                float[] want = c0.clone();
+                reference.gemm(m, n, k, a, 0, k, b, 0, n, want, 0, n, accumulate);
+                for (VectorTiles.Tile t : VectorTiles.Tile.values()) {
+                    for (int kc : new int[] {16, 64, 512}) {
+                        VectorGemm g = new VectorGemm(t, kc, 2 * t.vectors * VectorTiles.L);
+                        float[] got = c0.clone();
+                        g.gemm(m, n, k, a, 0, k, b, 0, n, got, 0, n, accumulate);
+                        assertArrayEquals(want, got, g.detail() + " m=" + m + " n=" + n + " k=" + k
+                                + " accumulate=" + accumulate);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A packed A is only accepted by a kernel with the same MR and KC. */
+    @Test
+    void packedAMustMatchTheTile() {
+        VectorGemm a = new VectorGemm(VectorTiles.Tile.R6V2, 64, 256), b = new VectorGemm(VectorTiles.Tile.R8V3, 64, 256);
+        GemmKernel.PackedMatrix packed = a.pack(8, 8, new float[64], 0, 8);
+        assertThrows(IllegalArgumentException.class, () -> b.gemm(packed, 8, new float[64], 0, 8, new float[64], 0, 8, false));
+    }
+
+    /** Blocking from the caches: sysfs sizes parsed, nonsense not believed; A strip in half of L1, B in half of L2. */
+    @Test
+    void blockingFollowsTheCaches() {
+        assertEquals(48 << 10, VectorGemm.Caches.parse("48K", 1));
+        assertEquals(2 << 20, VectorGemm.Caches.parse("2M", 1));
+        assertEquals(1, VectorGemm.Caches.parse("huge", 1));
+        assertEquals(1, VectorGemm.Caches.parse("1K", 1));
+        VectorTiles.Tile t = VectorTiles.Tile.R8V3;
+        int kc = VectorGemm.kcFor(t, 48 << 10);
+        assertTrue(kc * 8 * 4 <= 24 << 10 && kc >= 64 && kc % 16 == 0, "kc " + kc);
+        int nc = VectorGemm.ncFor(t, kc, 2 << 20);
+        assertTrue((long) kc * nc * 4 <= 1 << 20 && nc % (3 * VectorTiles.L) == 0, "nc " + nc);
     }
 
     static void check(String what, float[] got, float[] want, int k) {
