@@ -3,7 +3,8 @@ package dev.jresnet.cpu;
 import dev.jresnet.tensor.Tensor;
 
 /**
- * The fast path's max pooling: bitwise {@link CpuOps#maxPool} (same window scan, same NaN and -0.0 results), with
+ * The fast path's max pooling: bitwise {@link CpuOps#maxPool} (same window scan, so the same -0.0 or 0.0 and NaN
+ * wherever it has NaN, though a NaN's payload may differ: the Vector API does not keep it), with
  * the Vector API when the GEMM kernel is the vector one. {@code VectorMaxPool} is loaded by name, as
  * {@link FusedConv} loads {@code VectorConv}, so a JVM without jdk.incubator.vector never links it.
  */
@@ -42,7 +43,7 @@ public final class MaxPool2d {
         return Active.KERNEL != null;
     }
 
-    /** As {@link CpuOps#maxPool}, bit for bit. */
+    /** As {@link CpuOps#maxPool}, bit for bit but for NaN payloads. */
     public static void forward(Tensor out, Tensor in, int kernel, int stride, int padding) {
         forward(Active.KERNEL, out, in, kernel, stride, padding);
     }

@@ -7,15 +7,21 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Max pooling on the Vector API, bitwise {@link CpuOps#maxPool}. The reference scans a window row by row and keeps
+ * Max pooling on the Vector API, bitwise {@link CpuOps#maxPool} but for NaN payloads (NaN where it has NaN; 512-bit
+ * vectors were seen to return the canonical NaN). The reference scans a window row by row and keeps
  * {@code m = v > m || isNaN(v) ? v : m}: the first of equal maxima (so -0.0 before 0.0 gives -0.0) and the last NaN.
  * That rule is associative but not commutative, so the window may be split, as long as the scan order is kept:
- * first each input row's horizontal windows (rows[ih][oq]), then the window's rows in order, over 8 outputs at a
- * time. Any window runs here; the horizontal pass is vectorised for ResNet's stem pool (3x3, stride 2, pad 1) and
+ * first each input row's horizontal windows (rows[ih][oq]), then the window's rows in order, a vector of outputs
+ * at a time. Any window runs here; the horizontal pass is vectorised for ResNet's stem pool (3x3, stride 2, pad 1) and
  * scalar otherwise.
  */
 final class VectorMaxPool implements MaxPool2d.Kernel {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    /**
+     * The GEMM's species, never another: a second vector shape in the JVM pollutes the type profiles of the Vector
+     * API's shared code, and C2 then stops intrinsifying the GEMM (measured: 256-bit here next to the 512-bit GEMM
+     * made every convolution 10-20x slower).
+     */
+    private static final VectorSpecies<Float> S = VectorGemm.S;
     private static final int L = S.length();
     // Even and odd lanes of two vectors side by side (indices >= L pick from the second).
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
