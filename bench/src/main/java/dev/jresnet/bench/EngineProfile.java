@@ -66,7 +66,8 @@ final class EngineProfile {
     }
 
     /**
-     * Untimed passes for about {@code warmup} seconds (at least {@link #WARMUP_PASSES}), then timed passes for about {@code seconds} (at
+     * Untimed passes for about {@code warmup} seconds (at least {@link #WARMUP_PASSES}), then timed passes for about
+     * {@code seconds} (at
      * least {@link #MIN_PASSES}).
      */
     static Results.Profile run(Pass pass, int batch, double warmup, double seconds) {

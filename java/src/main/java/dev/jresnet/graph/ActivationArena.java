@@ -13,8 +13,8 @@ import java.util.Map;
  * {@link dev.jresnet.nn.NetworkSpec#lastUse}) and handed to the next step that needs an array of that exact size,
  * as the CUDA NetworkPlan does with device memory, but planned on the fly. A pass's takes and gives come in the same
  * order every time, so after the first pass at a shape no array is allocated, and the arena holds at most what the
- * first pass had live at once, size by size (ResNet-50 at 224x224: 13.5 MB at batch 1, 108 MB at batch 8). Not thread-safe: one per
- * thread.
+ * first pass had live at once, size by size (ResNet-50 at 224x224: 13.5 MB at batch 1, 108 MB at batch 8).
+ * Not thread-safe: one per thread.
  */
 final class ActivationArena {
     private final int batch, height, width;

@@ -16,7 +16,8 @@ import java.util.Set;
 /**
  * The fast CPU path: the network's {@link NetworkSpec#fused() fused} description, each convolution a
  * {@link FusedConv} (weights packed once, here; batch norm, the residual add and ReLU applied as the GEMM stores its
- * output), max-pool on {@link MaxPool2d}. Bit for bit the {@link CpuReference}'s result (a NaN's payload aside). The convolution weights are
+ * output), max-pool on {@link MaxPool2d}. Bit for bit the {@link CpuReference}'s result (a NaN's payload aside).
+ * The convolution weights are
  * packed when this is made and the other tensors are read as they are, so the network must not change while this is
  * in use (inference models never change theirs; a trainer runs the reference). Immutable and thread-safe.
  *
