@@ -30,7 +30,8 @@ import java.util.concurrent.Callable;
         description = {"Time ResNet inference (resnet50 unless --arch or the weights say otherwise): latency percentiles, images/s and GFLOP/s per batch size, "
                 + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
                 + "interleaved with jresnet (one batch per engine per turn).",
-                "With --layers: every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
+                "With --layers: the engine's CPU forward pass profiled step by step (fused convolutions, pools, fc), "
+                        + "then every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
                         + "checked against the plain kernel, then timed; with --layers --device cuda, on every cuDNN "
                         + "forward algorithm, checked against the CPU, then timed with CUDA events."})
 public final class BenchCommand implements Callable<Integer> {
@@ -426,8 +427,12 @@ public final class BenchCommand implements Callable<Integer> {
         for (int b : s.batches()) {
             progress.say(String.format(Locale.ROOT, "kernel lab: %d shapes, batch %d, %.1f s warm-up and %.1f s "
                     + "timed per shape", shapes.size(), b, s.warmup(), s.seconds()));
+            progress.say(String.format(Locale.ROOT, "engine profile: %s forward passes at batch %d, %.1f s warm-up "
+                    + "and %.1f s timed", a.id(), b, EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds())));
+            Results.Profile profile = EngineProfile.run(EngineProfile.of(a, b, IMAGE_SIZE), b,
+                    EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
             List<Results.LayerResult> rows = LayerLab.run(backend, shapes, b, s.warmup(), s.seconds(), progress);
-            Results.LayerRun run = new Results.LayerRun(info, b, rows);
+            Results.LayerRun run = new Results.LayerRun(info, b, rows, profile);
             if (json) {
                 out.println(Output.json(run));
             } else {
@@ -436,6 +441,12 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 out.println("batch:    " + b);
                 out.println();
+                out.println(EngineProfile.headline(profile));
+                out.print(Output.profileGroups(profile).text());
+                out.println();
+                out.print(Output.profileSteps(profile).text());
+                out.println();
+                out.println("each convolution shape on each kernel (unfused, CpuOps.conv2d):");
                 out.print(Output.layerTable(rows).text());
                 out.println("* = the kernel the engine uses; max rel err = max |out - plain| / max |plain|");
             }

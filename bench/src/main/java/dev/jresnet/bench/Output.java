@@ -122,6 +122,30 @@ final class Output {
         return t;
     }
 
+    /** The engine's forward pass by class of step, in CPU-PERFORMANCE.md's order. */
+    static Table profileGroups(Results.Profile p) {
+        Table t = new Table(1, "class", "steps", "ms", "GFLOP/s", "share");
+        for (Results.GroupTime g : p.groups()) {
+            t.row(g.group(), String.valueOf(g.steps()), ms(g.seconds()), f("%.1f", g.gflops()),
+                    f("%.1f %%", 100 * g.share()));
+        }
+        t.row("all steps", String.valueOf(p.steps().size()), ms(p.stepsSeconds()),
+                f("%.1f", p.steps().stream().mapToDouble(s -> s.flops()).sum() / p.stepsSeconds() / 1e9),
+                f("%.1f %%", 100 * p.stepsSeconds() / p.forward().mean()));
+        return t;
+    }
+
+    /** The engine's forward pass step by step (shapes per image: C x H x W). */
+    static Table profileSteps(Results.Profile p) {
+        Table t = new Table(4, "step", "name", "class", "shape (in -> out)", "median ms", "mean ms", "GFLOP/s",
+                "share");
+        for (Results.StepTime s : p.steps()) {
+            t.row(String.valueOf(s.index()), s.name(), s.group(), s.shape(), ms(s.latency().median()),
+                    ms(s.latency().mean()), f("%.1f", s.gflops()), f("%.1f %%", 100 * s.share()));
+        }
+        return t;
+    }
+
     private static String us(double seconds) {
         return Double.isFinite(seconds) ? f("%.1f", seconds * 1e6) : "-";
     }
@@ -248,6 +272,36 @@ final class Output {
         }
     }
 
+    /** The engine's forward pass: the whole pass, the classes, then every step. */
+    private static void profile(ObjectNode o, Results.Profile p) {
+        o.put("engine", "CpuInference (fused convolutions, max-pool, avg-pool, fc), each step timed in real passes");
+        o.put("batch", p.batch());
+        o.put("passes", p.passes());
+        latency(o.putObject("forward"), p.forward());
+        num(o, "steps_total_ms", p.stepsSeconds() * 1e3);
+        ArrayNode groups = o.putArray("groups");
+        for (Results.GroupTime g : p.groups()) {
+            ObjectNode go = groups.addObject();
+            go.put("group", g.group());
+            go.put("steps", g.steps());
+            num(go, "ms", g.seconds() * 1e3);
+            num(go, "gflops", g.gflops());
+            num(go, "share", g.share());
+        }
+        ArrayNode steps = o.putArray("steps");
+        for (Results.StepTime s : p.steps()) {
+            ObjectNode so = steps.addObject();
+            so.put("index", s.index());
+            so.put("name", s.name());
+            so.put("group", s.group());
+            so.put("shape", s.shape());
+            so.put("flops", s.flops());
+            latency(so, s.latency());
+            num(so, "gflops", s.gflops());
+            num(so, "share", s.share());
+        }
+    }
+
     private static ObjectNode info(Results.RunInfo i) {
         ObjectNode root = MAPPER.createObjectNode();
         root.put("date", i.machine().date());
@@ -371,6 +425,9 @@ final class Output {
                     num(xo, "best_us", x.bestSeconds() * 1e6);
                 }
             }
+        }
+        if (run.profile() != null) {
+            profile(root.putObject("profile"), run.profile());
         }
         ArrayNode layers = root.putArray("layers");
         for (Results.LayerResult r : run.rows()) {

@@ -41,6 +41,7 @@ final class Report {
     static final String LATENCY = "latency.png";
     static final String LAYERS = "layers.png";
     static final String LAYERS_JSON = "layers.json";
+    static final String PROFILE = "profile.png";
     private static final int WIDTH = 900;
     private static final int HEIGHT = 560;
     /** One colour per engine, the same in every chart: jresnet, onnxruntime, pytorch, then kernels. */
@@ -99,6 +100,18 @@ final class Report {
             md.append(Output.gpuLayerTable(run.rows()).markdown()).append('\n');
             md.append("![TFLOP/s of the engine's pick per shape](").append(LAYERS).append(")\n");
         } else {
+            if (run.profile() != null) {
+                files.add(profileChart(dir.resolve(PROFILE), run));
+                Results.Profile p = run.profile();
+                md.append("## The engine's forward pass, step by step\n\n")
+                        .append(EngineProfile.headline(p)).append(". Each step of `CpuInference` (fused convolution ")
+                        .append("with batch norm, residual and ReLU; max-pool; avg-pool; fc) timed inside real passes; ")
+                        .append("share = the step's mean over the mean forward pass.\n\n");
+                md.append(Output.profileGroups(p).markdown()).append('\n');
+                md.append("![ms per step](").append(PROFILE).append(")\n\n");
+                md.append(Output.profileSteps(p).markdown()).append('\n');
+                md.append("## Each convolution shape on each kernel (unfused, CpuOps.conv2d)\n\n");
+            }
             md.append("One row per distinct convolution shape and kernel; `*` marks the kernel the engine uses. ")
                     .append("max rel err = max |out - reference| / max |reference|, the reference being the plain kernel.\n\n");
             md.append(Output.layerTable(run.rows()).markdown()).append('\n');
@@ -266,6 +279,38 @@ final class Report {
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
+        subtitle(chart, run.info(), List.of());
+        return chart;
+    }
+
+    static Path profileChart(Path png, Results.LayerRun run) throws IOException {
+        JFreeChart chart = profile(run);
+        int height = Math.max(HEIGHT, 160 + 16 * chart.getCategoryPlot().getDataset().getColumnCount());
+        return save(png, chart, WIDTH + 200, height);
+    }
+
+    /** ms of every step of the engine's forward pass, in order, coloured by class. */
+    static JFreeChart profile(Results.LayerRun run) {
+        Results.Profile p = run.profile();
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (Results.StepTime s : p.steps()) {
+            // one series per class, so each bar is coloured by its class; a stacked chart keeps one bar per step
+            for (Results.GroupTime g : p.groups()) {
+                data.addValue(g.group().equals(s.group()) ? s.latency().mean() * 1e3 : 0, g.group(),
+                        s.index() + " " + s.name());
+            }
+        }
+        JFreeChart chart = ChartFactory.createStackedBarChart(String.format(java.util.Locale.ROOT,
+                        "The engine's forward pass, batch %d: %.1f ms (mean) by step", p.batch(),
+                        p.forward().mean() * 1e3), null, "ms (mean)", data, PlotOrientation.HORIZONTAL, true, false,
+                false);
+        CategoryPlot plot = chart.getCategoryPlot();
+        BarRenderer r = (BarRenderer) plot.getRenderer();
+        r.setBarPainter(new StandardBarPainter());
+        r.setShadowVisible(false);
+        colour(r, data.getRowCount());
+        style(chart, plot);
+        plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 10));
         subtitle(chart, run.info(), List.of());
         return chart;
     }

@@ -69,9 +69,39 @@ final class Results {
      * The kernel lab at one batch size. {@code gpu}: rows of cuDNN algorithms, validated against the CPU and timed
      * one by one with CUDA events, at most {@code maxRuns} timed runs each (a different table, and a summary).
      */
-    record LayerRun(RunInfo info, int batch, List<LayerResult> rows, boolean gpu, int maxRuns) {
+    record LayerRun(RunInfo info, int batch, List<LayerResult> rows, boolean gpu, int maxRuns, Profile profile) {
+        LayerRun(RunInfo info, int batch, List<LayerResult> rows, boolean gpu, int maxRuns) {
+            this(info, batch, rows, gpu, maxRuns, null);
+        }
+
         LayerRun(RunInfo info, int batch, List<LayerResult> rows) {
-            this(info, batch, rows, false, 0);
+            this(info, batch, rows, false, 0, null);
+        }
+
+        /** The CPU lab with the engine's forward pass profiled (profile may be null: not run). */
+        LayerRun(RunInfo info, int batch, List<LayerResult> rows, Profile profile) {
+            this(info, batch, rows, false, 0, profile);
+        }
+    }
+
+    /**
+     * One step of the engine's forward pass as the profile timed it: {@code latency} in seconds over the timed passes,
+     * {@code flops} of the batch (0 for the pools, whose GFLOP/s is then NaN), {@code share} of the mean forward pass.
+     */
+    record StepTime(int index, String name, String group, String shape, long flops, Statistics latency,
+                    double gflops, double share) {}
+
+    /** The steps of one class (3x3 stride 1, 1x1 reduce, ...): their mean times summed, per forward pass. */
+    record GroupTime(String group, int steps, double seconds, double gflops, double share) {}
+
+    /**
+     * The engine's own forward pass ({@code CpuInference}, fused convolutions, pools, fc) at one batch, each step timed
+     * inside {@code passes} real passes; {@code forward} is the whole pass, timed around the call.
+     */
+    record Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups) {
+        /** The steps' mean times summed: the forward pass less what lies between the steps. */
+        double stepsSeconds() {
+            return steps.stream().mapToDouble(s -> s.latency().mean()).sum();
         }
     }
 

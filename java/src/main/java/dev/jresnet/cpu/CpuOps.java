@@ -162,19 +162,10 @@ public final class CpuOps {
      * (floor, as PyTorch's default ceil_mode=False). Padded positions never win: they are skipped, not zeros.
      */
     public static void maxPool(Tensor out, Tensor in, int kernel, int stride, int padding) {
-        requireRank("maxPool input", in, 4, "[N,C,H,W]");
-        if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
-            throw new IllegalArgumentException("maxPool: need kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2, "
-                    + "found kernel " + kernel + ", stride " + stride + ", padding " + padding);
-        }
+        requireMaxPool(out, in, kernel, stride, padding);
         int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
-        if (h + 2 * padding < kernel || w + 2 * padding < kernel) {
-            throw new IllegalArgumentException("maxPool: window " + kernel + " is larger than the padded input "
-                    + in.shape() + " with padding " + padding);
-        }
         int p = (h + 2 * padding - kernel) / stride + 1;
         int q = (w + 2 * padding - kernel) / stride + 1;
-        out.require("maxPool output", n, c, p, q);
         float[] x = in.data(), y = out.data();
         Parallel.forRanges(n * c, Math.max(1, ELEMENTWISE_GRAIN / (h * w)), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
@@ -196,6 +187,23 @@ public final class CpuOps {
                 }
             }
         });
+    }
+
+    /** The checks of {@link #maxPool}, shared with {@link MaxPool2d}. */
+    static void requireMaxPool(Tensor out, Tensor in, int kernel, int stride, int padding) {
+        requireRank("maxPool input", in, 4, "[N,C,H,W]");
+        if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
+            throw new IllegalArgumentException("maxPool: need kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2, "
+                    + "found kernel " + kernel + ", stride " + stride + ", padding " + padding);
+        }
+        int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
+        if (h + 2 * padding < kernel || w + 2 * padding < kernel) {
+            throw new IllegalArgumentException("maxPool: window " + kernel + " is larger than the padded input "
+                    + in.shape() + " with padding " + padding);
+        }
+        int p = (h + 2 * padding - kernel) / stride + 1;
+        int q = (w + 2 * padding - kernel) / stride + 1;
+        out.require("maxPool output", n, c, p, q);
     }
 
     /** out[N,C] = mean over H,W of in[N,C,H,W] (summed in double, then rounded once). */

@@ -2,6 +2,8 @@ package dev.jresnet.cpu;
 
 import dev.jresnet.tensor.Tensor;
 
+import java.util.Arrays;
+
 /**
  * A convolution followed by inference batch norm, optionally a residual add and ReLU, for inference on
  * immutable weights: out = relu?(bn(conv(in, weight)) + residual?). With the Vector API kernel the weights
@@ -102,26 +104,46 @@ public final class FusedConv {
         return driver != null;
     }
 
+    private void requireInput(Tensor in) {
+        if (in.rank() != 4 || in.dim(1) != c) {
+            throw new IllegalArgumentException("fused conv input: expected [N, C=" + c + ", H, W], found " + in.shape());
+        }
+        if (in.dim(2) + 2 * padding < r || in.dim(3) + 2 * padding < s) {
+            throw new IllegalArgumentException("fused conv: kernel " + r + "x" + s + " is larger than the padded input "
+                    + in.shape());
+        }
+    }
+
     public int outSize(int inSize) {
         return (inSize + 2 * padding - r) / stride + 1;
     }
 
     /** relu?(bn(conv(in)) + residual?) into a new tensor; residual may be null. */
     public Tensor forward(Tensor in, Tensor residual, boolean relu) {
-        if (in.rank() != 4 || in.dim(1) != c) {
-            throw new IllegalArgumentException("fused conv input: expected [N, C=" + c + ", H, W], found " + in.shape());
-        }
+        requireInput(in);
+        Tensor out = Tensor.zeros(in.dim(0), k, outSize(in.dim(2)), (in.dim(3) + 2 * padding - s) / stride + 1);
+        return forward(out, in, residual, relu);
+    }
+
+    /**
+     * relu?(bn(conv(in)) + residual?) into {@code out} [N, K, P, Q], whatever it held (the fused kernel overwrites
+     * every element, the first block of each tile starting from zero; the reference path zeroes it first), and
+     * returns it. {@code out} must not be {@code in} or {@code residual}.
+     */
+    public Tensor forward(Tensor out, Tensor in, Tensor residual, boolean relu) {
+        requireInput(in);
         int n = in.dim(0), h = in.dim(2), w = in.dim(3);
-        if (h + 2 * padding < r || w + 2 * padding < s) {
-            throw new IllegalArgumentException("fused conv: kernel " + r + "x" + s + " is larger than the padded input "
-                    + in.shape());
-        }
         int p = outSize(h), q = (w + 2 * padding - s) / stride + 1;
-        Tensor out = Tensor.zeros(n, k, p, q);
+        out.require("fused conv output", n, k, p, q);
+        if (out == in || out == residual || out.data() == in.data()
+                || (residual != null && out.data() == residual.data())) {
+            throw new IllegalArgumentException("fused conv: the output must not share its array with an operand");
+        }
         if (residual != null) {
             residual.require("fused conv residual", n, k, p, q);
         }
         if (driver == null) {
+            Arrays.fill(out.data(), 0f);
             CpuOps.conv2d(out, in, weight, null, stride, padding, groups);
             CpuOps.batchNorm(out, out, gamma, beta, mean, var, eps, relu && residual == null);
             if (residual != null) {

@@ -8,6 +8,7 @@ import dev.jresnet.nn.MaxPool;
 import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.nn.Step;
 import dev.jresnet.nn.StepVisitor;
+import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.Map;
@@ -24,6 +25,8 @@ abstract class CpuWalk implements StepVisitor {
     final Tensor[] values;
     /** The index of the step being run. */
     int step;
+    /** Told of each step's time when not null (profiling); when null the walk reads no clock. */
+    StepListener listener;
 
     CpuWalk(NetworkSpec spec, Map<String, Tensor> tensors) {
         this.spec = spec;
@@ -38,9 +41,15 @@ abstract class CpuWalk implements StepVisitor {
         for (int i = first; i < end; i++) {
             Step s = spec.steps().get(i);
             step = i;
+            long t0 = listener == null ? 0 : System.nanoTime();
             s.accept(this);
+            if (listener != null) {
+                long t = System.nanoTime() - t0;
+                listener.stepDone(i, s, values[s.inputs()[0]], values[s.out()], t);
+            }
             for (int v : s.inputs()) {
                 if (spec.lastUse(v) == i && v != in) {
+                    release(values[v]);
                     values[v] = null;  // read for the last time: let it go
                 }
             }
@@ -48,10 +57,21 @@ abstract class CpuWalk implements StepVisitor {
         return values[spec.steps().get(end - 1).out()];
     }
 
+    /**
+     * The tensor a step writes its output into: new and zeroed here; the fast path's reuses arrays (every op below
+     * overwrites its whole output).
+     */
+    Tensor output(Shape shape) {
+        return Tensor.zeros(shape);
+    }
+
+    /** Called with a value once no later step reads it. */
+    void release(Tensor t) {}
+
     @Override
     public void addRelu(AddRelu s) {
         Tensor a = values[s.a()];
-        Tensor y = Tensor.zeros(a.shape());
+        Tensor y = output(a.shape());
         CpuOps.add(y, a, values[s.b()], true);
         values[s.out()] = y;
     }
@@ -59,7 +79,7 @@ abstract class CpuWalk implements StepVisitor {
     @Override
     public void maxPool(MaxPool s) {
         Tensor x = values[s.in()];
-        Tensor y = Tensor.zeros(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3)));
+        Tensor y = output(Shape.of(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
         CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
         values[s.out()] = y;
     }
@@ -67,7 +87,7 @@ abstract class CpuWalk implements StepVisitor {
     @Override
     public void globalAvgPool(GlobalAvgPool s) {
         Tensor x = values[s.in()];
-        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        Tensor y = output(Shape.of(x.dim(0), x.dim(1)));
         CpuOps.globalAvgPool(y, x);
         values[s.out()] = y;
     }
@@ -75,7 +95,7 @@ abstract class CpuWalk implements StepVisitor {
     @Override
     public void linear(Linear s) {
         Tensor x = values[s.in()];
-        Tensor y = Tensor.zeros(x.dim(0), s.outFeatures());
+        Tensor y = output(Shape.of(x.dim(0), s.outFeatures()));
         CpuOps.linear(y, x, tensors.get(s.weight()), tensors.get(s.bias()));
         values[s.out()] = y;
     }

@@ -1,0 +1,118 @@
+package dev.jresnet.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Max pooling on the Vector API, bitwise {@link CpuOps#maxPool} but for NaN payloads (NaN where it has NaN; 512-bit
+ * vectors were seen to return the canonical NaN). The reference scans a window row by row and keeps
+ * {@code m = v > m || isNaN(v) ? v : m}: the first of equal maxima (so -0.0 before 0.0 gives -0.0) and the last NaN.
+ * That rule is associative but not commutative, so the window may be split, as long as the scan order is kept:
+ * first each input row's horizontal windows (rows[ih][oq]), then the window's rows in order, a vector of outputs
+ * at a time. Any window runs here; the horizontal pass is vectorised for ResNet's stem pool (3x3, stride 2, pad 1) and
+ * scalar otherwise.
+ */
+final class VectorMaxPool implements MaxPool2d.Kernel {
+    /**
+     * The GEMM's species, never another: a second vector shape in the JVM pollutes the type profiles of the Vector
+     * API's shared code, and C2 then stops intrinsifying the GEMM (measured: 256-bit here next to the 512-bit GEMM
+     * made every convolution 10-20x slower).
+     */
+    private static final VectorSpecies<Float> S = VectorGemm.S;
+    private static final int L = S.length();
+    // Even and odd lanes of two vectors side by side (indices >= L pick from the second).
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(S, i -> 2 * i + 1);
+
+    @Override
+    public boolean handles(int kernel, int stride, int padding, int w) {
+        return true;
+    }
+
+    @Override
+    public void plane(float[] x, int src, int h, int w, float[] y, int dst, int p, int q, int kernel, int stride,
+                      int padding, float[] rows) {
+        int h0 = Math.max(0, -padding), h1 = Math.min(h, (p - 1) * stride - padding + kernel);
+        for (int ih = h0; ih < h1; ih++) {
+            if (kernel == 3 && stride == 2 && padding == 1) {
+                rowStride2(x, src + ih * w, w, rows, ih * q, q);
+            } else {
+                rowScalar(x, src + ih * w, w, rows, ih * q, 0, q, kernel, stride, padding);
+            }
+        }
+        for (int op = 0; op < p; op++) {
+            int r0 = Math.max(0, op * stride - padding), r1 = Math.min(h, op * stride - padding + kernel);
+            int out = dst + op * q;
+            int j = 0;
+            for (; j <= q - L; j += L) {
+                FloatVector m = FloatVector.fromArray(S, rows, r0 * q + j);
+                for (int r = r0 + 1; r < r1; r++) {
+                    m = max(m, FloatVector.fromArray(S, rows, r * q + j));
+                }
+                m.intoArray(y, out + j);
+            }
+            for (; j < q; j++) {
+                float m = rows[r0 * q + j];
+                for (int r = r0 + 1; r < r1; r++) {
+                    m = max(m, rows[r * q + j]);
+                }
+                y[out + j] = m;
+            }
+        }
+    }
+
+    /** The reference's rule, m then v in scan order: v wins if greater or NaN. */
+    private static FloatVector max(FloatVector m, FloatVector v) {
+        VectorMask<Float> take = v.compare(VectorOperators.GT, m).or(v.test(VectorOperators.IS_NAN));
+        return m.blend(v, take);
+    }
+
+    private static float max(float m, float v) {
+        return v > m || Float.isNaN(v) ? v : m;
+    }
+
+    /**
+     * The 3-wide stride-2 pad-1 windows of one row: out[oq] = max(x[2oq-1], x[2oq], x[2oq+1]), the edges scalar.
+     * A block of L outputs from oq = j reads x[2j-2, 2j+16): odd lanes of the first two vectors give x[2oq-1],
+     * even and odd lanes of the next two x[2oq] and x[2oq+1].
+     */
+    private static void rowStride2(float[] x, int row, int w, float[] out, int dst, int q) {
+        int last = (w - 2 * L) / 2;   // the last block start whose loads stay in the row
+        int done = 0;
+        if (last >= 1) {
+            rowScalar(x, row, w, out, dst, 0, 1, 3, 2, 1);
+            for (int j = 1; ; j += L) {
+                int b = Math.min(j, last);  // the last block may overlap the one before: same values again
+                FloatVector lo = FloatVector.fromArray(S, x, row + 2 * b - 2);
+                FloatVector mid = FloatVector.fromArray(S, x, row + 2 * b - 2 + L);
+                FloatVector c0 = FloatVector.fromArray(S, x, row + 2 * b);
+                FloatVector c1 = FloatVector.fromArray(S, x, row + 2 * b + L);
+                FloatVector left = lo.rearrange(ODD, mid);
+                FloatVector centre = c0.rearrange(EVEN, c1);
+                FloatVector right = c0.rearrange(ODD, c1);
+                max(max(left, centre), right).intoArray(out, dst + b);
+                done = b + L;
+                if (b == last) {
+                    break;
+                }
+            }
+        }
+        rowScalar(x, row, w, out, dst, done, q, 3, 2, 1);
+    }
+
+    /** out[oq] for oq in [from, to): each window's columns in order. */
+    private static void rowScalar(float[] x, int row, int w, float[] out, int dst, int from, int to, int kernel,
+                                  int stride, int padding) {
+        for (int oq = from; oq < to; oq++) {
+            int w0 = Math.max(0, oq * stride - padding), w1 = Math.min(w, oq * stride - padding + kernel);
+            float m = Float.NEGATIVE_INFINITY;
+            for (int iw = w0; iw < w1; iw++) {
+                m = max(m, x[row + iw]);
+            }
+            out[dst + oq] = m;
+        }
+    }
+}
