@@ -1,8 +1,10 @@
 package dev.jresnet.graph;
 
 import dev.jresnet.cpu.FusedConv;
+import dev.jresnet.cpu.PackedLinear;
 import dev.jresnet.cpu.MaxPool2d;
 import dev.jresnet.nn.ConvBn;
+import dev.jresnet.nn.Linear;
 import dev.jresnet.nn.MaxPool;
 import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.tensor.Shape;
@@ -30,17 +32,21 @@ public final class CpuInference {
     private final NetworkSpec spec;
     private final Map<String, Tensor> tensors;
     private final FusedConv[] convs;     // by step index of the fused description
+    private final PackedLinear[] linears; // likewise: the classifier, its weight packed once
     private final ThreadLocal<ActivationArena> arenas = new ThreadLocal<>();
 
     public CpuInference(Network net) {
         this.spec = net.spec().fused();
         this.tensors = net.tensors();
         this.convs = new FusedConv[spec.steps().size()];
+        this.linears = new PackedLinear[spec.steps().size()];
         for (int i = 0; i < convs.length; i++) {
             if (spec.steps().get(i) instanceof ConvBn c) {
                 convs[i] = FusedConv.of(tensors.get(c.weight()), c.stride(), c.pad(), c.groups(),
                         tensors.get(c.gamma()), tensors.get(c.beta()), tensors.get(c.runningMean()),
                         tensors.get(c.runningVar()), ConvBn.BN_EPS);
+            } else if (spec.steps().get(i) instanceof Linear l) {
+                linears[i] = PackedLinear.of(tensors.get(l.weight()), tensors.get(l.bias()));
             }
         }
     }
@@ -129,6 +135,14 @@ public final class CpuInference {
             Tensor x = values[s.in()];
             Tensor y = output(Shape.of(x.dim(0), s.outChannels(), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
             values[s.out()] = convs[step].forward(y, x, s.residual() < 0 ? null : values[s.residual()], s.relu());
+        }
+
+        @Override
+        public void linear(Linear s) {
+            Tensor x = values[s.in()];
+            Tensor y = output(Shape.of(x.dim(0), s.outFeatures()));
+            linears[step].forward(y, x);
+            values[s.out()] = y;
         }
 
         @Override
