@@ -43,7 +43,9 @@ public final class VectorGemm implements GemmKernel {
      * The tile for a strip of v vectors, v = 1..tile.vectors (index v), null where none: a block's last
      * strip, narrower than NR, is packed only as wide as it needs (whole vectors) and runs the narrower
      * kernel with the same rows, so 49 columns cost 3 + 1 vectors of work rather than 3 + 3. Without
-     * narrow tiles ({@link #narrow} false) every strip is NR wide.
+     * narrow tiles ({@link #narrow} false) every strip is NR wide. Measured (GemmVariantLab, batch 1, in
+     * turns): the 7x7 layers' GEMMs (N=49) 10-20 % faster, e.g. 2048x7x7 -> 512 62.8 -> 76.2 GFLOP/s; no
+     * change at batch 8.
      */
     private final Tile[] byVectors;
     /** Whether the last strip of a block runs a narrower tile. */
