@@ -184,10 +184,11 @@ final class VectorConv implements ConvDriver {
      * [0, H) and iw[j] + ks in [0, W), else 0. The columns of each strip are cut into runs that lie in one
      * output row of one image (a strip of 48 columns over 56-wide rows spans two rows 5 times in 7): a run
      * reads the input at a constant stride, so it is packed with one bounds check in y, a clipped x range
-     * and one copy (vector copies for a whole strip, System.arraycopy otherwise) rather than per element.
-     * Measured on a shared 2-core Sapphire Rapids (8x48, one thread, one image, best of 3 x 15 runs), packing
-     * per element vs by runs: layer1's 3x3 (K=576, N=3136) 4.3 -> 2.2 ms, against the kernel's ~2.5 ms;
-     * layer2's 3x3 (K=1152, N=784) 2.6 -> 1.5 ms; the stem (K=147, N=12544, phased) 1.85 -> 1.6 ms.
+     * and one copy loop (vector copies for a whole strip) rather than with bounds checks per element.
+     * Runs shorter than 16 (7x7 maps) stay per element. Measured on a shared 2-core Sapphire Rapids (8x48, one
+     * thread, one image, fastest of 21 runs in 3 alternating processes), packing per element vs by runs:
+     * layer1's 3x3 (K=576, N=3136) 3.2-5.5 -> 2.0-2.4 ms, against the kernel's ~2.5 ms; layer3's 3x3 (14x14)
+     * 1.6 -> 0.8-1.4 ms; the stem (K=147, N=12544, phased) 1.8-3.8 -> 1.6-1.7 ms; layer4's 3x3 (7x7) unchanged.
      */
     private static final class Columns {
         int[] base = new int[0], ih = new int[0], iw = new int[0];
@@ -296,21 +297,33 @@ final class VectorConv implements ConvDriver {
                         int d = dst + (j - j0);
                         int y = ih[j] + dy;
                         if (y < 0 || y >= h) {
-                            java.util.Arrays.fill(bp, d, d + len, 0f);
+                            for (int i = 0; i < len; i++) {
+                                bp[d + i] = 0f;
+                            }
                             continue;
                         }
                         // Column j + i reads x = x0 + i*stride: valid for i in [lo, hi).
                         int x0 = iw[j] + dx;
+                        int src = base[j] + off;
+                        if (len < 16) {
+                            // A short run (the 7 columns of a 7x7 map): per element, as a loop with a copy and
+                            // fills around it costs more than the copy (layer4's 3x3 at batch 1 packed 2x slower).
+                            for (int i = 0, x = x0; i < len; i++, x += stride) {
+                                bp[d + i] = x >= 0 && x < w ? in[src + i * stride] : 0f;
+                            }
+                            continue;
+                        }
                         int lo = Math.min(len, x0 >= 0 ? 0 : (-x0 + stride - 1) / stride);
                         int hi = Math.max(lo, Math.min(len, x0 >= w ? 0 : (w - x0 + stride - 1) / stride));
-                        int src = base[j] + off;
                         if (stride == 1 && lo == 0 && hi == nr) {
                             for (int v = 0; v < nr; v += L) {
                                 FloatVector.fromArray(S, in, src + v).intoArray(bp, d + v);
                             }
                             continue;
                         }
-                        java.util.Arrays.fill(bp, d, d + lo, 0f);
+                        for (int i = 0; i < lo; i++) {
+                            bp[d + i] = 0f;
+                        }
                         if (stride == 1) {
                             System.arraycopy(in, src + lo, bp, d + lo, hi - lo);
                         } else {
@@ -318,7 +331,9 @@ final class VectorConv implements ConvDriver {
                                 bp[d + i] = in[src + i * stride];
                             }
                         }
-                        java.util.Arrays.fill(bp, d + hi, d + len, 0f);
+                        for (int i = hi; i < len; i++) {
+                            bp[d + i] = 0f;
+                        }
                     }
                     java.util.Arrays.fill(bp, dst + valid, dst + pitch, 0f);
                 }
