@@ -1,6 +1,5 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.GemmKernel;
 import dev.jresnet.cpu.PlainGemm;
 import dev.jresnet.cpu.VectorGemm;
@@ -15,7 +14,9 @@ import java.util.SplittableRandom;
 /**
  * The Vector API GEMM's register tiles and blockings side by side on ResNet-50's GEMM shapes (per conv shape:
  * M = K filters, K = C·R·R, N = P·Q·batch, B already im2col'd, so this times the kernel and B's packing, on all
- * threads through {@link Gemm#parallel}). Variants run in turns (A, B, C, A, B, C...) so that a noisy, shared
+ * threads; A, the weights, is packed once beforehand as the engine does, and the work is split as
+ * {@link dev.jresnet.cpu.VectorConv} splits it: column chunks of at most 1024, and row blocks of the weights
+ * when there are fewer chunks than two per thread). Variants run in turns (A, B, C, A, B, C...) so that a noisy, shared
  * machine slows them alike; medians per shape, and the network's GEMM time (count x median, summed).
  * Each variant is checked bitwise against the first and by max rel err against the plain kernel.
  *
@@ -35,7 +36,7 @@ public final class GemmVariantLab {
                 specs.add(args[i]);
             }
         }
-        List<GemmKernel> kernels = new ArrayList<>();
+        List<VectorGemm> kernels = new ArrayList<>();
         for (String s : specs) {
             kernels.add(VectorGemm.variant(s));
         }
@@ -52,13 +53,17 @@ public final class GemmVariantLab {
             SplittableRandom rnd = new SplittableRandom(m * 31L + k * 7L + n);
             float[] a = random(rnd, m * k), b = random(rnd, k * n);
             float[][] c = new float[v][m * n];
+            GemmKernel.PackedMatrix[] packed = new GemmKernel.PackedMatrix[v];
+            for (int i = 0; i < v; i++) {
+                packed[i] = kernels.get(i).pack(m, k, a, 0, k);
+            }
             double flops = 2.0 * m * n * k;
             // Correctness first: bitwise against the first variant, rel err against plain.
             float[] plain = new float[m * n];
             new PlainGemm().gemm(m, n, k, a, 0, k, b, 0, n, plain, 0, n, false);
             StringBuilder check = new StringBuilder();
             for (int i = 0; i < v; i++) {
-                Gemm.parallel(kernels.get(i), m, n, k, a, 0, k, b, 0, n, c[i], 0, n, false);
+                run(kernels.get(i), packed[i], n, b, c[i]);
                 check.append(i > 0 && !Arrays.equals(c[0], c[i]) ? " NOT-BITWISE" : "")
                         .append(String.format(Locale.ROOT, " %.1e", relErr(c[i], plain)));
             }
@@ -68,7 +73,7 @@ public final class GemmVariantLab {
                 for (int i = 0; i < v; i++) {
                     long t0 = System.nanoTime();
                     for (int rep = 0; rep < reps; rep++) {
-                        Gemm.parallel(kernels.get(i), m, n, k, a, 0, k, b, 0, n, c[i], 0, n, false);
+                        run(kernels.get(i), packed[i], n, b, c[i]);
                     }
                     if (r >= 0) {
                         times[i][r] = (System.nanoTime() - t0) / 1e9 / reps;
@@ -91,9 +96,34 @@ public final class GemmVariantLab {
         }
         StringBuilder total = new StringBuilder("network GEMM time (ms):");
         for (int i = 0; i < v; i++) {
-            total.append(String.format(Locale.ROOT, " %s %.2f", ((VectorGemm) kernels.get(i)).detail(), network[i] * 1e3));
+            total.append(String.format(Locale.ROOT, " %s %.2f", kernels.get(i).detail(), network[i] * 1e3));
         }
         System.out.println(total);
+    }
+
+    /**
+     * C[m, n] = A · B[k, n] from the packed A on all threads, split as VectorConv splits a 1x1 conv: column
+     * chunks of at most 1024 (multiples of 16), and with fewer than two chunks per thread, row blocks of at
+     * least 4 MR rows.
+     */
+    static void run(VectorGemm g, GemmKernel.PackedMatrix a, int n, float[] b, float[] c) {
+        int m = a.rows();
+        int chunks = ceilDiv(n, 1024);
+        int chunk = ceilDiv(ceilDiv(n, chunks), 16) * 16;
+        chunks = ceilDiv(n, chunk);
+        int mr = g.rowsPerTile();
+        int want = 2 * dev.jresnet.cpu.Parallel.threads();
+        int rowBlocks = chunks >= want ? 1 : Math.min(ceilDiv(want, chunks), ceilDiv(m, 4 * mr));
+        int rows = ceilDiv(ceilDiv(m, rowBlocks), mr) * mr;
+        int blocks = ceilDiv(m, rows);
+        dev.jresnet.cpu.Parallel.forEach(chunks * blocks, item -> {
+            int j0 = item / blocks * chunk, m0 = item % blocks * rows;
+            g.gemmRows(a, m0, Math.min(m, m0 + rows), Math.min(chunk, n - j0), b, j0, n, c, j0, n, false);
+        });
+    }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
     }
 
     static float[] random(SplittableRandom rnd, int n) {

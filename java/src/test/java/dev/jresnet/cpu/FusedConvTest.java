@@ -28,6 +28,8 @@ class FusedConvTest {
             "2, 8, 40, 40, 12, 3, 1, 1, true, true, 1",      // 3x3 on rows wider than a strip (vector copies)
             "3, 8, 20, 20, 10, 1, 1, 0, true, false, 1",     // 1x1 on small images: chunks span images
             "2, 5, 70, 45, 9, 3, 2, 1, false, true, 1",      // 3x3 stride 2, rows wider than a strip
+            "2, 4, 56, 56, 8, 3, 1, 1, false, true, 1",      // layer1's 56-wide rows: strips over two output rows
+            "1, 3, 120, 118, 8, 7, 2, 3, true, true, 1",     // stem on 60x59 outputs: phased runs over two rows
             "2, 32, 14, 14, 32, 3, 1, 1, false, true, 8", // ResNeXt's grouped 3x3
             "3, 16, 15, 15, 24, 3, 2, 1, true, true, 4",  // grouped, stride 2, with a residual
             "1, 64, 7, 7, 64, 3, 1, 1, false, false, 32", // 2 channels per group
@@ -52,12 +54,15 @@ class FusedConvTest {
         if (fast.fused()) {
             assertArrayEquals(want.data(), got.data(), "fused on " + Gemm.kernelName() + " vs unfused ops");
             // Every other register tile, on a small blocking (several KC and NC blocks), bitwise the same.
+            // Narrow edge strips (the default) and full-width ones.
             for (VectorTiles.Tile t : VectorTiles.Tile.values()) {
-                VectorGemm gemm = new VectorGemm(t, 32, 2 * t.vectors * VectorTiles.L);
-                FusedConv other = FusedConv.on(new VectorConv(gemm), weight, stride, pad, groups, gamma, beta, mean,
-                        var, 1e-5f);
-                assertArrayEquals(want.data(), other.forward(in, residual, relu).data(),
-                        "fused on " + gemm.detail() + " vs unfused ops");
+                for (boolean narrow : new boolean[] {true, false}) {
+                    VectorGemm gemm = new VectorGemm(t, 32, 2 * t.vectors * VectorTiles.L, narrow);
+                    FusedConv other = FusedConv.on(new VectorConv(gemm), weight, stride, pad, groups, gamma, beta,
+                            mean, var, 1e-5f);
+                    assertArrayEquals(want.data(), other.forward(in, residual, relu).data(),
+                            "fused on " + gemm.detail() + " vs unfused ops");
+                }
             }
         }
         // And the reference against the naive convolution, for good measure.

@@ -166,6 +166,48 @@ class GemmTest {
         }
     }
 
+    /**
+     * A block's narrower last strip runs a narrower tile with the same rows (8x16 after 8x48 for 49 columns):
+     * bitwise the full-width edge tile and the default kernel, close to the plain kernel, for column counts
+     * around the vector and strip widths and ResNet's 7x7 and 14x14 maps, odd M and K, with several blocks.
+     */
+    @Test
+    void narrowEdgeStripsAreBitwiseTheWideOnes() {
+        int[] ns = {1, 15, 16, 17, 31, 33, 47, 49, 196};
+        int[][] mk = {{8, 147}, {13, 33}, {17, 577}};
+        GemmKernel reference = vector(), plain = new PlainGemm();
+        for (int n : ns) {
+            for (int[] s : mk) {
+                int m = s[0], k = s[1];
+                float[] a = Naive.randomArray(31, m * k), b = Naive.randomArray(32, k * n), c0 = Naive.randomArray(33, m * n);
+                for (boolean accumulate : new boolean[] {false, true}) {
+                    float[] want = c0.clone();
+                    reference.gemm(m, n, k, a, 0, k, b, 0, n, want, 0, n, accumulate);
+                    float[] close = c0.clone();
+                    plain.gemm(m, n, k, a, 0, k, b, 0, n, close, 0, n, accumulate);
+                    check("plain vs " + reference.name() + " n=" + n, want, close, k);
+                    for (VectorTiles.Tile t : VectorTiles.Tile.values()) {
+                        for (boolean narrow : new boolean[] {true, false}) {
+                            VectorGemm g = new VectorGemm(t, 64, 2 * t.vectors * VectorTiles.L, narrow);
+                            String what = g.detail() + " m=" + m + " n=" + n + " k=" + k + " accumulate=" + accumulate;
+                            float[] got = c0.clone();
+                            g.gemm(m, n, k, a, 0, k, b, 0, n, got, 0, n, accumulate);
+                            assertArrayEquals(want, got, what);
+                            float[] parallel = c0.clone();
+                            Gemm.parallel(g, m, n, k, a, 0, k, b, 0, n, parallel, 0, n, accumulate);
+                            assertArrayEquals(want, parallel, what + " parallel");
+                        }
+                    }
+                }
+            }
+        }
+        // The lab's names: "/wide" turns the narrow tiles off.
+        String eightByThree = "8x" + 3 * VectorTiles.L;
+        assertTrue(VectorGemm.variant(eightByThree).narrow);
+        assertTrue(!VectorGemm.variant(eightByThree + "/wide").narrow);
+        assertTrue(VectorGemm.variant(eightByThree + "/wide").detail().endsWith("/wide"));
+    }
+
     /** A packed A is only accepted by a kernel with the same MR and KC. */
     @Test
     void packedAMustMatchTheTile() {
