@@ -122,11 +122,16 @@ final class Output {
         return t;
     }
 
+    /** A step without multiply-adds (max-pool) has no GFLOP/s: "-", not NaN. */
+    private static String gflops(double g) {
+        return Double.isFinite(g) ? f("%.1f", g) : "-";
+    }
+
     /** The engine's forward pass by class of step, in CPU-PERFORMANCE.md's order. */
     static Table profileGroups(Results.Profile p) {
         Table t = new Table(1, "class", "steps", "ms", "GFLOP/s", "share");
         for (Results.GroupTime g : p.groups()) {
-            t.row(g.group(), String.valueOf(g.steps()), ms(g.seconds()), f("%.1f", g.gflops()),
+            t.row(g.group(), String.valueOf(g.steps()), ms(g.seconds()), gflops(g.gflops()),
                     f("%.1f %%", 100 * g.share()));
         }
         t.row("all steps", String.valueOf(p.steps().size()), ms(p.stepsSeconds()),
@@ -141,7 +146,7 @@ final class Output {
                 "share");
         for (Results.StepTime s : p.steps()) {
             t.row(String.valueOf(s.index()), s.name(), s.group(), s.shape(), ms(s.latency().median()),
-                    ms(s.latency().mean()), f("%.1f", s.gflops()), f("%.1f %%", 100 * s.share()));
+                    ms(s.latency().mean()), gflops(s.gflops()), f("%.1f %%", 100 * s.share()));
         }
         return t;
     }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,6 +54,7 @@ class EngineProfileTest {
         String text = Output.profileGroups(p).text();
         assertTrue(text.contains("1x1 expand + residual") && text.contains("all steps"), text);
         assertTrue(Output.profileSteps(p).text().contains("layer4.2.conv3"));
+        assertFalse(text.contains("NaN") || Output.profileSteps(p).text().contains("NaN"), "max-pool has no GFLOP/s: -");
         Report.write(tmp, run);
         assertTrue(Files.size(tmp.resolve(Report.PROFILE)) > 0);
         String md = Files.readString(tmp.resolve(Report.SUMMARY));
