@@ -45,8 +45,10 @@ final class Report {
     private static final int WIDTH = 900;
     private static final int HEIGHT = 560;
     /** One colour per engine, the same in every chart: jresnet, onnxruntime, pytorch, then kernels. */
-    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c),
-            new Color(0xd62728), new Color(0x9467bd)};
+    /** Matplotlib's tab10: enough for the profile's 8 classes of step, so no two classes share a colour. */
+    static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c),
+            new Color(0xd62728), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f),
+            new Color(0xbcbd22), new Color(0x17becf)};
 
     static {
         // Charts are drawn without a display (SSH, CI): never let AWT look for one.

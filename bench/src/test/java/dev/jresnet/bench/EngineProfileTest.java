@@ -55,6 +55,12 @@ class EngineProfileTest {
         assertTrue(text.contains("1x1 expand + residual") && text.contains("all steps"), text);
         assertTrue(Output.profileSteps(p).text().contains("layer4.2.conv3"));
         assertFalse(text.contains("NaN") || Output.profileSteps(p).text().contains("NaN"), "max-pool has no GFLOP/s: -");
+        org.jfree.chart.renderer.category.CategoryItemRenderer bars = Report.profile(run).getCategoryPlot().getRenderer();
+        java.util.Set<java.awt.Paint> colours = new java.util.HashSet<>();
+        for (int g = 0; g < p.groups().size(); g++) {
+            colours.add(bars.getSeriesPaint(g));
+        }
+        assertEquals(p.groups().size(), colours.size(), "every class of step has a colour of its own");
         Report.write(tmp, run);
         assertTrue(Files.size(tmp.resolve(Report.PROFILE)) > 0);
         String md = Files.readString(tmp.resolve(Report.SUMMARY));
