@@ -15,9 +15,26 @@ package dev.jresnet.cpu;
 public final class Gemm {
     private Gemm() {}
 
-    /** Initialised on first use (the holder idiom), so reading the property happens once, lazily. */
+    /**
+     * Initialised on first use (the holder idiom), so reading the property happens once, lazily. A bad
+     * jresnet.cpu.kernel is kept as the failure and thrown by every {@link #kernel()} call, as an exception that
+     * names the property, rather than as an ExceptionInInitializerError once and NoClassDefFoundError after.
+     */
     private static final class Active {
-        static final GemmKernel KERNEL = choose();
+        static final GemmKernel KERNEL;
+        static final RuntimeException FAILURE;
+
+        static {
+            GemmKernel k = null;
+            RuntimeException failure = null;
+            try {
+                k = choose();
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            KERNEL = k;
+            FAILURE = failure;
+        }
     }
 
     /**
@@ -93,6 +110,10 @@ public final class Gemm {
 
     /** The kernel every op uses. */
     public static GemmKernel kernel() {
+        if (Active.KERNEL == null) {
+            throw new IllegalStateException("jresnet.cpu.kernel=" + System.getProperty("jresnet.cpu.kernel") + ": "
+                    + Active.FAILURE.getMessage(), Active.FAILURE);
+        }
         return Active.KERNEL;
     }
 

@@ -189,7 +189,7 @@ public final class VectorGemm implements GemmKernel {
 
     @Override
     public String name() {
-        return "vector-" + S.vectorBitSize() + "bit-" + mr + "x" + nr;
+        return "vector-" + S.vectorBitSize() + "bit-" + mr + "x" + nr + (narrow ? "" : "/wide");
     }
 
     /** MR, the rows of the register tile: row blocks of a packed A start at its multiples. */
@@ -199,7 +199,8 @@ public final class VectorGemm implements GemmKernel {
 
     /** The name with the blocking, for the lab: "vector-512bit-12x32/kc512/nc512". */
     public String detail() {
-        return name() + "/kc" + kc + "/nc" + nc + (narrow ? "" : "/wide");
+        return "vector-" + S.vectorBitSize() + "bit-" + mr + "x" + nr + "/kc" + kc + "/nc" + nc
+                + (narrow ? "" : "/wide");
     }
 
     @Override
