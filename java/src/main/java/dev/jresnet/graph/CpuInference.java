@@ -10,6 +10,7 @@ import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 
+import java.lang.ref.SoftReference;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -26,14 +27,17 @@ import java.util.Set;
  * <p>The activations are not allocated pass after pass: each calling thread keeps one {@link ActivationArena} for
  * the last input shape it ran (a new shape replaces it), so a thread holds at most one pass's live activations
  * (ResNet-50 at 224x224, measured: 13.5 MB at batch 1, 108 MB at batch 8) until it ends or
- * runs another shape. The returned tensor is always new.
+ * runs another shape, softly: the garbage collector takes it back rather than run out of memory, and the next call
+ * builds it again. The returned tensor is always new.
  */
 public final class CpuInference {
     private final NetworkSpec spec;
     private final Map<String, Tensor> tensors;
     private final FusedConv[] convs;     // by step index of the fused description
     private final PackedLinear[] linears; // likewise: the classifier, its weight packed once
-    private final ThreadLocal<ActivationArena> arenas = new ThreadLocal<>();
+    // Softly held between calls: a thread keeps its arena while memory allows, and the GC takes it back before it would
+    // throw OutOfMemoryError (a 13000x1000 photo decoded beside a held batch-4 arena ran a 256 MB heap out).
+    private final ThreadLocal<SoftReference<ActivationArena>> arenas = new ThreadLocal<>();
 
     public CpuInference(Network net) {
         this.spec = net.spec().fused();
@@ -76,16 +80,21 @@ public final class CpuInference {
 
     /** This thread's arena's size in bytes for the last shape it ran (0 if none): for tests and the README. */
     long arenaBytes() {
-        ActivationArena a = arenas.get();
+        ActivationArena a = arena();
         return a == null ? 0 : a.bytes();
+    }
+
+    private ActivationArena arena() {
+        SoftReference<ActivationArena> ref = arenas.get();
+        return ref == null ? null : ref.get();
     }
 
     private Tensor run(Tensor x, int end, StepListener listener) {
         CpuReference.requireInput(spec, x);
-        ActivationArena arena = arenas.get();
+        ActivationArena arena = arena();
         if (arena == null || !arena.fits(x)) {
             arena = new ActivationArena(x.dim(0), x.dim(2), x.dim(3));
-            arenas.set(arena);
+            arenas.set(new SoftReference<>(arena));
         }
         if (arena.busy) {  // a forward pass inside a listener on this thread: its own, throw-away arena
             arena = new ActivationArena(x.dim(0), x.dim(2), x.dim(3));
