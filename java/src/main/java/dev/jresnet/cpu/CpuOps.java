@@ -239,18 +239,27 @@ public final class CpuOps {
             bias.require("linear bias", o);
         }
         out.require("linear output", n, o);
-        float[] x = in.data(), wt = weight.data(), y = out.data();
         float[] xT = new float[i * n];               // [I, N]
-        for (int b = 0; b < n; b++) {
-            for (int j = 0; j < i; j++) {
-                xT[j * n + b] = x[b * i + j];
+        transpose(in.data(), n, i, xT);
+        float[] yT = new float[o * n];               // [O, N]
+        Gemm.gemm(o, n, i, weight.data(), 0, i, xT, 0, n, yT, 0, n, false);
+        addBiasTransposed(out.data(), yT, bias == null ? null : bias.data(), n, o);
+    }
+
+    /** xT [cols, rows] = x [rows, cols]ᵀ: a linear layer's input as the GEMM's right operand. */
+    static void transpose(float[] x, int rows, int cols, float[] xT) {
+        for (int b = 0; b < rows; b++) {
+            for (int j = 0; j < cols; j++) {
+                xT[j * rows + b] = x[b * cols + j];
             }
         }
-        float[] yT = new float[o * n];               // [O, N]
-        Gemm.gemm(o, n, i, wt, 0, i, xT, 0, n, yT, 0, n, false);
+    }
+
+    /** y [n, o] = yT [o, n]ᵀ + bias (bias null: none). */
+    static void addBiasTransposed(float[] y, float[] yT, float[] bias, int n, int o) {
         for (int b = 0; b < n; b++) {
             for (int j = 0; j < o; j++) {
-                y[b * o + j] = yT[j * n + b] + (bias == null ? 0f : bias.data()[j]);
+                y[b * o + j] = yT[j * n + b] + (bias == null ? 0f : bias[j]);
             }
         }
     }

@@ -60,13 +60,8 @@ public final class PackedLinear {
         }
         int n = in.dim(0);
         out.require("linear output", n, outFeatures);
-        float[] x = in.data(), y = out.data();
         float[] xT = X_T.get(inFeatures * n);          // [I, N]
-        for (int b = 0; b < n; b++) {
-            for (int j = 0; j < inFeatures; j++) {
-                xT[j * n + b] = x[b * inFeatures + j];
-            }
-        }
+        CpuOps.transpose(in.data(), n, inFeatures, xT);
         float[] yT = Y_T.get(outFeatures * n);         // [O, N]
         long flops = 2L * outFeatures * n * inFeatures;
         if (Parallel.threads() == 1 || flops < 2_000_000) {
@@ -76,11 +71,7 @@ public final class PackedLinear {
         } else {
             Parallel.forEach(blocks.length, b -> block(b, n, xT, yT));
         }
-        for (int b = 0; b < n; b++) {
-            for (int j = 0; j < outFeatures; j++) {
-                y[b * outFeatures + j] = yT[j * n + b] + (bias == null ? 0f : bias[j]);
-            }
-        }
+        CpuOps.addBiasTransposed(out.data(), yT, bias, n, outFeatures);
     }
 
     private void block(int b, int n, float[] xT, float[] yT) {

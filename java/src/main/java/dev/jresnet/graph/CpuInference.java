@@ -147,19 +147,13 @@ public final class CpuInference {
         }
 
         @Override
-        public void linear(Linear s) {
-            Tensor x = values[s.in()];
-            Tensor y = output(Shape.of(x.dim(0), s.outFeatures()));
+        void linear(Tensor y, Tensor x, Linear s) {
             linears[step].forward(y, x);
-            values[s.out()] = y;
         }
 
         @Override
-        public void maxPool(MaxPool s) {
-            Tensor x = values[s.in()];
-            Tensor y = output(Shape.of(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
+        void maxPool(Tensor y, Tensor x, MaxPool s) {
             MaxPool2d.forward(y, x, s.kernel(), s.stride(), s.pad());
-            values[s.out()] = y;
         }
     }
 }

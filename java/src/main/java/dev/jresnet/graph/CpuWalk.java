@@ -80,8 +80,13 @@ abstract class CpuWalk implements StepVisitor {
     public void maxPool(MaxPool s) {
         Tensor x = values[s.in()];
         Tensor y = output(Shape.of(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
-        CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
+        maxPool(y, x, s);
         values[s.out()] = y;
+    }
+
+    /** The max-pool op itself: the reference's; the fast path's is vectorised (bitwise the same). */
+    void maxPool(Tensor y, Tensor x, MaxPool s) {
+        CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
     }
 
     @Override
@@ -96,7 +101,12 @@ abstract class CpuWalk implements StepVisitor {
     public void linear(Linear s) {
         Tensor x = values[s.in()];
         Tensor y = output(Shape.of(x.dim(0), s.outFeatures()));
-        CpuOps.linear(y, x, tensors.get(s.weight()), tensors.get(s.bias()));
+        linear(y, x, s);
         values[s.out()] = y;
+    }
+
+    /** The linear op itself: the reference's; the fast path's packs the weight once (bitwise the same). */
+    void linear(Tensor y, Tensor x, Linear s) {
+        CpuOps.linear(y, x, tensors.get(s.weight()), tensors.get(s.bias()));
     }
 }
