@@ -117,7 +117,7 @@ final class EngineProfile {
 
     /** What a step is, read from its first timing; then its times. */
     private record StepInfo(int index, String name, String group, String shape, long flops, List<Double> times) {
-        static StepInfo of(int index, Step step, Tensor in, Tensor out) {
+        static StepInfo of(int index, Step step, Shape in, Shape out) {
             String name;
             String group;
             long flops = 0;
@@ -125,7 +125,7 @@ final class EngineProfile {
                 name = c.conv();
                 group = EngineProfile.group(c, index);
                 // [N, K, P, Q] outputs, each C/groups x R x R multiply-adds
-                flops = 2L * out.shape().size() * c.groupChannels() * c.kernel() * c.kernel();
+                flops = 2L * out.size() * c.groupChannels() * c.kernel() * c.kernel();
             } else if (step instanceof MaxPool) {
                 name = "maxpool";
                 group = "max-pool";
@@ -162,7 +162,7 @@ final class EngineProfile {
     }
 
     /** "64x56x56" for [N, 64, 56, 56] (the batch is the run's). */
-    private static String dims(Tensor t) {
+    private static String dims(Shape t) {
         StringBuilder b = new StringBuilder();
         for (int i = 1; i < t.rank(); i++) {
             b.append(i > 1 ? "x" : "").append(t.dim(i));

@@ -64,6 +64,24 @@ final class VectorMaxPool implements MaxPool2d.Kernel {
         }
     }
 
+    @Override
+    public void blockedRow(float[] x, int src, int h, int w, float[] y, int dst, int oh, int q, int kernel,
+                           int stride, int padding) {
+        int r0 = Math.max(0, oh * stride - padding), r1 = Math.min(h, oh * stride - padding + kernel);
+        int out = dst + ((oh + 1) * (q + 2) + 1) * L;
+        FloatVector none = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int ow = 0; ow < q; ow++, out += L) {
+            int c0 = Math.max(0, ow * stride - padding), c1 = Math.min(w, ow * stride - padding + kernel);
+            FloatVector m = none;  // the reference's start: the rule then takes the window's first value
+            for (int ih = r0; ih < r1; ih++) {
+                for (int iw = c0, i = src + ((ih + 1) * (w + 2) + c0 + 1) * L; iw < c1; iw++, i += L) {
+                    m = max(m, FloatVector.fromArray(S, x, i));
+                }
+            }
+            m.intoArray(y, out);
+        }
+    }
+
     /** The reference's rule, m then v in scan order: v wins if greater or NaN. */
     private static FloatVector max(FloatVector m, FloatVector v) {
         VectorMask<Float> take = v.compare(VectorOperators.GT, m).or(v.test(VectorOperators.IS_NAN));

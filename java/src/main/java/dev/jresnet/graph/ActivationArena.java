@@ -18,7 +18,8 @@ import java.util.Map;
  */
 final class ActivationArena {
     private final int batch, height, width;
-    private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    // By size; blocked arrays (rank 5) by shape, so that their zero border is where the next user expects it.
+    private final Map<Object, ArrayDeque<float[]>> free = new HashMap<>();
     private long bytes;
     /** Whether a pass on this thread is using the arena (a listener that runs a forward pass gets a fresh one). */
     boolean busy;
@@ -33,9 +34,12 @@ final class ActivationArena {
         return x.dim(0) == batch && x.dim(2) == height && x.dim(3) == width;
     }
 
-    /** A tensor of this shape with unspecified contents: every op the arena serves overwrites its whole output. */
+    /**
+     * A tensor of this shape with unspecified contents: every op the arena serves overwrites its whole output (a
+     * blocked one its interior: the border stays zero, as it was made).
+     */
     Tensor take(Shape shape) {
-        ArrayDeque<float[]> q = free.get(shape.size());
+        ArrayDeque<float[]> q = free.get(key(shape));
         float[] a = q == null ? null : q.pollLast();
         if (a == null) {
             a = new float[shape.size()];
@@ -46,7 +50,11 @@ final class ActivationArena {
 
     /** Gives back an array taken from this arena, no longer read by anyone. */
     void give(Tensor t) {
-        free.computeIfAbsent(t.data().length, k -> new ArrayDeque<>()).addLast(t.data());
+        free.computeIfAbsent(key(t.shape()), k -> new ArrayDeque<>()).addLast(t.data());
+    }
+
+    private static Object key(Shape shape) {
+        return shape.rank() == 5 ? shape : Integer.valueOf(shape.size());
     }
 
     /** The arrays allocated at this shape, in bytes. */

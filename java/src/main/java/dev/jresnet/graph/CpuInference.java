@@ -1,5 +1,8 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.cpu.Blocked;
+import dev.jresnet.cpu.CpuOps;
+import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.cpu.FusedConv;
 import dev.jresnet.cpu.PackedLinear;
 import dev.jresnet.cpu.MaxPool2d;
@@ -33,20 +36,35 @@ import java.util.Set;
 public final class CpuInference {
     private final NetworkSpec spec;
     private final Map<String, Tensor> tensors;
-    private final FusedConv[] convs;     // by step index of the fused description
+    private final FusedConv[] convs;     // by step index of the fused description: im2col + GEMM on [N, C, H, W]
+    private final DirectConv[] direct;   // likewise, where the direct convolution on blocked activations runs it
     private final PackedLinear[] linears; // likewise: the classifier, its weight packed once
     // Softly held between calls: a thread keeps its arena while memory allows, and the GC takes it back before it would
     // throw OutOfMemoryError (a 13000x1000 photo decoded beside a held batch-4 arena ran a 256 MB heap out).
     private final ThreadLocal<SoftReference<ActivationArena>> arenas = new ThreadLocal<>();
 
     public CpuInference(Network net) {
+        this(net, CpuConvolution.chosen());
+    }
+
+    /** With the convolution algorithm given rather than {@link CpuConvolution#chosen() chosen} (tests, the lab). */
+    public CpuInference(Network net, CpuConvolution convolution) {
         this.spec = net.spec().fused();
         this.tensors = net.tensors();
         this.convs = new FusedConv[spec.steps().size()];
+        this.direct = new DirectConv[spec.steps().size()];
         this.linears = new PackedLinear[spec.steps().size()];
         for (int i = 0; i < convs.length; i++) {
             if (spec.steps().get(i) instanceof ConvBn c) {
-                convs[i] = FusedConv.of(tensors.get(c.weight()), c.stride(), c.pad(), c.groups(),
+                Tensor w = tensors.get(c.weight());
+                if (convolution.isDirect()
+                        && DirectConv.supports(w, c.stride(), c.pad(), c.groups(), convolution.blocks())) {
+                    direct[i] = DirectConv.of(w, c.stride(), c.pad(), tensors.get(c.gamma()), tensors.get(c.beta()),
+                            tensors.get(c.runningMean()), tensors.get(c.runningVar()), ConvBn.BN_EPS,
+                            convolution.blocks(), convolution.pixels());
+                    continue;
+                }
+                convs[i] = FusedConv.of(w, c.stride(), c.pad(), c.groups(),
                         tensors.get(c.gamma()), tensors.get(c.beta()), tensors.get(c.runningMean()),
                         tensors.get(c.runningVar()), ConvBn.BN_EPS);
             } else if (spec.steps().get(i) instanceof Linear l) {
@@ -103,7 +121,13 @@ public final class CpuInference {
         try {
             Walk walk = new Walk(arena, end);
             walk.listener = listener;
-            return walk.run(x, 0, end);
+            Tensor y = walk.run(x, 0, end);
+            if (!Blocked.is(y)) {
+                return y;
+            }
+            Tensor plain = Tensor.zeros(Blocked.logical(y));  // a cut inside the blocked layers: the caller's layout
+            Blocked.toNchw(plain, y);
+            return plain;
         } finally {
             arena.busy = false;
         }
@@ -141,9 +165,68 @@ public final class CpuInference {
 
         @Override
         public void convBn(ConvBn s) {
-            Tensor x = values[s.in()];
-            Tensor y = output(Shape.of(x.dim(0), s.outChannels(), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
-            values[s.out()] = convs[step].forward(y, x, s.residual() < 0 ? null : values[s.residual()], s.relu());
+            DirectConv d = direct[step];
+            Tensor x = values[s.in()], r = s.residual() < 0 ? null : values[s.residual()];
+            int n = x.dim(0), k = s.outChannels();
+            Shape in = logical(x);
+            int p = s.outSize(in.dim(2)), q = s.outSize(in.dim(3));
+            Tensor y = output(d == null ? Shape.of(n, k, p, q) : Blocked.shape(n, k, p, q, DirectConv.lanes()));
+            if (d != null && d.planar() && r == null) {  // the stem: the planar input, padded
+                Tensor xl = unblocked(x), padded = arena.take(d.paddedShape(xl.shape()));
+                values[s.out()] = d.forwardPlanar(y, xl, padded, s.relu());
+                arena.give(padded);
+                giveBack(xl, x);
+                return;
+            }
+            Tensor xl = d == null ? unblocked(x) : blocked(x);
+            Tensor rl = r == null ? null : d == null ? unblocked(r) : blocked(r);
+            values[s.out()] = d == null ? convs[step].forward(y, xl, rl, s.relu()) : d.forward(y, xl, rl, s.relu());
+            giveBack(xl, x);
+            giveBack(rl, r);
+        }
+
+        /** t in the blocked layout: itself, or a copy from the arena (given back after the step). */
+        private Tensor blocked(Tensor t) {
+            if (Blocked.is(t)) {
+                return t;
+            }
+            Tensor b = arena.take(Blocked.shape(t.dim(0), t.dim(1), t.dim(2), t.dim(3), DirectConv.lanes()));
+            Blocked.fromNchw(b, t);
+            return b;
+        }
+
+        /** t as [N, C, H, W]: itself, or a copy from the arena (given back after the step). */
+        private Tensor unblocked(Tensor t) {
+            if (!Blocked.is(t)) {
+                return t;
+            }
+            Tensor plain = arena.take(Blocked.logical(t));
+            Blocked.toNchw(plain, t);
+            return plain;
+        }
+
+        private void giveBack(Tensor copy, Tensor original) {
+            if (copy != null && copy != original) {
+                arena.give(copy);
+            }
+        }
+
+        @Override
+        void maxPool(Tensor y, Tensor x, MaxPool s) {
+            if (Blocked.is(x)) {
+                MaxPool2d.forwardBlocked(y, x, s.kernel(), s.stride(), s.pad());
+            } else {
+                MaxPool2d.forward(y, x, s.kernel(), s.stride(), s.pad());
+            }
+        }
+
+        @Override
+        void globalAvgPool(Tensor y, Tensor x) {
+            if (Blocked.is(x)) {
+                Blocked.globalAvgPool(y, x);
+            } else {
+                CpuOps.globalAvgPool(y, x);
+            }
         }
 
         @Override
@@ -151,9 +234,5 @@ public final class CpuInference {
             linears[step].forward(y, x);
         }
 
-        @Override
-        void maxPool(Tensor y, Tensor x, MaxPool s) {
-            MaxPool2d.forward(y, x, s.kernel(), s.stride(), s.pad());
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.cpu.Blocked;
 import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.nn.AddRelu;
 import dev.jresnet.nn.GlobalAvgPool;
@@ -45,7 +46,7 @@ abstract class CpuWalk implements StepVisitor {
             s.accept(this);
             if (listener != null) {
                 long t = System.nanoTime() - t0;
-                listener.stepDone(i, s, values[s.inputs()[0]], values[s.out()], t);
+                listener.stepDone(i, s, logical(values[s.inputs()[0]]), logical(values[s.out()]), t);
             }
             for (int v : s.inputs()) {
                 if (spec.lastUse(v) == i && v != in) {
@@ -55,6 +56,11 @@ abstract class CpuWalk implements StepVisitor {
             }
         }
         return values[spec.steps().get(end - 1).out()];
+    }
+
+    /** The [N, C, H, W] shape of a value, whatever its layout. */
+    static Shape logical(Tensor t) {
+        return Blocked.is(t) ? Blocked.logical(t) : t.shape();
     }
 
     /**
@@ -79,12 +85,15 @@ abstract class CpuWalk implements StepVisitor {
     @Override
     public void maxPool(MaxPool s) {
         Tensor x = values[s.in()];
-        Tensor y = output(Shape.of(x.dim(0), x.dim(1), s.outSize(x.dim(2)), s.outSize(x.dim(3))));
+        Shape in = logical(x);
+        int n = in.dim(0), c = in.dim(1), p = s.outSize(in.dim(2)), q = s.outSize(in.dim(3));
+        // A pool keeps its input's layout.
+        Tensor y = output(Blocked.is(x) ? Blocked.shape(n, c, p, q, x.dim(4)) : Shape.of(n, c, p, q));
         maxPool(y, x, s);
         values[s.out()] = y;
     }
 
-    /** The max-pool op itself: the reference's; the fast path's is vectorised (bitwise the same). */
+    /** The max-pool op itself: the reference's; the fast path's is vectorised (bitwise the same), on either layout. */
     void maxPool(Tensor y, Tensor x, MaxPool s) {
         CpuOps.maxPool(y, x, s.kernel(), s.stride(), s.pad());
     }
@@ -92,9 +101,15 @@ abstract class CpuWalk implements StepVisitor {
     @Override
     public void globalAvgPool(GlobalAvgPool s) {
         Tensor x = values[s.in()];
-        Tensor y = output(Shape.of(x.dim(0), x.dim(1)));
-        CpuOps.globalAvgPool(y, x);
+        Shape in = logical(x);
+        Tensor y = output(Shape.of(in.dim(0), in.dim(1)));
+        globalAvgPool(y, x);
         values[s.out()] = y;
+    }
+
+    /** The global average pool op itself: the reference's; the fast path's also reads blocked activations. */
+    void globalAvgPool(Tensor y, Tensor x) {
+        CpuOps.globalAvgPool(y, x);
     }
 
     @Override

@@ -1,0 +1,256 @@
+package dev.jresnet.cpu;
+
+import dev.jresnet.tensor.Shape;
+import dev.jresnet.tensor.Tensor;
+
+/**
+ * A convolution followed by inference batch norm, optionally a residual add and ReLU, computed directly on
+ * {@link Blocked} activations: no im2col, no packing of the input. The weights [K, C, R, S] are packed once, here,
+ * as [K/(OB·L)][C][R][S][OB·L]; each register tile ({@link DirectTiles}) then computes OB·L output channels for up to
+ * 7 pixels of one output row (the default tile on 512-bit vectors; 2 blocks x 6 pixels on 256-bit ones), streaming
+ * the weights in the order it uses them and broadcasting the input values from the activation where they lie. This
+ * is ONNX Runtime's (MLAS's) NCHWc design. A layer whose input cannot be blocked (ResNet's stem: 3 channels, padding
+ * 3) runs the same tiles on a padded planar copy of its input ({@link #forwardPlanar}).
+ *
+ * <p>Each output is one chain of fused multiply-adds over (c, r, s) in that order, the order of the reference ops'
+ * GEMM ({@link CpuOps#conv2d} on im2col's rows), and batch norm, the residual and ReLU round as the reference ops do:
+ * the result is bit for bit theirs on the Vector API kernel (tested). Needs the Vector API ({@link #available()});
+ * groups = 1 and K a multiple of OB·L ({@link #supports}). Immutable and thread-safe.
+ */
+public final class DirectConv {
+    private final int k, c, r, s, stride, padding;
+    private final int lanes, blocks, pixels; // L floats per vector; a tile: OB blocks of L channels x pixels
+    private final float[] packed;       // [K/(OB·L)][C][R][S][OB·L]
+    private final float[] scale, shift; // batch norm as y * scale + shift, per output channel
+    private volatile Taps taps;         // the input offsets of the last input size and layout seen
+
+    /** The offset of each step (c, r, s) in an input of h x w pixels, blocked or planar. */
+    private record Taps(int h, int w, boolean planar, int[] offsets) {}
+
+    private DirectConv(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean, Tensor var,
+                       float eps, int blocks, int pixels) {
+        this.k = weight.dim(0);
+        this.c = weight.dim(1);
+        this.r = weight.dim(2);
+        this.s = weight.dim(3);
+        this.stride = stride;
+        this.padding = padding;
+        this.lanes = DirectTiles.L;
+        this.blocks = blocks;
+        this.pixels = pixels;
+        gamma.require("direct conv bn gamma", k);
+        beta.require("direct conv bn beta", k);
+        mean.require("direct conv bn mean", k);
+        var.require("direct conv bn var", k);
+        this.scale = new float[k];
+        this.shift = new float[k];
+        CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
+        this.packed = pack(weight.data(), k, c * r * s, blocks * lanes);
+    }
+
+    /** Whether the Vector API is there to run this (the JVM was started with {@code jdk.incubator.vector}). */
+    public static boolean available() {
+        return Gemm.kernel().name().startsWith("vector");
+    }
+
+    /**
+     * Whether a convolution with this weight shape [K, C/groups, R, S], stride, padding and groups runs here (else
+     * use {@link FusedConv}). Call only when {@link #available()}.
+     */
+    public static boolean supports(Tensor weight, int stride, int padding, int groups) {
+        return supports(weight, stride, padding, groups, DirectTiles.BLOCKS);
+    }
+
+    /** As {@link #supports(Tensor, int, int, int)}, for a tile of {@code blocks} blocks. */
+    public static boolean supports(Tensor weight, int stride, int padding, int groups, int blocks) {
+        int l = DirectTiles.L, tileChannels = blocks * l;
+        return weight.rank() == 4 && groups == 1 && weight.dim(0) % tileChannels == 0 && stride >= 1 && padding >= 0;
+    }
+
+    /** The vector's floats: the L of the blocked layout this runs on. Call only when {@link #available()}. */
+    public static int lanes() {
+        return DirectTiles.L;
+    }
+
+    /** The default tile for this vector size, "4x7" (blocks of L channels x pixels). */
+    public static String defaultTile() {
+        return DirectTiles.BLOCKS + "x" + DirectTiles.PIXELS;
+    }
+
+    /** Whether there is a tile of {@code blocks} blocks of L channels and {@code pixels} pixels. */
+    public static boolean hasTile(int blocks, int pixels) {
+        return DirectTiles.has(blocks, pixels);
+    }
+
+    /** Conv with weight [K, C, R, S] (no bias), then batch norm with the given parameters; see {@link #supports}. */
+    public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
+                                Tensor var, float eps) {
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, DirectTiles.BLOCKS, DirectTiles.PIXELS);
+    }
+
+    /** As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}): the kernel lab's variants. */
+    public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
+                                Tensor var, float eps, int blocks, int pixels) {
+        if (!DirectTiles.has(blocks, pixels)) {
+            throw new IllegalArgumentException("direct conv: no tile of " + blocks + " blocks x " + pixels + " pixels");
+        }
+        if (!supports(weight, stride, padding, 1, blocks)) {
+            throw new IllegalArgumentException("direct conv: weight " + weight.shape() + ", stride " + stride
+                    + ", padding " + padding + " needs groups 1 and K a multiple of " + blocks * DirectTiles.L);
+        }
+        return new DirectConv(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels);
+    }
+
+    /** The tile, "4x7". */
+    public String tile() {
+        return blocks + "x" + pixels;
+    }
+
+    /** w [K, CRS] → [K/tile][CRS][tile]: a tile's weights in the order its steps read them. */
+    private static float[] pack(float[] w, int k, int crs, int tile) {
+        float[] p = new float[w.length];
+        int i = 0;
+        for (int g = 0; g < k / tile; g++) {
+            for (int t = 0; t < crs; t++) {
+                for (int o = 0; o < tile; o++) {
+                    p[i++] = w[(g * tile + o) * crs + t];
+                }
+            }
+        }
+        return p;
+    }
+
+    public int outSize(int inSize) {
+        return (inSize + 2 * padding - r) / stride + 1;
+    }
+
+    public int outChannels() {
+        return k;
+    }
+
+    /**
+     * out = relu?(bn(conv(in)) + residual?) on blocked tensors: in [N, C/L, H+2, W+2, L], out and residual
+     * [N, K/L, P+2, Q+2, L]. Writes only out's interior (its border stays as it was: zero). Returns out.
+     */
+    public Tensor forward(Tensor out, Tensor in, Tensor residual, boolean relu) {
+        if (!Blocked.is(in) || in.dim(1) * in.dim(4) != c || in.dim(4) != lanes) {
+            throw new IllegalArgumentException("direct conv input: expected blocked [N, " + c / lanes + ", H+2, W+2, "
+                    + lanes + "], found " + in.shape());
+        }
+        if (padding > 1) {
+            throw new IllegalArgumentException("direct conv: padding " + padding + " needs the planar input"
+                    + " (forwardPlanar)");
+        }
+        int h = in.dim(2) - 2, w = in.dim(3) - 2;
+        // The blocked border is one pixel: tap (0, 0) of output (0, 0) lies at padded row and column 1 - padding.
+        int row = (w + 2) * lanes;
+        run(out, in, residual, relu, h, w, (c / lanes) * (h + 2) * row, row, lanes, (1 - padding) * (row + lanes));
+        return out;
+    }
+
+    /**
+     * Whether the input must come planar (forwardPlanar) rather than blocked: channels not a multiple of L or
+     * padding beyond the blocked border, as in ResNet's stem (3 channels, padding 3).
+     */
+    public boolean planar() {
+        return c % lanes != 0 || padding > 1;
+    }
+
+    /** The shape of forwardPlanar's scratch for an input [N, C, H, W]: [N, C, H+2·padding, W+2·padding]. */
+    public Shape paddedShape(Shape in) {
+        return Shape.of(in.dim(0), in.dim(1), in.dim(2) + 2 * padding, in.dim(3) + 2 * padding);
+    }
+
+    /**
+     * out (blocked [N, K/L, P+2, Q+2, L]) = relu?(bn(conv(in))) for a planar input [N, C, H, W], copied with its
+     * zero padding into {@code padded} ({@link #paddedShape}) first, whatever that held: the same tiles, reading
+     * one channel plane after another. Returns out.
+     */
+    public Tensor forwardPlanar(Tensor out, Tensor in, Tensor padded, boolean relu) {
+        if (in.rank() != 4 || in.dim(1) != c) {
+            throw new IllegalArgumentException("direct conv input: expected [N, C=" + c + ", H, W], found "
+                    + in.shape());
+        }
+        padded.require("direct conv padded input", paddedShape(in.shape()).dims());
+        int h = in.dim(2), w = in.dim(3), hp = h + 2 * padding, wp = w + 2 * padding;
+        float[] src = in.data(), dst = padded.data();
+        Parallel.forEach(in.dim(0) * c, plane -> {
+            int base = plane * hp * wp;
+            java.util.Arrays.fill(dst, base, base + padding * wp, 0f);
+            for (int y = 0; y < h; y++) {
+                int d = base + (y + padding) * wp;
+                java.util.Arrays.fill(dst, d, d + padding, 0f);
+                System.arraycopy(src, (plane * h + y) * w, dst, d + padding, w);
+                java.util.Arrays.fill(dst, d + padding + w, d + wp, 0f);
+            }
+            java.util.Arrays.fill(dst, base + (padding + h) * wp, base + hp * wp, 0f);
+        });
+        run(out, padded, null, relu, h, w, c * hp * wp, wp, 1, 0);
+        return out;
+    }
+
+    /**
+     * The tiles over every (image, group of OB·L channels, output row, strip of pixels) of an input whose images
+     * are {@code image} floats apart, rows {@code row} apart, pixels {@code pixel} apart, tap (0, 0) of output (0, 0)
+     * at {@code origin} in an image (the taps' offsets hold the channel and tap parts).
+     */
+    private void run(Tensor out, Tensor in, Tensor residual, boolean relu, int h, int w, int image, int row,
+                     int pixel, int origin) {
+        int n = in.dim(0);
+        if (h + 2 * padding < r || w + 2 * padding < s) {
+            throw new IllegalArgumentException("direct conv: kernel " + r + "x" + s + " is larger than the padded input "
+                    + Shape.of(n, c, h, w));
+        }
+        int p = outSize(h), q = (w + 2 * padding - s) / stride + 1;
+        out.require("direct conv output", n, k / lanes, p + 2, q + 2, lanes);
+        if (residual != null) {
+            residual.require("direct conv residual", n, k / lanes, p + 2, q + 2, lanes);
+        }
+        if (out.data() == in.data() || (residual != null && out.data() == residual.data())) {
+            throw new IllegalArgumentException("direct conv: the output must not share its array with an operand");
+        }
+        int[] offsets = taps(h, w, pixel == 1).offsets;
+        float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
+        int groups = k / (blocks * lanes);
+        int outPlane = (p + 2) * (q + 2) * lanes, outRow = (q + 2) * lanes;
+        int steps = c * r * s, ps = stride * pixel;
+        float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
+        // One task per (image, group of OB·L output channels, output row): a thread's consecutive rows share weights.
+        Parallel.forEach(n * groups * p, item -> {
+            int oh = item % p, g = item / p % groups, img = item / p / groups;
+            int xRow = img * image + origin + oh * stride * row;
+            int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
+            int wi = g * steps * blocks * lanes;
+            for (int ow = 0; ow < q; ow += pixels) {
+                int width = Math.min(pixels, q - ow);
+                DirectTiles.tile(blocks, width, steps, x, xRow + ow * ps, ps, offsets, packed, wi, y,
+                        yRow + ow * lanes, outPlane);
+                DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift, g * blocks * lanes,
+                        res, lo);
+            }
+        });
+    }
+
+    /**
+     * The offset of each step (c, r, s) from tap (0, 0) in an input of h x w pixels: blocked (with its one-pixel
+     * border) or planar (padded by {@code padding}).
+     */
+    private Taps taps(int h, int w, boolean planar) {
+        Taps t = taps;
+        if (t == null || t.h != h || t.w != w || t.planar != planar) {
+            int[] offsets = new int[c * r * s];
+            int i = 0;
+            for (int ch = 0; ch < c; ch++) {
+                for (int dr = 0; dr < r; dr++) {
+                    for (int ds = 0; ds < s; ds++) {
+                        offsets[i++] = planar ? (ch * (h + 2 * padding) + dr) * (w + 2 * padding) + ds
+                                : ((ch / lanes * (h + 2) + dr) * (w + 2) + ds) * lanes + ch % lanes;
+                    }
+                }
+            }
+            t = new Taps(h, w, planar, offsets);
+            taps = t;
+        }
+        return t;
+    }
+}
