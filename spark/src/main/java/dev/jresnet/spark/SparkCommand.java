@@ -1,20 +1,11 @@
 package dev.jresnet.spark;
 
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -88,64 +79,13 @@ public final class SparkCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter err = spec.commandLine().getErr();
-        PrintWriter stdout = spec.commandLine().getOut();
-        boolean had = SparkSession.getDefaultSession().isDefined() || SparkSession.getActiveSession().isDefined();
-        SparkSession spark = session();
         try {
-            ResNetTransformer t = new ResNetTransformer().setMode(mode.name()).setTopK(top).setLayer(layer)
-                    .setWeights(orEmpty(weights)).setArchitecture(orEmpty(arch)).setPreset(orEmpty(preset)).setSeed(seed).setDevice(device)
-                    .setBatchSize(batch);
-            Dataset<Row> images = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
-                    .option("pathGlobFilter", IMAGES).load(input);
-            Dataset<Row> result = t.transform(images);
-            List<String> columns = new ArrayList<>(List.of("path"));
-            columns.addAll(mode == Mode.classify ? List.of("prediction", "predicted_label", "top_k")
-                    : List.of("embedding"));
-            columns.add("error");
-            long t0 = System.nanoTime();
-            result.select(columns.stream().map(functions::col).toArray(org.apache.spark.sql.Column[]::new))
-                    .write().mode(SaveMode.ErrorIfExists).format(format.name()).save(out);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            // Counted from what was written (a small re-read): the job itself ran once.
-            Dataset<Row> written = spark.read().format(format.name()).load(out);
-            long rows = written.count();
-            long failed = written.filter(functions.col("error").isNotNull()).count();
-            stdout.printf(Locale.ROOT, "wrote %d rows (%d images, %d could not be read) to %s (%s) in %.1f s: "
-                    + "%.1f images/s on %s%n", rows, rows - failed, failed, out, format, seconds, rows / seconds,
-                    spark.sparkContext().master());
-            stdout.flush();
-            if (failed > 0) {
-                for (Row r : written.filter(functions.col("error").isNotNull()).select("path", "error").limit(20)
-                        .collectAsList()) {
-                    err.println("jresnet: cannot " + mode + " " + r.getString(0) + ": " + r.getString(1));
-                }
-                err.flush();
-            }
-            return rows == 0 ? 2 : failed == 0 ? 0 : 1;
-        } finally {
-            if (!had) {
-                spark.stop();
-            }
+            Class.forName("org.apache.spark.sql.SparkSession", false, SparkCommand.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("Apache Spark is not on the classpath: run `jresnet spark` through ./jresnet "
+                    + "in a checkout where module spark is built (mvn -pl spark -am package), or submit "
+                    + "spark/target/jresnet-spark-job.jar with spark-submit (README, \"Spark\")");
         }
-    }
-
-    private static String orEmpty(String s) {
-        return s == null ? "" : s;
-    }
-
-    /** The running session (tests, a notebook), else a new one on --master, spark-submit's master, or local[*]. */
-    private SparkSession session() {
-        SparkSession.Builder b = SparkSession.builder().appName("jresnet " + mode);
-        if (System.getProperty("spark.master") == null) {
-            // Not under spark-submit: a CLI run, whose terminal gets Spark's warnings and progress bar, not its INFO log.
-            if (System.getProperty("log4j2.configurationFile") == null) {
-                System.setProperty("log4j2.configurationFile", "dev/jresnet/spark/log4j2-cli.properties");
-            }
-            b.master(master != null ? master : "local[*]").config("spark.ui.showConsoleProgress", "true");
-        } else if (master != null) {
-            b.master(master);
-        }
-        return b.getOrCreate();
+        return SparkRun.run(this, spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }
