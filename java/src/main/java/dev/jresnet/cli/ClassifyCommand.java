@@ -70,9 +70,10 @@ final class ClassifyCommand implements Callable<Integer> {
 
     /**
      * One thing to classify: a name and either the crop of its image (S x S, normalised by the model: on CUDA on the
-     * GPU) or its preprocessed [3,S,S] tensor (from .npy), or the reason it cannot be classified.
+     * GPU) or its preprocessed [3,S,S] tensor (from .npy), or the reason it cannot be classified. EmbedCommand reads
+     * them too.
      */
-    private record Item(String name, RgbImage crop, Tensor chw, String error) {
+    record Item(String name, RgbImage crop, Tensor chw, String error) {
         static Item failed(String name, String error) {
             return new Item(name, null, null, error);
         }
@@ -203,7 +204,7 @@ final class ClassifyCommand implements Callable<Integer> {
             ".bin");
 
     /** The items of one input: one per image, one per [3,S,S] of a .npy; a failed one carries the reason. */
-    private static List<Item> read(ResNet net, Path p) {
+    static List<Item> read(ResNet net, Path p) {
         String name = p.toString();
         String fileName = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
         int size = net.inputSize();

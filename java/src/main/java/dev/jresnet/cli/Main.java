@@ -6,9 +6,9 @@ import picocli.CommandLine.Command;
 /** The {@code jresnet} command line: one subcommand per job. */
 @Command(name = "jresnet", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "ResNet inference, fine-tuning and tools (resnet50 by default, the torchvision family): cuDNN on NVIDIA GPUs, a pure-Java CPU path elsewhere.",
-        subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, EvaluateCommand.class,
-                ExportCommand.class, FinetuneCommand.class, GradcheckCommand.class, SummaryCommand.class,
-                WeightsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, EmbedCommand.class,
+                EvaluateCommand.class, ExportCommand.class, FinetuneCommand.class, GradcheckCommand.class,
+                SummaryCommand.class, WeightsCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

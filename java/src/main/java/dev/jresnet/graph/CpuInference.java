@@ -91,6 +91,19 @@ public final class CpuInference {
         return run(x, spec.steps().size() - 1, null);
     }
 
+    /**
+     * The output of the fused description's steps [0, end) on x, a new tensor: with {@code end} the first step of a
+     * stage of {@link #spec()} ({@code stages()}), the output of the stage before it (layer3: [N, 1024, H/16, W/16]
+     * for resnet50). How features of an earlier stage are taken without running the rest.
+     */
+    public Tensor forwardTo(Tensor x, int end) {
+        if (end < 1 || end > spec.steps().size()) {
+            throw new IllegalArgumentException(spec.name() + ": no step " + (end - 1) + " to stop after (steps 0.."
+                    + (spec.steps().size() - 1) + ")");
+        }
+        return run(x, end, null);
+    }
+
     /** The description this runs: the fused one, whose steps a {@link StepListener} is told of. */
     public NetworkSpec spec() {
         return spec;

@@ -18,6 +18,7 @@ import dev.jresnet.image.Preset;
 import dev.jresnet.image.RgbImage;
 import dev.jresnet.io.FileChecks;
 import dev.jresnet.nn.Dims;
+import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.tensor.Precision;
 import dev.jresnet.tensor.Shape;
@@ -278,17 +279,35 @@ public final class ResNet implements AutoCloseable {
         return network.architecture().features();
     }
 
+    /** Channels of the features at {@code layer}: its stage's output channels (resnet50 layer3: 1024). */
+    public int featureSize(FeatureLayer layer) {
+        requireOpen();
+        Objects.requireNonNull(layer, "layer");
+        NetworkSpec spec = network.spec();
+        return spec.channels(spec.steps().get(stageEnd(spec, layer) - 1).out());
+    }
+
     /**
      * The pooled features of a preprocessed batch [N, 3, H, W]: row i is image i's global average pool of the last
      * stage ([N][{@link #featureSize()}]), the vector the classifier maps to logits (logits = features · fcᵀ + b), for
      * embeddings, similarity search or a classifier of your own. On CUDA, fp32 in every precision.
      */
     public float[][] features(Tensor batch) {
+        return features(batch, FeatureLayer.POOL);
+    }
+
+    /**
+     * The features of a preprocessed batch [N, 3, H, W] at {@code layer}: row i is the global average pool of that
+     * stage's output for image i ([N][{@link #featureSize(FeatureLayer)}]). On CUDA only the classifier's input
+     * ({@link FeatureLayer#POOL}, {@link FeatureLayer#LAYER4}); another layer there is an UnsupportedOperationException.
+     */
+    public float[][] features(Tensor batch, FeatureLayer layer) {
         requireOpen();
         requireBatch(batch);
+        requireLayer(layer);
         int n = batch.dim(0);
-        float[] rows = cuda == null ? cpu.features(batch).data() : cudaFeatures(batch);
-        return split(rows, n, featureSize());
+        float[] rows = cuda == null ? cpuFeatures(batch, layer) : cudaFeatures(batch);
+        return split(rows, n, featureSize(layer));
     }
 
     private float[] cudaFeatures(Tensor batch) {
@@ -296,23 +315,78 @@ public final class ResNet implements AutoCloseable {
         return cuda.features(batch.data(), batch.dim(0));
     }
 
+    /** Rows [N * C] of a normalised batch: the classifier's input, or the named stage's output [N, C, h, w] pooled. */
+    private float[] cpuFeatures(Tensor batch, FeatureLayer layer) {
+        if (layer.isClassifierInput()) {
+            return cpu.features(batch).data();
+        }
+        Tensor stage = cpu.forwardTo(batch, stageEnd(cpu.spec(), layer));  // [N, C, h, w]
+        Tensor pooled = Tensor.zeros(stage.dim(0), stage.dim(1));        // [N, C]
+        CpuOps.globalAvgPool(pooled, stage);
+        return pooled.data();
+    }
+
+    /** The first step after {@code layer}'s stage in {@code spec} (the plain description or its fused form). */
+    private static int stageEnd(NetworkSpec spec, FeatureLayer layer) {
+        List<NetworkSpec.Stage> stages = spec.stages();
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i).name().equals(layer.stage())) {
+                return i + 1 < stages.size() ? stages.get(i + 1).firstStep() : spec.steps().size();
+            }
+        }
+        throw new IllegalStateException(spec.name() + " has no stage " + layer.stage());
+    }
+
+    /** A layer this model's device computes: on CUDA only the classifier's input, said in one line with the fix. */
+    private void requireLayer(FeatureLayer layer) {
+        Objects.requireNonNull(layer, "layer");
+        if (cuda != null && !layer.isClassifierInput()) {
+            throw new UnsupportedOperationException("features at " + layer.id() + " are computed on the CPU engine "
+                    + "only, not on " + device + ": the CUDA engine gives the pooled features (FeatureLayer.POOL); "
+                    + "build the model on Device.cpu() for " + layer.id());
+        }
+    }
+
     /**
      * The pooled features of each image ([N][{@link #featureSize()}], in input order), cropped as its batch is
      * formed as {@link #classify(List, int)} does, so only one batch of crops is held at a time.
      */
     public float[][] features(List<RgbImage> images) {
+        return features(images, FeatureLayer.POOL);
+    }
+
+    /** As {@link #features(List)}, at {@code layer} (see {@link #features(Tensor, FeatureLayer)}). */
+    public float[][] features(List<RgbImage> images, FeatureLayer layer) {
         requireOpen();
         Objects.requireNonNull(images, "images");
-        int size = featureSize();
+        requireLayer(layer);
         float[][] out = new float[images.size()][];
         int chunk = cuda != null ? 256 : MAX_CPU_BATCH;
         for (int start = 0; start < images.size(); start += chunk) {
             int m = Math.min(chunk, images.size() - start);
-            List<RgbImage> crops = crops(images, start, m);
-            float[] rows = cuda != null ? cuda.featuresOfCrops(crops, preset.mean(), preset.std())
-                    : cpu.features(normalized(crops)).data();
-            float[][] part = split(rows, m, size);
-            System.arraycopy(part, 0, out, start, m);
+            System.arraycopy(featuresOfCrops(crops(images, start, m), layer), 0, out, start, m);
+        }
+        return out;
+    }
+
+    /**
+     * The features at {@code layer} of crops made by {@link #crop} ([N][{@link #featureSize(FeatureLayer)}]),
+     * normalised on the GPU on CUDA, else as {@link Preset#normalize} does, then run in batches of at most
+     * {@link #MAX_CPU_BATCH} on the CPU: what a caller that crops as it reads (the CLI, a Spark partition) embeds.
+     */
+    public float[][] featuresOfCrops(List<RgbImage> crops, FeatureLayer layer) {
+        requireOpen();
+        requireLayer(layer);
+        requireCrops(crops);
+        int n = crops.size(), size = featureSize(layer);
+        float[][] out = new float[n][];
+        if (cuda != null && n > 0) {
+            return split(cuda.featuresOfCrops(crops, preset.mean(), preset.std()), n, size);
+        }
+        for (int start = 0; start < n; start += MAX_CPU_BATCH) {
+            int m = Math.min(MAX_CPU_BATCH, n - start);
+            float[] rows = cpuFeatures(normalized(crops.subList(start, start + m)), layer);
+            System.arraycopy(split(rows, m, size), 0, out, start, m);
         }
         return out;
     }
@@ -352,14 +426,8 @@ public final class ResNet implements AutoCloseable {
      */
     public Tensor logitsOfCrops(List<RgbImage> crops) {
         requireOpen();
+        requireCrops(crops);
         int n = crops.size();
-        for (int i = 0; i < n; i++) {
-            RgbImage c = crops.get(i);
-            if (c == null || c.width() != inputSize || c.height() != inputSize) {
-                throw new IllegalArgumentException("crop " + i + " must be " + inputSize + "x" + inputSize
-                        + " (ResNet.crop makes it), got " + (c == null ? "null" : c.width() + "x" + c.height()));
-            }
-        }
         int classes = network.numClasses();
         if (n == 0) {
             return Tensor.zeros(0, classes);
@@ -378,6 +446,17 @@ public final class ResNet implements AutoCloseable {
             System.arraycopy(forward(batch).data(), 0, out, start * classes, m * classes);
         }
         return new Tensor(Shape.of(n, classes), out);
+    }
+
+    private void requireCrops(List<RgbImage> crops) {
+        Objects.requireNonNull(crops, "crops");
+        for (int i = 0; i < crops.size(); i++) {
+            RgbImage c = crops.get(i);
+            if (c == null || c.width() != inputSize || c.height() != inputSize) {
+                throw new IllegalArgumentException("crop " + i + " must be " + inputSize + "x" + inputSize
+                        + " (ResNet.crop makes it), got " + (c == null ? "null" : c.width() + "x" + c.height()));
+            }
+        }
     }
 
     /**

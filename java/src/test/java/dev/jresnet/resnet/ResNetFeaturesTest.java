@@ -91,10 +91,61 @@ class ResNetFeaturesTest {
     }
 
     @Test
+    void aStagesFeaturesAreItsOutputOfTheReferencePooled() {
+        Tensor batch = model.preprocess(images);
+        dev.jresnet.nn.NetworkSpec spec = model.network().spec();
+        int[] widths = {256, 512, 1024, 2048};
+        FeatureLayer[] layers = {FeatureLayer.LAYER1, FeatureLayer.LAYER2, FeatureLayer.LAYER3, FeatureLayer.LAYER4};
+        for (int k = 0; k < layers.length; k++) {
+            FeatureLayer layer = layers[k];
+            assertEquals(widths[k], model.featureSize(layer), layer.id());
+            float[][] ours = model.features(batch, layer);
+            // the reference walk of the plain description up to the stage's end, then averaged over H and W
+            int end = spec.stages().get(spec.stages().indexOf(spec.stage(layer.stage())) + 1).firstStep();
+            Tensor stage = dev.jresnet.graph.CpuReference.run(spec, model.network().tensors(), batch, 0, end);
+            assertEquals(56 >> k, stage.dim(2), layer + " output [N, C, H, W]: 56, 28, 14, 7 at 224");
+            Tensor pooled = Tensor.zeros(stage.dim(0), stage.dim(1));
+            dev.jresnet.cpu.CpuOps.globalAvgPool(pooled, stage);
+            for (int i = 0; i < images.size(); i++) {
+                assertEquals(widths[k], ours[i].length);
+                assertArrayEquals(Arrays.copyOfRange(pooled.data(), i * widths[k], (i + 1) * widths[k]), ours[i],
+                        layer + " of image " + i + ": the fast path is bit for bit the reference");
+            }
+            // from images (cropped as it goes) and from crops: the same rows
+            float[][] ofImages = model.features(images, layer);
+            float[][] ofCrops = model.featuresOfCrops(images.stream().map(model::crop).toList(), layer);
+            for (int i = 0; i < images.size(); i++) {
+                assertArrayEquals(ours[i], ofImages[i], layer + " of image " + i);
+                assertArrayEquals(ours[i], ofCrops[i], layer + " of crop " + i);
+            }
+        }
+        float[][] pool = model.features(batch, FeatureLayer.POOL);
+        float[][] layer4 = model.features(batch, FeatureLayer.LAYER4);
+        float[][] plain = model.features(batch);
+        for (int i = 0; i < images.size(); i++) {
+            assertArrayEquals(plain[i], pool[i], "pool is the classifier's input");
+            assertArrayEquals(pool[i], layer4[i], "layer4 pooled is pool");
+        }
+        assertFalse(Arrays.equals(model.features(batch, FeatureLayer.LAYER3)[0],
+                Arrays.copyOf(pool[0], 1024)), "layer3 is not a prefix of pool");
+    }
+
+    @Test
+    void featureLayersAreNamedAsTheCliNamesThem() {
+        assertEquals(FeatureLayer.LAYER3, FeatureLayer.fromId("layer3"));
+        assertEquals(FeatureLayer.POOL, FeatureLayer.fromId(" POOL "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FeatureLayer.fromId("fc"));
+        assertEquals("unknown feature layer \"fc\": use one of pool, layer1, layer2, layer3, layer4", e.getMessage());
+        assertThrows(NullPointerException.class, () -> model.features(images, null));
+    }
+
+    @Test
     void featureSizeFollowsTheArchitecture() throws IOException {
         try (ResNet r18 = ResNet.builder().architecture(Architecture.RESNET18).build()) {
             assertEquals(512, r18.featureSize());
             assertEquals(512, r18.features(ResNetTest.randomInput(1, 64, 2))[0].length);
+            assertEquals(256, r18.featureSize(FeatureLayer.LAYER3));
+            assertEquals(64, r18.features(ResNetTest.randomInput(2, 64, 2), FeatureLayer.LAYER1)[1].length);
         }
     }
 
