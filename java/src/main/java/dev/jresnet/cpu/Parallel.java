@@ -49,11 +49,88 @@ public final class Parallel {
             }
             return;
         }
-        Range task = new Range(0, count, body);
         if (ForkJoinTask.getPool() == POOL) {
-            task.invoke(); // already on one of our workers (a nested op): fork inside the pool
+            new Range(0, count, body).invoke(); // already on one of our workers (a nested op): fork inside the pool
         } else {
-            POOL.invoke(task);
+            Shared job = new Shared(count, body);
+            for (int i = Math.min(threads(), count) - 1; i > 0; i--) {
+                POOL.execute(job);
+            }
+            job.run();
+            job.awaitAll();
+        }
+    }
+
+    /**
+     * The items of one loop handed out in runs of consecutive items, to the calling thread and to pool workers
+     * alike: the caller starts at once instead of waiting for a parked worker to wake (measured on 2 cores:
+     * ResNet-50 6-8 % faster at batch 1 than the caller blocked in invoke), and a worker that wakes after the last
+     * item was taken finds nothing to do and touches nothing. Each run is half a thread's share of what is left
+     * (guided scheduling): a thread's items stay mostly consecutive, as a convolution's rows that share weights
+     * (6 % faster at batch 1, 10 % at batch 8, than one item at a time), and the last runs are short enough to
+     * even out. The caller returns once every item has finished.
+     */
+    private static final class Shared implements Runnable {
+        private final int count;
+        private final IntConsumer body;
+        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
+        private final Thread caller = Thread.currentThread();
+        private volatile Throwable failure;
+
+        Shared(int count, IntConsumer body) {
+            this.count = count;
+            this.body = body;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                int lo = next.get();
+                if (lo >= count) {
+                    return;
+                }
+                int hi = Math.min(count, lo + Math.max(1, (count - lo) / (2 * threads())));
+                if (!next.compareAndSet(lo, hi)) {
+                    continue;
+                }
+                for (int i = lo; i < hi; i++) {
+                    try {
+                        if (failure == null) {
+                            body.accept(i);
+                        }
+                    } catch (Throwable t) {
+                        if (failure == null) {
+                            failure = t;
+                        }
+                    } finally {
+                        if (finished.incrementAndGet() == count && Thread.currentThread() != caller) {
+                            java.util.concurrent.locks.LockSupport.unpark(caller);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * Waits for the runs other threads are still in (briefly spinning: most end within microseconds), then
+         * rethrows a failure.
+         */
+        void awaitAll() {
+            for (int spins = 0; finished.get() < count; spins++) {
+                if (spins < 1 << 10) {
+                    Thread.onSpinWait();
+                } else {
+                    java.util.concurrent.locks.LockSupport.park(this);  // the last item's thread unparks the caller
+                }
+            }
+            Throwable t = failure;
+            if (t instanceof RuntimeException e) {
+                throw e;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
         }
     }
 
