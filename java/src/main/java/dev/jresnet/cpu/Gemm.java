@@ -39,11 +39,12 @@ public final class Gemm {
 
     /**
      * What an application that forgot the flag is told, once per JVM. The cost is measured: resnet50, batch 1, on
-     * a 2-core AVX-512 machine, 0.18 s a forward pass with the Vector API kernel and 1.7 to 2.9 s with the plain one.
+     * a 2-core AVX-512 machine, 0.08 s a forward pass with the Vector API (the direct convolution) and 1.8 s with
+     * the plain kernel (`jresnet bench`, medians, 2026-11-30).
      */
     static final String SLOW_PATH_WARNING = "jresnet: the JVM was started without --add-modules "
-            + "jdk.incubator.vector, so the CPU engine runs its plain Java kernel, about 10x slower (resnet50: 1.7 s "
-            + "instead of 0.18 s an image on 2 AVX-512 cores). Add that option to the java command line, or set "
+            + "jdk.incubator.vector, so the CPU engine runs its plain Java kernel, about 20x slower (resnet50: 1.8 s "
+            + "instead of 0.08 s an image on 2 AVX-512 cores). Add that option to the java command line, or set "
             + "JDK_JAVA_OPTIONS=--add-modules=jdk.incubator.vector; -Djresnet.cpu.kernel=plain chooses the plain "
             + "kernel and silences this.";
 

@@ -1,6 +1,7 @@
 package dev.jresnet.resnet;
 
 import dev.jresnet.cpu.Gemm;
+import dev.jresnet.graph.CpuConvolution;
 import dev.jresnet.cuda.CudaAvailability;
 
 /**
@@ -70,9 +71,13 @@ public final class Device {
         return index;
     }
 
-    /** For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; kernel vector-avx512)}. */
+    /**
+     * For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; CPU kernel vector-512bit-8x48, direct
+     * convolution, 16-channel blocks, tile 4x7)}.
+     */
     public String description() {
-        String extra = kind == Kind.CPU ? "; CPU kernel " + Gemm.kernelName() : "";
+        String extra = kind == Kind.CPU ? "; CPU kernel " + Gemm.kernelName() + ", "
+                + CpuConvolution.chosen().describe() : "";
         return this + " (" + reason + extra + ")";
     }
 

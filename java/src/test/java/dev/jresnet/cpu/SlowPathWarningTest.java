@@ -60,7 +60,7 @@ class SlowPathWarningTest {
         assertTrue(out.contains("WARNING"), "logged at WARNING through System.Logger: " + out);
         assertTrue(Gemm.SLOW_PATH_WARNING.contains("--add-modules jdk.incubator.vector"));
         assertTrue(Gemm.SLOW_PATH_WARNING.contains("JDK_JAVA_OPTIONS=--add-modules=jdk.incubator.vector"));
-        assertTrue(Gemm.SLOW_PATH_WARNING.contains("10x slower"));
+        assertTrue(Gemm.SLOW_PATH_WARNING.contains("20x slower"));
     }
 
     @Test

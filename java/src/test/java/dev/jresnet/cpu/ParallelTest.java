@@ -1,0 +1,98 @@
+package dev.jresnet.cpu;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The one parallel loop: every item once, all finished on return, failures rethrown, nesting and many callers. */
+class ParallelTest {
+
+    @Test
+    void everyItemRunsOnceAndHasFinishedOnReturn() {
+        for (int count : new int[] {2, 3, 17, 1000}) {
+            AtomicIntegerArray runs = new AtomicIntegerArray(count);
+            AtomicIntegerArray done = new AtomicIntegerArray(count);
+            Parallel.forEach(count, i -> {
+                runs.incrementAndGet(i);
+                if (i % 5 == 0) {
+                    spin(200_000);  // a slow item: the caller must wait for it, not return early
+                }
+                done.set(i, 1);
+            });
+            for (int i = 0; i < count; i++) {
+                assertEquals(1, runs.get(i), "item " + i + " of " + count);
+                assertEquals(1, done.get(i), "item " + i + " of " + count + " had not finished on return");
+            }
+        }
+    }
+
+    @Test
+    void theCallerWorksToo() {
+        Thread caller = Thread.currentThread();
+        ConcurrentHashMap<Thread, Boolean> threads = new ConcurrentHashMap<>();
+        Parallel.forEach(64, i -> {
+            threads.put(Thread.currentThread(), true);
+            spin(100_000);
+        });
+        assertTrue(threads.containsKey(caller), "the calling thread took items: " + threads.keySet());
+    }
+
+    @Test
+    void aFailureIsRethrownAfterTheOthersFinish() {
+        IllegalStateException boom = new IllegalStateException("item 7");
+        AtomicInteger running = new AtomicInteger();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forEach(40, i -> {
+            running.incrementAndGet();
+            try {
+                if (i == 7) {
+                    throw boom;
+                }
+                spin(50_000);
+            } finally {
+                running.decrementAndGet();
+            }
+        }));
+        assertSame(boom, e);
+        assertEquals(0, running.get(), "no item may still run once forEach has thrown");
+    }
+
+    @Test
+    void nestedLoopsAndConcurrentCallers() throws Exception {
+        ExecutorService callers = Executors.newFixedThreadPool(4);
+        try {
+            Future<?>[] f = new Future<?>[8];
+            long[] sums = new long[f.length];
+            for (int c = 0; c < f.length; c++) {
+                int caller = c;
+                f[c] = callers.submit(() -> {
+                    AtomicInteger sum = new AtomicInteger();
+                    Parallel.forEach(10, i -> Parallel.forEach(10, j -> sum.addAndGet(i * 10 + j)));
+                    sums[caller] = sum.get();
+                });
+            }
+            for (int c = 0; c < f.length; c++) {
+                f[c].get();
+                assertEquals(4950, sums[c], "caller " + c);
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    private static void spin(long nanos) {
+        long end = System.nanoTime() + nanos;
+        while (System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+    }
+}
