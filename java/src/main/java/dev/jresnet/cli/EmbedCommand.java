@@ -118,8 +118,8 @@ final class EmbedCommand implements Callable<Integer> {
                 return 2;
             }
             int total = run.ok + run.failed;
-            stdout.printf(Locale.ROOT, "wrote %d embeddings of %d floats (%s %s) to %s%s%n", run.ok, dim,
-                    net.architecture().id(), at.id(), Terminal.safe(out.toString()),
+            stdout.printf(Locale.ROOT, "wrote %d embedding%s of %d floats (%s %s) to %s%s%n", run.ok,
+                    run.ok == 1 ? "" : "s", dim, net.architecture().id(), at.id(), Terminal.safe(out.toString()),
                     pathList != null ? ", their paths to " + Terminal.safe(pathList.toString()) : "");
             stdout.flush();
             if (run.failed > 0) {

@@ -7,7 +7,8 @@ import dev.jresnet.tensor.Tensor;
  * The blocked-channel layout of {@link DirectConv}'s activations: a batch [N, C, H, W] held as
  * [N, C/L, H+2, W+2, L], L channels of one pixel adjacent (L = the vector's floats) and a border of one zero pixel
  * around each plane, so that a 3x3 convolution with padding 1 reads its padding instead of testing for it. Only the
- * interior is ever written: an array keeps its zero border for as long as it is used at the same blocked shape.
+ * interior is ever written: an array keeps its zero border for as long as it is used at the same blocked shape
+ * ({@link #zeroBorder} makes it again).
  */
 public final class Blocked {
     private Blocked() {}
@@ -28,6 +29,21 @@ public final class Blocked {
     /** The logical shape [N, C, H, W] of a blocked tensor. */
     public static Shape logical(Tensor b) {
         return Shape.of(b.dim(0), b.dim(1) * b.dim(4), b.dim(2) - 2, b.dim(3) - 2);
+    }
+
+    /** Zeroes the border of a blocked tensor (for an array that held something else), leaving the interior. */
+    public static void zeroBorder(Tensor b) {
+        int planes = b.dim(0) * b.dim(1), hp = b.dim(2), wp = b.dim(3), lanes = b.dim(4), row = wp * lanes;
+        float[] d = b.data();
+        for (int pl = 0; pl < planes; pl++) {
+            int base = pl * hp * row;
+            java.util.Arrays.fill(d, base, base + row, 0f);
+            for (int y = 1; y < hp - 1; y++) {
+                java.util.Arrays.fill(d, base + y * row, base + y * row + lanes, 0f);
+                java.util.Arrays.fill(d, base + (y + 1) * row - lanes, base + (y + 1) * row, 0f);
+            }
+            java.util.Arrays.fill(d, base + (hp - 1) * row, base + hp * row, 0f);
+        }
     }
 
     /** dst (blocked, zero border) = src [N, C, H, W]. */

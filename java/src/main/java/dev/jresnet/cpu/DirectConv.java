@@ -213,22 +213,41 @@ public final class DirectConv {
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
         int groups = k / (blocks * lanes);
         int outPlane = (p + 2) * (q + 2) * lanes, outRow = (q + 2) * lanes;
-        int steps = c * r * s, ps = stride * pixel;
+        int steps = c * r * s, ps = stride * pixel, tile = blocks * lanes;
+        int chunk = CHUNKED ? chunkSteps() : steps;
+        // Rows per task: enough strips (at least 4) to use each chunk of weights several times while it is in L1.
+        int strips = (q + pixels - 1) / pixels, band = Math.min(p, (4 + strips - 1) / strips), bands = (p + band - 1) / band;
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
-        // One task per (image, group of OB·L output channels, output row): a thread's consecutive rows share weights.
-        Parallel.forEach(n * groups * p, item -> {
-            int oh = item % p, g = item / p % groups, img = item / p / groups;
-            int xRow = img * image + origin + oh * stride * row;
-            int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
-            int wi = g * steps * blocks * lanes;
-            for (int ow = 0; ow < q; ow += pixels) {
-                int width = Math.min(pixels, q - ow);
-                DirectTiles.tile(blocks, width, steps, x, xRow + ow * ps, ps, offsets, packed, wi, y,
-                        yRow + ow * lanes, outPlane);
-                DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift, g * blocks * lanes,
-                        res, lo);
+        // One task per (image, group of OB·L output channels, band of output rows): a thread's consecutive tasks
+        // share weights.
+        Parallel.forEach(n * groups * bands, item -> {
+            int b = item % bands, g = item / bands % groups, img = item / bands / groups;
+            int row0 = b * band, row1 = Math.min(p, row0 + band);
+            int wg = g * steps * tile;
+            for (int t0 = 0; t0 < steps; t0 += chunk) {
+                int t1 = Math.min(steps, t0 + chunk);
+                for (int oh = row0; oh < row1; oh++) {
+                    int xRow = img * image + origin + oh * stride * row;
+                    int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
+                    for (int ow = 0; ow < q; ow += pixels) {
+                        int width = Math.min(pixels, q - ow);
+                        DirectTiles.tile(blocks, width, t0, t1, x, xRow + ow * ps, ps, offsets, packed, wg + t0 * tile,
+                                y, yRow + ow * lanes, outPlane, t0 == 0);
+                        if (t1 == steps) {
+                            DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
+                                    g * tile, res, lo);
+                        }
+                    }
+                }
             }
         });
+    }
+
+    public static volatile boolean CHUNKED = true;
+
+    /** Steps per chunk: the chunk's weights (steps x OB·L floats) in two thirds of L1, at least 16 steps. */
+    private int chunkSteps() {
+        return (int) Math.max(16, VectorGemm.Caches.L1 * 2 / 3 / (4L * blocks * lanes));
     }
 
     /**

@@ -1,10 +1,12 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.cpu.Blocked;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
@@ -13,13 +15,16 @@ import java.util.Map;
  * {@link dev.jresnet.nn.NetworkSpec#lastUse}) and handed to the next step that needs an array of that exact size,
  * as the CUDA NetworkPlan does with device memory, but planned on the fly. A pass's takes and gives come in the same
  * order every time, so after the first pass at a shape no array is allocated, and the arena holds at most what the
- * first pass had live at once, size by size (ResNet-50 at 224x224: 13.5 MB at batch 1, 108 MB at batch 8).
+ * first pass had live at once, size by size (ResNet-50 at 224x224: 13.5 MB at batch 1, 108 MB at batch 8). A blocked
+ * array's zero border is made again when the array was last used at another shape (keeping blocked arrays apart by
+ * shape instead doubled the arena, and a 256 MB heap ran out beside a large photo).
  * Not thread-safe: one per thread.
  */
 final class ActivationArena {
     private final int batch, height, width;
-    // By size; blocked arrays (rank 5) by shape, so that their zero border is where the next user expects it.
-    private final Map<Object, ArrayDeque<float[]>> free = new HashMap<>();
+    private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    /** The shape each array was last taken at: a blocked one taken at another needs its border zeroed. */
+    private final Map<float[], Shape> lastShape = new IdentityHashMap<>();
     private long bytes;
     /** Whether a pass on this thread is using the arena (a listener that runs a forward pass gets a fresh one). */
     boolean busy;
@@ -35,26 +40,29 @@ final class ActivationArena {
     }
 
     /**
-     * A tensor of this shape with unspecified contents: every op the arena serves overwrites its whole output (a
-     * blocked one its interior: the border stays zero, as it was made).
+     * A tensor of this shape with unspecified contents: every op the arena serves overwrites its whole output; a
+     * blocked one ({@link Blocked}) its interior, so its border is zero here.
      */
     Tensor take(Shape shape) {
-        ArrayDeque<float[]> q = free.get(key(shape));
+        ArrayDeque<float[]> q = free.get(shape.size());
         float[] a = q == null ? null : q.pollLast();
+        Tensor t;
         if (a == null) {
-            a = new float[shape.size()];
-            bytes += 4L * a.length;
+            t = Tensor.zeros(shape);
+            bytes += 4L * shape.size();
+        } else {
+            t = new Tensor(shape, a);
+            if (Blocked.is(t) && !shape.equals(lastShape.get(a))) {
+                Blocked.zeroBorder(t);
+            }
         }
-        return new Tensor(shape, a);
+        lastShape.put(t.data(), shape);
+        return t;
     }
 
     /** Gives back an array taken from this arena, no longer read by anyone. */
     void give(Tensor t) {
-        free.computeIfAbsent(key(t.shape()), k -> new ArrayDeque<>()).addLast(t.data());
-    }
-
-    private static Object key(Shape shape) {
-        return shape.rank() == 5 ? shape : Integer.valueOf(shape.size());
+        free.computeIfAbsent(t.data().length, k -> new ArrayDeque<>()).addLast(t.data());
     }
 
     /** The arrays allocated at this shape, in bytes. */

@@ -21,15 +21,19 @@ import java.util.Set;
 
 /**
  * The fast CPU path: the network's {@link NetworkSpec#fused() fused} description, each convolution a
- * {@link FusedConv} (weights packed once, here; batch norm, the residual add and ReLU applied as the GEMM stores its
- * output), max-pool on {@link MaxPool2d}. Bit for bit the {@link CpuReference}'s result (a NaN's payload aside).
- * The convolution weights are
+ * {@link DirectConv} on {@link Blocked} activations ([N, C/L, H+2, W+2, L]; the stem on its padded planar input) or,
+ * where that does not apply or {@link CpuConvolution} says gemm, a {@link FusedConv} (im2col + GEMM on
+ * [N, C, H, W]); weights packed once, here; batch norm, the residual add and ReLU applied as each output is stored;
+ * max-pool on either layout ({@link MaxPool2d}); a value changes layout only where a step needs the other one, and
+ * the result comes back as [N, C, H, W]. Bit for bit the {@link CpuReference}'s result either way (a NaN's payload
+ * aside). The convolution weights are
  * packed when this is made and the other tensors are read as they are, so the network must not change while this is
  * in use (inference models never change theirs; a trainer runs the reference). Immutable and thread-safe.
  *
  * <p>The activations are not allocated pass after pass: each calling thread keeps one {@link ActivationArena} for
  * the last input shape it ran (a new shape replaces it), so a thread holds at most one pass's live activations
- * (ResNet-50 at 224x224, measured: 13.5 MB at batch 1, 108 MB at batch 8) until it ends or
+ * (ResNet-50 at 224x224, measured: 25.5 MB at batch 1, 204 MB at batch 8 with the direct convolution, 13.5 and 108
+ * MB with gemm) until it ends or
  * runs another shape, softly: the garbage collector takes it back rather than run out of memory, and the next call
  * builds it again. The returned tensor is always new.
  */
@@ -59,10 +63,13 @@ public final class CpuInference {
                 Tensor w = tensors.get(c.weight());
                 if (convolution.isDirect()
                         && DirectConv.supports(w, c.stride(), c.pad(), c.groups(), convolution.blocks())) {
-                    direct[i] = DirectConv.of(w, c.stride(), c.pad(), tensors.get(c.gamma()), tensors.get(c.beta()),
+                    DirectConv d = DirectConv.of(w, c.stride(), c.pad(), tensors.get(c.gamma()), tensors.get(c.beta()),
                             tensors.get(c.runningMean()), tensors.get(c.runningVar()), ConvBn.BN_EPS,
                             convolution.blocks(), convolution.pixels());
-                    continue;
+                    if (!d.planar() || c.residual() < 0) {  // a planar input takes no residual: GEMM runs that one
+                        direct[i] = d;
+                        continue;
+                    }
                 }
                 convs[i] = FusedConv.of(w, c.stride(), c.pad(), c.groups(),
                         tensors.get(c.gamma()), tensors.get(c.beta()), tensors.get(c.runningMean()),
@@ -184,7 +191,7 @@ public final class CpuInference {
             Shape in = logical(x);
             int p = s.outSize(in.dim(2)), q = s.outSize(in.dim(3));
             Tensor y = output(d == null ? Shape.of(n, k, p, q) : Blocked.shape(n, k, p, q, DirectConv.lanes()));
-            if (d != null && d.planar() && r == null) {  // the stem: the planar input, padded
+            if (d != null && d.planar()) {  // the stem: its planar input, padded
                 Tensor xl = unblocked(x), padded = arena.take(d.paddedShape(xl.shape()));
                 values[s.out()] = d.forwardPlanar(y, xl, padded, s.relu());
                 arena.give(padded);

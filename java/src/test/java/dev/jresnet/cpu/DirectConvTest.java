@@ -155,6 +155,14 @@ class DirectConvTest {
             assertArrayEquals(want.data(), got.data(), "the pooled features, bit for bit");
         }
         assertThrows(IllegalArgumentException.class, () -> Blocked.shape(1, 24, 4, 4, 16));
+        Tensor reused = Naive.random(42, Blocked.shape(2, 32, 5, 7, 8).dims());  // an array that held other values
+        Tensor interior = Tensor.zeros(2, 32, 5, 7);
+        Blocked.toNchw(interior, reused);
+        Blocked.zeroBorder(reused);
+        assertTrue(borderIsZero(reused));
+        Tensor after = Tensor.zeros(2, 32, 5, 7);
+        Blocked.toNchw(after, reused);
+        assertArrayEquals(interior.data(), after.data(), "zeroBorder leaves the interior");
     }
 
     static Tensor blocked(Tensor t, int lanes) {
