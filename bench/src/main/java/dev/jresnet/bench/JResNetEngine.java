@@ -3,6 +3,7 @@ package dev.jresnet.bench;
 import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.DeviceTensor;
+import dev.jresnet.graph.CpuConvolution;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Tensor;
@@ -36,7 +37,8 @@ final class JResNetEngine implements Engine {
     @Override
     public String detail() {
         return cuda ? model.deviceDescription()
-                : "cpu, kernel " + Gemm.kernelName() + ", " + Parallel.threads() + " threads";
+                : "cpu, kernel " + Gemm.kernelName() + ", " + CpuConvolution.chosen().describe() + ", "
+                        + Parallel.threads() + " threads";
     }
 
     @Override
