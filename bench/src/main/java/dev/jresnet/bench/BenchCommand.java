@@ -98,6 +98,14 @@ public final class BenchCommand implements Callable<Integer> {
             + "(--device cuda: on each cuDNN forward algorithm).")
     boolean layers;
 
+    @Option(names = "--serve", description = "Load-test `jresnet serve` on loopback: --clients threads POST images to "
+            + "/v1/classify for --seconds per run, once per --batch value as the server's max batch (default 1,8: "
+            + "one request at a time, then dynamic batching); every answer checked against classify.")
+    boolean serve;
+
+    @Option(names = "--clients", paramLabel = "N", description = "--serve: concurrent clients. Default: 8.")
+    Integer clients;
+
     @Option(names = "--runs", paramLabel = "N",
             description = "GPU kernel lab: at most N timed runs per algorithm (the median is reported). Default: "
                     + DEFAULT_GPU_LAYER_RUNS + ".")
@@ -124,6 +132,15 @@ public final class BenchCommand implements Callable<Integer> {
         if (layers && weights != null) {
             throw new IllegalArgumentException("--weights has no effect with --layers, which times random tensors");
         }
+        if (serve && (layers || compare != null || report != null || json)) {
+            throw new IllegalArgumentException("--serve is a load test of its own: it takes --batch (max batches), "
+                    + "--clients, --seconds, --warmup, --arch, --weights and --device, not --layers, --compare, "
+                    + "--report or --json");
+        }
+        if (clients != null && (!serve || clients < 1 || clients > 1024)) {
+            throw new IllegalArgumentException(serve ? "--clients must be in 1..1024, got " + clients
+                    : "--clients applies to --serve");
+        }
         boolean gpuLab = layers && d.kind() == Device.Kind.CUDA;
         List<String> ps = parsePrecisions(precision);
         for (String x : ps) {
@@ -143,7 +160,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (r < 1) {
             throw new IllegalArgumentException("--runs must be at least 1, got " + r);
         }
-        int[] b = parseBatches(batch != null ? batch
+        int[] b = parseBatches(batch != null ? batch : serve ? "1,8"
                 : gpuLab ? DEFAULT_GPU_LAYER_BATCH : layers ? DEFAULT_LAYER_BATCH : DEFAULT_BATCHES);
         double s = seconds != null ? seconds
                 : gpuLab ? DEFAULT_GPU_LAYER_SECONDS : layers ? DEFAULT_LAYER_SECONDS : DEFAULT_SECONDS;
@@ -264,6 +281,9 @@ public final class BenchCommand implements Callable<Integer> {
             err.println("bench: " + m);
             err.flush();
         };
+        if (serve) {
+            return runServe(s, out, progress);
+        }
         return layers ? runLayers(s, out, progress) : runModel(s, out, err, progress);
     }
 
@@ -311,6 +331,26 @@ public final class BenchCommand implements Callable<Integer> {
             b.weights(w);
         }
         return b.build();
+    }
+
+    /** --serve: the server under load, per max batch; exit 1 when an answer was wrong, lost or failed. */
+    private int runServe(Settings s, PrintWriter out, RoundRobin.Progress progress) throws Exception {
+        int n = clients != null ? clients : 8;
+        try (ResNet model = buildModel(s)) {
+            progress.say("jresnet on " + model.deviceDescription() + ", weights " + model.weightsDescription());
+            ServeBench bench = new ServeBench(model, 8, 0);
+            List<ServeBench.Run> runs = new ArrayList<>();
+            for (int b : s.batches()) {
+                progress.say("max batch " + b + ": " + n + " clients for " + s.seconds() + " s (after "
+                        + s.warmup() + " s of warm-up)...");
+                runs.add(bench.run(b, n, s.seconds(), s.warmup()));
+            }
+            ServeBench.print(out, runs, "jresnet serve under load: " + model.architecture().id() + " on "
+                    + model.device() + ", " + n + " clients on loopback, POST /v1/classify of 8 generated 320x240 PNGs");
+            boolean bad = runs.stream().anyMatch(r -> r.errors() + r.wrong() > 0 || r.answered() != r.sent()
+                    || r.healthOk() != r.healthChecks());
+            return bad ? 1 : 0;
+        }
     }
 
     private int runModel(Settings s, PrintWriter out, PrintWriter err, RoundRobin.Progress progress) throws Exception {

@@ -27,11 +27,12 @@ import picocli.CommandLine;
  * argument {@code @NAME} is a hostile file of {@link #FILES}; a '/' in any other argument becomes '_', so that what a
  * command writes lands in the JVM's working directory (target/fuzz-cwd, see pom.xml) and nowhere else. The default
  * weights ($JRESNET_WEIGHTS, set in pom.xml) are a missing file, and vectors naming what is heavy by design with no
- * input at all (--untrained builds a ResNet-50, gradcheck runs its checks, doctor probes the GPU libraries) are
+ * input at all (--untrained builds a ResNet-50, gradcheck runs its checks, doctor probes the GPU libraries, serve
+ * serves until SIGTERM) are
  * skipped: seconds per input would starve the search, and their options go through the same picocli parsing.
  */
 class CliFuzzTest {
-    private static final Set<String> SKIPPED = Set.of("gradcheck", "doctor", "--untrained");
+    private static final Set<String> SKIPPED = Set.of("gradcheck", "doctor", "--untrained", "serve");
     /** A stack trace frame, a "Caused by", or the JVM's own uncaught-exception line. */
     private static final Pattern STACK_TRACE = Pattern.compile("(?m)^\\s+at [\\w$.<>/]+\\(|^Caused by: |^Exception in thread ");
     /** An unchecked exception's class name standing in for an error message. */

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "ResNet inference, fine-tuning and tools (resnet50 by default, the torchvision family): cuDNN on NVIDIA GPUs, a pure-Java CPU path elsewhere.",
         subcommands = {ClassifyCommand.class, ConvertCommand.class, DoctorCommand.class, EmbedCommand.class,
                 EvaluateCommand.class, ExportCommand.class, FinetuneCommand.class, GradcheckCommand.class,
-                SummaryCommand.class, WeightsCommand.class, CommandLine.HelpCommand.class})
+                ServeCommand.class, SummaryCommand.class, WeightsCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -187,6 +187,15 @@ public final class ResNet implements AutoCloseable {
         requireCuda("device tensors").logits(in, out);
     }
 
+    /**
+     * A dynamic batcher over this model, for many threads that submit one image at a time (a server): see
+     * {@link BatchingPredictor}. Close the predictor before the model.
+     */
+    public BatchingPredictor.Builder batching() {
+        requireOpen();
+        return BatchingPredictor.builder(this);
+    }
+
     /** {@link #logits(Tensor)} on the model's worker threads. */
     public CompletableFuture<float[][]> logitsAsync(Tensor batch) {
         requireOpen();
