@@ -362,8 +362,13 @@ final class Report {
 
     static List<String> subtitleLines(Results.RunInfo i, List<Results.PeerStatus> peers) {
         MachineInfo m = i.machine();
-        // On the CPU the kernel is what differs between machines; on a GPU the detail names the GPU.
-        String device = i.device().equals("cpu") ? "cpu (kernel " + i.cpuKernel() + ")" : i.deviceDetail();
+        // On the CPU the kernel is what differs between machines (the direct convolution's tile, else the GEMM's);
+        // on a GPU the detail names the GPU.
+        java.util.regex.Matcher direct = java.util.regex.Pattern.compile("direct convolution, .*tile (\\d+x\\d+)")
+                .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
+        String device = !i.device().equals("cpu") ? i.deviceDetail()
+                : direct.find() ? "cpu (direct convolution, tile " + direct.group(1) + ")"
+                : "cpu (kernel " + i.cpuKernel() + ")";
         StringBuilder engines = new StringBuilder(Output.f("jresnet %s on %s, %s, %d threads", version(), device,
                 i.precision(), i.jresnetThreads()));
         for (Results.PeerStatus p : peers) {

@@ -31,6 +31,17 @@ class ReportAndLabTest {
     }
 
     @Test
+    void theSubtitleNamesTheDirectConvolutionsTileWhereItRuns() {
+        Results.RunInfo direct = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
+                "cpu (requested; CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7)", "fp32",
+                "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L);
+        String first = Report.subtitleLines(direct, java.util.List.of()).get(0);
+        org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (direct convolution, tile 4x7), fp32"), first);
+        first = Report.subtitleLines(info(), java.util.List.of()).get(0);
+        org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (kernel plain), fp32"), first);
+    }
+
+    @Test
     void modelReportWritesSummaryAndCharts(@TempDir Path tmp) throws Exception {
         List<Results.BatchResult> batches = List.of(
                 new Results.BatchResult(1, List.of(engine("jresnet", 1, 0.30, 0.31, 0.35), engine("onnxruntime", 1, 0.06, 0.061, 0.07)),
