@@ -378,16 +378,7 @@ final class ClassifyCommand implements Callable<Integer> {
             if (error != null) {
                 g.writeStringField("error", error);
             } else {
-                g.writeArrayFieldStart("top");
-                for (Prediction p : predictions) {
-                    g.writeStartObject();
-                    g.writeNumberField("index", p.index());
-                    g.writeStringField("label", p.label());
-                    g.writeNumberField("probability", p.probability());
-                    g.writeNumberField("logit", p.logit());
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
+                writeTop(g, predictions);
             }
             g.writeEndObject();
             g.flush();
@@ -400,5 +391,19 @@ final class ClassifyCommand implements Callable<Integer> {
             g.writeRaw('\n');
             g.close();
         }
+    }
+
+    /** The "top" array of {@code classify --json} (also {@code jresnet serve}'s /v1/classify): index, label, p, logit. */
+    static void writeTop(JsonGenerator g, List<Prediction> predictions) throws IOException {
+        g.writeArrayFieldStart("top");
+        for (Prediction p : predictions) {
+            g.writeStartObject();
+            g.writeNumberField("index", p.index());
+            g.writeStringField("label", p.label());
+            g.writeNumberField("probability", p.probability());
+            g.writeNumberField("logit", p.logit());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 }

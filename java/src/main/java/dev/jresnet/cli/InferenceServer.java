@@ -142,6 +142,7 @@ public final class InferenceServer implements AutoCloseable {
 
     private static int answerError(HttpExchange ex, int status, String message) {
         try {
+            HttpCalls.drain(ex);
             HttpCalls.error(ex, status, message);
         } catch (IOException | RuntimeException e) {
             // the client went away, or the headers were already sent: nothing more to tell it

@@ -181,16 +181,7 @@ final class ServeEndpoints {
             g.writeStringField("model", name);
             g.writeStringField("architecture", model.architecture().id());
             g.writeBooleanField("pretrained", model.isPretrained());
-            g.writeArrayFieldStart("top");
-            for (Prediction p : preds) {   // the fields and order of `jresnet classify --json`
-                g.writeStartObject();
-                g.writeNumberField("index", p.index());
-                g.writeStringField("label", p.label());
-                g.writeNumberField("probability", p.probability());
-                g.writeNumberField("logit", p.logit());
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            ClassifyCommand.writeTop(g, preds);  // the fields and order of `jresnet classify --json`
             g.writeEndObject();
         });
     }

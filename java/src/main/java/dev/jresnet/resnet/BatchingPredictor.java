@@ -467,8 +467,11 @@ public final class BatchingPredictor implements AutoCloseable {
 
         void complete(Tensor logits, PredictorStats stats) {
             try {
-                if (future.complete(finish.apply(logits))) {
-                    stats.completed(System.nanoTime() - submitted);
+                T value = finish.apply(logits);
+                // Counted before the caller can see the result, so that metrics() agrees with the futures joined.
+                stats.completed(System.nanoTime() - submitted);
+                if (!future.complete(value)) {
+                    stats.notCompleted();  // cancelled or timed out meanwhile: counted as such
                 }
             } catch (Throwable e) {
                 if (future.completeExceptionally(e)) {

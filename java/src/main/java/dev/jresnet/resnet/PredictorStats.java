@@ -46,6 +46,11 @@ final class PredictorStats {
         latencyCount = Math.min(latencyCount + 1, WINDOW);
     }
 
+    /** Takes back a {@link #completed} count whose future was cancelled or timed out first (counted there). */
+    synchronized void notCompleted() {
+        completed--;
+    }
+
     synchronized void failed() {
         failed++;
     }
