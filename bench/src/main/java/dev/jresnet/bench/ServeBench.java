@@ -19,7 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -109,9 +108,11 @@ final class ServeBench {
             double elapsed = (end - start) / 1e9;
             BatchingPredictor.Metrics m = predictor.metrics();
             long images = m.images() - imagesBefore, batches = m.batches() - batchesBefore;
-            long[] lat = t.latencies();
+            // Percentiles as everywhere in jresnet bench (Statistics: linear interpolation); 0 without answers.
+            double[] lat = t.latenciesMillis();
+            Statistics st = lat.length == 0 ? null : Statistics.of(lat);
             return new Run(maxBatch, clients, elapsed, t.ok.get(), t.errors.get(), t.wrong.get(), t.sent.get(),
-                    t.ok.get() / elapsed, percentile(lat, 0.5), percentile(lat, 0.99),
+                    t.ok.get() / elapsed, st == null ? 0 : st.median(), st == null ? 0 : st.percentile(99),
                     batches == 0 ? 0 : (double) images / batches, h[0], h[1], h[2] / 1e6, t.firstProblem);
         } finally {
             pool.shutdownNow();
@@ -130,10 +131,8 @@ final class ServeBench {
             latencies.add(nanos);
         }
 
-        synchronized long[] latencies() {
-            long[] a = latencies.stream().mapToLong(Long::longValue).toArray();
-            Arrays.sort(a);
-            return a;
+        synchronized double[] latenciesMillis() {
+            return latencies.stream().mapToDouble(n -> n / 1e6).toArray();
         }
 
         void problem(String p) {
@@ -220,10 +219,6 @@ final class ServeBench {
             Thread.sleep(100);
         }
         return new long[] {ok, checks, slowest};
-    }
-
-    private static double percentile(long[] sorted, double q) {
-        return sorted.length == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(q * sorted.length) - 1)] / 1e6;
     }
 
     /** The table, and the speed-up of each batched run over the max-batch-1 run. */
