@@ -22,12 +22,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One fused convolution (conv + batch norm + ReLU, the residual on the expand) as the engine runs it, on all
- * threads: {@code direct} on blocked activations ({@link DirectConv}, with its tile) or {@code gemm}, im2col + the
- * GEMM kernel on [N, C, H, W] ({@link FusedConv}). Both give bit for bit the same outputs (checked at set-up).
+ * threads: {@code direct} on blocked activations ({@link DirectConv}, with its tile), {@code winograd} (the same,
+ * with a 3x3 stride-1 layer of even size by Winograd's F(2x2, 3x3); the others run direct) or {@code gemm}, im2col
+ * + the GEMM kernel on [N, C, H, W] ({@link FusedConv}). direct and gemm give bit for bit the same outputs, winograd
+ * within 1e-6 relative L2 of them (checked at set-up).
  * Average time per convolution of the batch; the GFLOP of each is printed at set-up:
  * <pre>
  *   stem      3 -> 64,  7x7 stride 2, 224x224    0.236 GFLOP per image (direct: planar input)
  *   layer1    64 -> 64, 3x3, 56x56               0.231
+ *   layer2    128 -> 128, 3x3, 28x28             0.231
  *   layer3    256 -> 256, 3x3, 14x14             0.231
  *   expand3   256 -> 1024, 1x1 + residual, 14x14 0.103
  *   layer4    512 -> 512, 3x3, 7x7               0.231
@@ -40,10 +43,10 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class DirectConvBenchmark {
 
-    @Param({"direct", "gemm"})
+    @Param({"direct", "winograd", "gemm"})
     public String conv;
 
-    @Param({"stem", "layer1", "layer3", "expand3", "layer4"})
+    @Param({"stem", "layer1", "layer2", "layer3", "expand3", "layer4"})
     public String shape;
 
     @Param({"1", "8"})
@@ -58,6 +61,7 @@ public class DirectConvBenchmark {
         switch (shape) {
             case "stem" -> { c = 3; k = 64; size = 224; r = 7; stride = 2; pad = 3; }
             case "layer1" -> { c = 64; k = 64; size = 56; r = 3; stride = 1; pad = 1; }
+            case "layer2" -> { c = 128; k = 128; size = 28; r = 3; stride = 1; pad = 1; }
             case "layer3" -> { c = 256; k = 256; size = 14; r = 3; stride = 1; pad = 1; }
             case "expand3" -> { c = 256; k = 1024; size = 14; r = 1; stride = 1; pad = 0; residual = true; }
             case "layer4" -> { c = 512; k = 512; size = 7; r = 3; stride = 1; pad = 1; }
@@ -81,10 +85,12 @@ public class DirectConvBenchmark {
             run = () -> fused.forward(y, x, res, true);
             return;
         }
-        if (!conv.equals("direct")) {
-            throw new IllegalArgumentException("unknown conv " + conv + " (direct, gemm)");
+        if (!conv.equals("direct") && !conv.equals("winograd")) {
+            throw new IllegalArgumentException("unknown conv " + conv + " (direct, winograd, gemm)");
         }
-        DirectConv d = DirectConv.of(w, stride, pad, gamma, beta, mean, var, 1e-5f);
+        boolean winograd = conv.equals("winograd");
+        DirectConv d = DirectConv.of(w, stride, pad, gamma, beta, mean, var, 1e-5f, DirectConv.defaultBlocks(),
+                DirectConv.defaultPixels(), winograd);
         int l = DirectConv.lanes();
         Tensor y = Tensor.zeros(Blocked.shape(batch, k, p, p, l));
         if (d.planar()) {
@@ -97,14 +103,24 @@ public class DirectConvBenchmark {
         run.run();
         Tensor got = Tensor.zeros(want.shape());
         Blocked.toNchw(got, y);
-        if (!Arrays.equals(want.data(), got.data())) {
-            throw new IllegalStateException("direct " + shape + " differs from the GEMM convolution");
+        if (d.winograd(size, size) ? relL2(got.data(), want.data()) > 1e-6 : !Arrays.equals(want.data(), got.data())) {
+            throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 "
+                    + relL2(got.data(), want.data()));
         }
     }
 
     @Benchmark
     public void convolution() {
         run.run();
+    }
+
+    private static double relL2(float[] got, float[] want) {
+        double num = 0, den = 0;
+        for (int i = 0; i < want.length; i++) {
+            num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
+            den += (double) want[i] * want[i];
+        }
+        return Math.sqrt(num / den);
     }
 
     private static Tensor blocked(Tensor t, int lanes) {

@@ -367,7 +367,8 @@ final class Report {
         java.util.regex.Matcher direct = java.util.regex.Pattern.compile("direct convolution, .*tile (\\d+x\\d+)")
                 .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
         String device = !i.device().equals("cpu") ? i.deviceDetail()
-                : direct.find() ? "cpu (direct convolution, tile " + direct.group(1) + ")"
+                : direct.find() ? "cpu (direct convolution, tile " + direct.group(1)
+                        + (i.deviceDetail().contains("Winograd") ? ", Winograd F(2x2,3x3)" : "") + ")"
                 : "cpu (kernel " + i.cpuKernel() + ")";
         StringBuilder engines = new StringBuilder(Output.f("jresnet %s on %s, %s, %d threads", version(), device,
                 i.precision(), i.jresnetThreads()));

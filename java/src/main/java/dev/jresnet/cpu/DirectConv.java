@@ -23,12 +23,13 @@ public final class DirectConv {
     private final float[] packed;       // [K/(OB·L)][C][R][S][OB·L]
     private final float[] scale, shift; // batch norm as y * scale + shift, per output channel
     private volatile Taps taps;         // the input offsets of the last input size and layout seen
+    private final WinogradConv winograd; // the same layer by F(2x2, 3x3) where asked for and possible, else null
 
     /** The offset of each step (c, r, s) in an input of h x w pixels, blocked or planar. */
     private record Taps(int h, int w, boolean planar, int[] offsets) {}
 
     private DirectConv(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean, Tensor var,
-                       float eps, int blocks, int pixels) {
+                       float eps, int blocks, int pixels, boolean winograd) {
         this.k = weight.dim(0);
         this.c = weight.dim(1);
         this.r = weight.dim(2);
@@ -46,6 +47,9 @@ public final class DirectConv {
         this.shift = new float[k];
         CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
         this.packed = pack(weight.data(), k, c * r * s, blocks * lanes);
+        this.winograd = winograd && r == 3 && s == 3 && stride == 1 && padding == 1 && c % lanes == 0
+                && blocks == DirectTiles.BLOCKS && pixels == DirectTiles.PIXELS
+                ? new WinogradConv(weight.data(), k, c, scale, shift) : null;
     }
 
     /** Whether the Vector API is there to run this (the JVM was started with {@code jdk.incubator.vector}). */
@@ -77,6 +81,16 @@ public final class DirectConv {
         return DirectTiles.BLOCKS + "x" + DirectTiles.PIXELS;
     }
 
+    /** The default tile's blocks of L channels (4 on 512-bit vectors, 2 on 256-bit ones). */
+    public static int defaultBlocks() {
+        return DirectTiles.BLOCKS;
+    }
+
+    /** The default tile's pixels (7 on 512-bit vectors, 6 on 256-bit ones). */
+    public static int defaultPixels() {
+        return DirectTiles.PIXELS;
+    }
+
     /** Whether there is a tile of {@code blocks} blocks of L channels and {@code pixels} pixels. */
     public static boolean hasTile(int blocks, int pixels) {
         return DirectTiles.has(blocks, pixels);
@@ -85,12 +99,22 @@ public final class DirectConv {
     /** Conv with weight [K, C, R, S] (no bias), then batch norm with the given parameters; see {@link #supports}. */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
                                 Tensor var, float eps) {
-        return of(weight, stride, padding, gamma, beta, mean, var, eps, DirectTiles.BLOCKS, DirectTiles.PIXELS);
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, DirectTiles.BLOCKS, DirectTiles.PIXELS, false);
     }
 
     /** As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}): the kernel lab's variants. */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
                                 Tensor var, float eps, int blocks, int pixels) {
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, false);
+    }
+
+    /**
+     * As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}), and with {@code winograd}
+     * running a 3x3 stride-1 layer by Winograd's F(2x2, 3x3) on inputs of even size ({@link #winograd(int, int)}; the
+     * default tile only): not bit for bit the reference, within 1e-6 relative L2 of it.
+     */
+    public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
+                                Tensor var, float eps, int blocks, int pixels, boolean winograd) {
         if (!DirectTiles.has(blocks, pixels)) {
             throw new IllegalArgumentException("direct conv: no tile of " + blocks + " blocks x " + pixels + " pixels");
         }
@@ -98,7 +122,7 @@ public final class DirectConv {
             throw new IllegalArgumentException("direct conv: weight " + weight.shape() + ", stride " + stride
                     + ", padding " + padding + " needs groups 1 and K a multiple of " + blocks * DirectTiles.L);
         }
-        return new DirectConv(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels);
+        return new DirectConv(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, winograd);
     }
 
     /** The tile, "4x7". */
@@ -128,9 +152,15 @@ public final class DirectConv {
         return k;
     }
 
+    /** Whether an input of h x w pixels runs by Winograd's F(2x2, 3x3). */
+    public boolean winograd(int h, int w) {
+        return winograd != null && WinogradConv.supports(r, s, stride, padding, h, w);
+    }
+
     /**
      * out = relu?(bn(conv(in)) + residual?) on blocked tensors: in [N, C/L, H+2, W+2, L], out and residual
-     * [N, K/L, P+2, Q+2, L]. Writes only out's interior (its border stays as it was: zero). Returns out.
+     * [N, K/L, P+2, Q+2, L]. Writes only out's interior (its border stays as it was: zero). Returns out. By
+     * Winograd's F(2x2, 3x3) where {@link #winograd(int, int)} holds for in's size.
      */
     public Tensor forward(Tensor out, Tensor in, Tensor residual, boolean relu) {
         if (!Blocked.is(in) || in.dim(1) * in.dim(4) != c || in.dim(4) != lanes) {
@@ -142,6 +172,11 @@ public final class DirectConv {
                     + " (forwardPlanar)");
         }
         int h = in.dim(2) - 2, w = in.dim(3) - 2;
+        if (winograd(h, w)) {
+            requireOperands(out, in, residual, h, w);
+            winograd.forward(out, in, residual, relu, chunkSteps());
+            return out;
+        }
         // The blocked border is one pixel: tap (0, 0) of output (0, 0) lies at padded row and column 1 - padding.
         int row = (w + 2) * lanes;
         run(out, in, residual, relu, h, w, (c / lanes) * (h + 2) * row, row, lanes, (1 - padding) * (row + lanes));
@@ -202,13 +237,7 @@ public final class DirectConv {
                     + Shape.of(n, c, h, w));
         }
         int p = outSize(h), q = (w + 2 * padding - s) / stride + 1;
-        out.require("direct conv output", n, k / lanes, p + 2, q + 2, lanes);
-        if (residual != null) {
-            residual.require("direct conv residual", n, k / lanes, p + 2, q + 2, lanes);
-        }
-        if (out.data() == in.data() || (residual != null && out.data() == residual.data())) {
-            throw new IllegalArgumentException("direct conv: the output must not share its array with an operand");
-        }
+        requireOperands(out, in, residual, p, q);
         int[] offsets = taps(h, w, pixel == 1).offsets;
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
         int groups = k / (blocks * lanes);
@@ -242,6 +271,18 @@ public final class DirectConv {
                 }
             }
         });
+    }
+
+    /** out (and residual) blocked [N, K/L, P+2, Q+2, L], neither sharing in's array nor out's each other's. */
+    private void requireOperands(Tensor out, Tensor in, Tensor residual, int p, int q) {
+        int n = in.dim(0);
+        out.require("direct conv output", n, k / lanes, p + 2, q + 2, lanes);
+        if (residual != null) {
+            residual.require("direct conv residual", n, k / lanes, p + 2, q + 2, lanes);
+        }
+        if (out.data() == in.data() || (residual != null && out.data() == residual.data())) {
+            throw new IllegalArgumentException("direct conv: the output must not share its array with an operand");
+        }
     }
 
     /**

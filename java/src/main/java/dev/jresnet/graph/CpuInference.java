@@ -65,7 +65,7 @@ public final class CpuInference {
                         && DirectConv.supports(w, c.stride(), c.pad(), c.groups(), convolution.blocks())) {
                     DirectConv d = DirectConv.of(w, c.stride(), c.pad(), tensors.get(c.gamma()), tensors.get(c.beta()),
                             tensors.get(c.runningMean()), tensors.get(c.runningVar()), ConvBn.BN_EPS,
-                            convolution.blocks(), convolution.pixels());
+                            convolution.blocks(), convolution.pixels(), convolution.usesWinograd());
                     if (!d.planar() || c.residual() < 0) {  // a planar input takes no residual: GEMM runs that one
                         direct[i] = d;
                         continue;

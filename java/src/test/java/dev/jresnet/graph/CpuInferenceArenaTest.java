@@ -1,5 +1,6 @@
 package dev.jresnet.graph;
 
+import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.nn.ConvBn;
 import dev.jresnet.nn.MaxPool;
 import dev.jresnet.tensor.Tensor;
@@ -18,10 +19,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The fast path reuses its activations across calls: the results must stay the reference's, bit for bit. */
+/**
+ * The fast path reuses its activations across calls: the results must stay the reference's, bit for bit (the direct
+ * convolution), or the same bits call after call (the default, with Winograd's layers).
+ */
 class CpuInferenceArenaTest {
     private final Network net = TestNets.randomBn(Architecture.RESNET18.withClasses(7), 5);
-    private final CpuInference fast = new CpuInference(net);
+    private final CpuInference fast = new CpuInference(net, DirectConv.available() ? CpuConvolution.direct()
+            : CpuConvolution.gemm());
 
     @Test
     void callsAtDifferentBatchesAndSizesReuseNothingVisible() {
@@ -43,6 +48,32 @@ class CpuInferenceArenaTest {
         float[] copy = f.data().clone();
         fast.forward(a);
         assertArrayEquals(copy, f.data(), "a returned tensor is the caller's");
+    }
+
+    @Test
+    void theDefaultGivesTheSameBitsFromCallToCallAndThreadToThread() throws Exception {
+        CpuInference chosen = new CpuInference(net);
+        Tensor a = TestNets.randomInput(2, 40, 11), b = TestNets.randomInput(1, 44, 12);
+        float[] wantA = chosen.forward(a).data(), wantB = chosen.forward(b).data();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Callable<Boolean>> jobs = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                Tensor x = t == 0 ? a : b;
+                float[] want = t == 0 ? wantA : wantB;
+                jobs.add(() -> {
+                    for (int i = 0; i < 4; i++) {
+                        assertArrayEquals(want, chosen.forward(x).data());
+                    }
+                    return true;
+                });
+            }
+            for (Future<Boolean> f : pool.invokeAll(jobs)) {
+                assertTrue(f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test

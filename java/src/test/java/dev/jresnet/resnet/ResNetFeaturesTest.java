@@ -26,6 +26,21 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Features, batches built from images, and the in-memory inputs (bytes, streams, BufferedImage) on the CPU. */
 class ResNetFeaturesTest {
+    /**
+     * The default path's features against the reference's, relative L2: measured 3e-8 (layer1) to 3.3e-7 (layer4),
+     * Winograd's F(2x2, 3x3) in layer1-3 being the only difference (the direct convolution is bit for bit).
+     */
+    private static final double FEATURES_BOUND = 2e-6;
+
+    private static double relL2(float[] got, float[] want) {
+        double num = 0, den = 0;
+        for (int i = 0; i < want.length; i++) {
+            num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
+            den += (double) want[i] * want[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
     private static final Path SAMPLES = PyTorchReference.projectRoot().resolve("samples");
     private static ResNet model;
     private static List<RgbImage> images;
@@ -108,8 +123,11 @@ class ResNetFeaturesTest {
             dev.jresnet.cpu.CpuOps.globalAvgPool(pooled, stage);
             for (int i = 0; i < images.size(); i++) {
                 assertEquals(widths[k], ours[i].length);
-                assertArrayEquals(Arrays.copyOfRange(pooled.data(), i * widths[k], (i + 1) * widths[k]), ours[i],
-                        layer + " of image " + i + ": the fast path is bit for bit the reference");
+                float[] want = Arrays.copyOfRange(pooled.data(), i * widths[k], (i + 1) * widths[k]);
+                double err = relL2(ours[i], want);
+                // The default path runs layer1-3's 3x3 convolutions by Winograd's F(2x2, 3x3): not bit for bit.
+                assertTrue(err <= FEATURES_BOUND, layer + " of image " + i + ": relative L2 " + err
+                        + " against the reference");
             }
             // from images (cropped as it goes) and from crops: the same rows
             float[][] ofImages = model.features(images, layer);

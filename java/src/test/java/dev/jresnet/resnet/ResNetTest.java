@@ -101,7 +101,7 @@ class ResNetTest {
                 }
             }
         });
-        CpuInference fused = new CpuInference(g);
+        CpuInference fused = TestNets.bitwiseFastPath(g);
         for (int n : new int[] {1, 3}) {
             Tensor x = randomInput(n, 64, 11 + n);
             Tensor want = CpuReference.forward(g, x);

@@ -1,7 +1,10 @@
 package dev.jresnet.testing;
 
 import dev.jresnet.cuda.Doctor;
+import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.CpuConvolution;
+import dev.jresnet.graph.CpuInference;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.nn.TensorVisitor;
@@ -40,6 +43,14 @@ public final class TestNets {
             }
         });
         return g;
+    }
+
+    /**
+     * The fast CPU path without Winograd's layers (the direct convolution, else im2col + GEMM), which is bit for bit
+     * the reference ops: for tests of everything but Winograd's rounding.
+     */
+    public static CpuInference bitwiseFastPath(Network net) {
+        return new CpuInference(net, DirectConv.available() ? CpuConvolution.direct() : CpuConvolution.gemm());
     }
 
     public static Tensor randomInput(int n, int size, long seed) {

@@ -2,11 +2,11 @@ package dev.jresnet.train;
 
 import dev.jresnet.cpu.CpuGrads;
 import dev.jresnet.graph.Architecture;
-import dev.jresnet.graph.CpuInference;
 import dev.jresnet.graph.CpuReference;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.WeightBinding;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.TestNets;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -116,7 +116,7 @@ class TrainerTest {
         Trainer<Tensor> head = trainer(pretrained, Unfreeze.FC, false);
         Tensor features = head.frozenFeatures(x);
         assertArrayEquals(new int[] {2, 2048}, features.shape().dims());
-        assertArrayEquals(new CpuInference(pretrained).features(x).data(), features.data());
+        assertArrayEquals(TestNets.bitwiseFastPath(pretrained).features(x).data(), features.data());
         assertArrayEquals(eval.data(), head.forwardTrain(features, true).data(), 1e-5f * 50);
         assertArrayEquals(new int[] {2048}, head.frozenShape(64));
         assertArrayEquals(new int[] {1024, 4, 4}, trainer(pretrained, Unfreeze.LAYER4, false).frozenShape(64));
