@@ -2,6 +2,7 @@ package dev.jresnet.image;
 
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.testing.SetUpOnce;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,13 +42,13 @@ class PilAgreementTest {
     private static final List<String> samples = new ArrayList<>();
     private static int rows;
 
+    private static final SetUpOnce SET_UP = new SetUpOnce(PilAgreementTest::runReference);
+
     /** Per test, not @BeforeAll: surefire shows a class-level skip as "0 tests", hiding the reason. */
     @BeforeEach
-    void runReferenceOnce() throws IOException {
+    void requireTorch() throws Exception {
         PyTorchReference.assumeAvailable();
-        if (dir == null) {
-            runReference();
-        }
+        SET_UP.run();
     }
 
     private static void runReference() throws IOException {
