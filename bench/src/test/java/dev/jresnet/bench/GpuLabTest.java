@@ -17,8 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -279,9 +278,20 @@ class GpuLabTest {
 
     @Test
     void theGpuShapesOfTheJmhBenchmarkAreResNet50s() {
-        for (String s : new String[] {"stem", "layer1", "layer3", "layer4"}) {
-            assertFalse(ConvGpuBenchmark.shapeOf(s).label().isEmpty());
-        }
-        assertNull(null);
+        // c, k, r, stride, pad, h = w, how many of ResNet-50 v1.5's convolutions at 224x224 have it, the first
+        assertConv(ConvGpuBenchmark.shapeOf("stem"), 3, 64, 7, 2, 3, 224, 1, "conv1");
+        assertConv(ConvGpuBenchmark.shapeOf("layer1"), 64, 64, 3, 1, 1, 56, 3, "layer1.0.conv2");
+        assertConv(ConvGpuBenchmark.shapeOf("layer3"), 256, 1024, 1, 1, 0, 14, 6, "layer3.0.conv3");
+        // layer4.0.conv2 is stride 2 on 14x14
+        assertConv(ConvGpuBenchmark.shapeOf("layer4"), 512, 512, 3, 1, 1, 7, 2, "layer4.1.conv2");
+        assertEquals(2L * 64 * 3 * 7 * 7 * 112 * 112, ConvGpuBenchmark.shapeOf("stem").flopsPerImage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ConvGpuBenchmark.shapeOf("layer2"));
+        assertTrue(e.getMessage().contains("stem, layer1, layer3, layer4"), e.getMessage());
+    }
+
+    private static void assertConv(ConvShape s, int c, int k, int r, int stride, int pad, int hw, int count,
+                                   String first) {
+        assertEquals(new ConvShape(c, k, r, stride, pad, 1, hw, hw, count, first), s, s.label());
     }
 }

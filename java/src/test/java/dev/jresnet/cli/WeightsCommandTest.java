@@ -5,9 +5,10 @@ import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
+import dev.jresnet.testing.SetUpOnce;
 import dev.jresnet.testing.TestNets;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,9 +47,16 @@ class WeightsCommandTest {
     static final Map<String, byte[]> FILES = new ConcurrentHashMap<>();
     static final List<String> RANGES = new CopyOnWriteArrayList<>();
 
-    @BeforeAll
-    static void seededPthAndServer() throws Exception {
+    private static final SetUpOnce SET_UP = new SetUpOnce(WeightsCommandTest::seededPthAndServer);
+
+    /** Per test, not @BeforeAll: surefire shows a class-level skip as "0 tests", hiding the reason. */
+    @BeforeEach
+    void requireTorch() throws Exception {
         PyTorchReference.assumeAvailable();
+        SET_UP.run();
+    }
+
+    private static void seededPthAndServer() throws Exception {
         Path file = shared.resolve("seeded.pth");
         Process p = new ProcessBuilder(PyTorchReference.python(), "-c",
                 "import sys, torch, torchvision\n"

@@ -227,6 +227,29 @@ class CpuGradsTest {
         assertClose("maxPool dIn", ref, dx.data(), 1e-7);
     }
 
+    /**
+     * PyTorch's routing on ordinary mixed-sign activations with NaNs: a window with a NaN sends its gradient to its
+     * last NaN (torch 1.13's max_pool2d records that index), an all-negative window to its maximum, never to the
+     * window's first cell by default.
+     */
+    @ParameterizedTest(name = "[2,3,{0},{1}] kernel {2} stride {3} pad {4}")
+    @CsvSource({"17, 15, 3, 2, 1", "12, 10, 2, 2, 0", "9, 11, 3, 1, 1"})
+    void maxPoolBackwardRoutesAsPyTorchThroughNanAndAllNegativeWindows(int h, int w, int k, int s, int pad) {
+        Tensor x = NaiveMaxPool.input(43, 2, 3, h, w);
+        NaiveMaxPool.requireEveryKindOfWindow(x, k, s, pad);
+        Tensor y = NaiveMaxPool.forward(x, k, s, pad);
+        int[] winners = NaiveMaxPool.winners(x, k, s, pad);
+        Tensor dy = Naive.random(44, y.shape().dims());
+        // Summed in float in output order, as the engine sums overlapping windows: so equal bit for bit.
+        float[] ref = new float[x.size()];
+        for (int o = 0; o < winners.length; o++) {
+            ref[winners[o]] += dy.data()[o];
+        }
+        Tensor dx = Naive.random(45, x.shape().dims());  // dirty: every element must be written
+        CpuGrads.maxPoolBackward(dx, dy, x, y, k, s, pad);
+        assertArrayEquals(ref, dx.data());
+    }
+
     @Test
     void elementwiseBackwards() {
         Tensor y = Naive.random(50, 2, 3, 4, 5);

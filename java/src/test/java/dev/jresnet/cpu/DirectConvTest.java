@@ -94,16 +94,18 @@ class DirectConvTest {
     void blockedMaxPoolIsBitwiseTheReference(int size, int kernel, int stride, int pad) {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
         int l = DirectConv.lanes();
-        Tensor x = Naive.random(61, 2, 32, size, size);
-        x.data()[5] = Float.NaN;   // NaN propagates; -0.0 before 0.0 stays -0.0, as the reference scans
-        x.data()[size + 7] = -0.0f;
+        Tensor x = NaiveMaxPool.input(61, 2, 32, size, size);  // mixed signs, NaNs: every kind of window
+        x.data()[size + 7] = -0.0f;  // -0.0 before 0.0 stays -0.0, as the reference scans
         x.data()[size + 8] = 0.0f;
+        NaiveMaxPool.requireEveryKindOfWindow(x, kernel, stride, pad);
         int p = (size + 2 * pad - kernel) / stride + 1;
         Tensor want = Tensor.zeros(2, 32, p, p);
         CpuOps.maxPool(want, x, kernel, stride, pad);
         Tensor out = Tensor.zeros(Blocked.shape(2, 32, p, p, l)), got = Tensor.zeros(want.shape());
         MaxPool2d.forwardBlocked(out, blocked(x, l), kernel, stride, pad);
         Blocked.toNchw(got, out);
+        // Against PyTorch's definition too: a rule shared with the reference would pass the bitwise check below.
+        NaiveMaxPool.assertSame(NaiveMaxPool.forward(x, kernel, stride, pad), got, "blocked max pool");
         for (int i = 0; i < want.size(); i++) {  // bit for bit (-0.0 is not 0.0), a NaN's payload aside
             float a = want.data()[i], b = got.data()[i];
             assertTrue(Float.isNaN(a) ? Float.isNaN(b) : Float.floatToRawIntBits(a) == Float.floatToRawIntBits(b),

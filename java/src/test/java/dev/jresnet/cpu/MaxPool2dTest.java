@@ -75,6 +75,33 @@ class MaxPool2dTest {
         assertBitwise(want, vec, "VectorMaxPool");
     }
 
+    /**
+     * Each implementation against PyTorch's definition on ordinary mixed-sign activations with NaNs: a rule that all
+     * of them share (a start at 0 rather than -inf, NaN not propagated) passes the bitwise comparisons above.
+     */
+    @ParameterizedTest(name = "[{0},{1},{2},{3}] k{4} s{5} p{6}")
+    @CsvSource({
+            "1, 8, 112, 112, 3, 2, 1",   // the stem pool: the vector row pass
+            "2, 3, 17, 23, 3, 2, 1",     // scalar edges, a clipped last window
+            "1, 4, 13, 29, 2, 2, 0",     // the scalar horizontal pass
+            "1, 3, 12, 21, 3, 1, 1",
+    })
+    void everyImplementationPropagatesNanAndNeverReturnsPadding(int n, int c, int h, int w, int k, int s, int p) {
+        Tensor x = NaiveMaxPool.input(7L * h + w, n, c, h, w);
+        NaiveMaxPool.requireEveryKindOfWindow(x, k, s, p);
+        Tensor want = NaiveMaxPool.forward(x, k, s, p);
+        Tensor reference = Tensor.zeros(want.shape()), active = Tensor.zeros(want.shape());
+        Tensor vector = Tensor.zeros(want.shape()), scalar = Tensor.zeros(want.shape());
+        CpuOps.maxPool(reference, x, k, s, p);
+        NaiveMaxPool.assertSame(want, reference, "CpuOps.maxPool");
+        MaxPool2d.forward(active, x, k, s, p);
+        NaiveMaxPool.assertSame(want, active, "MaxPool2d (" + (MaxPool2d.vectorised() ? "vector" : "scalar") + ")");
+        MaxPool2d.forward(new VectorMaxPool(), vector, x, k, s, p);
+        NaiveMaxPool.assertSame(want, vector, "VectorMaxPool");
+        MaxPool2d.forward(null, scalar, x, k, s, p);
+        NaiveMaxPool.assertSame(want, scalar, "MaxPool2d without a vector kernel");
+    }
+
     @ParameterizedTest
     @CsvSource({"0.0, -0.0", "-0.0, 0.0"})
     void theFirstOfEqualZerosWinsInRowMajorOrder(float first, float second) {

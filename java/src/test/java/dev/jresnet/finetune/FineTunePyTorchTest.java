@@ -22,8 +22,9 @@ import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
 import dev.jresnet.testing.ReferenceFiles;
+import dev.jresnet.testing.SetUpOnce;
 import dev.jresnet.weights.PthReader;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -91,9 +92,16 @@ class FineTunePyTorchTest {
     private static int[] labels;
     private static Map<String, double[]> torchLosses;
 
-    @BeforeAll
-    static void reference() throws Exception {
+    private static final SetUpOnce SET_UP = new SetUpOnce(FineTunePyTorchTest::reference);
+
+    /** Per test, not @BeforeAll: surefire shows a class-level skip as "0 tests", hiding the reason. */
+    @BeforeEach
+    void requireTorch() throws Exception {
         PyTorchReference.assumeAvailable();
+        SET_UP.run();
+    }
+
+    private static void reference() throws Exception {
         dir = PyTorchReference.scratch("finetune");
         Path pth = ReferenceFiles.resnet50().resolve("resnet50_seeded.pth");
         pretrained = new Network(Architecture.imagenet());

@@ -2,7 +2,8 @@ package dev.jresnet.image;
 
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
-import org.junit.jupiter.api.BeforeAll;
+import dev.jresnet.testing.SetUpOnce;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -31,17 +33,36 @@ class PilAgreementTest {
 
     record Row(String name, Path path, String mode, int width, int height, Preset preset, int resizedW, int resizedH, int crop) {}
 
-    @BeforeAll
-    static void runReference() throws IOException {
+    /**
+     * The images write_synthetic in pil_preprocess.py makes, the two with a camera ICC profile included (borrowed
+     * from samples/rocket.jpg), and the presets it runs: a manifest with fewer rows must not pass as agreement.
+     */
+    private static final int SYNTHETIC_IMAGES = 31;
+    private static final List<String> PRESETS = List.of("torchvision-v1", "torchvision-v2");
+    private static final List<String> samples = new ArrayList<>();
+    private static int rows;
+
+    private static final SetUpOnce SET_UP = new SetUpOnce(PilAgreementTest::runReference);
+
+    /** Per test, not @BeforeAll: surefire shows a class-level skip as "0 tests", hiding the reason. */
+    @BeforeEach
+    void requireTorch() throws Exception {
         PyTorchReference.assumeAvailable();
+        SET_UP.run();
+    }
+
+    private static void runReference() throws IOException {
         Path root = PyTorchReference.projectRoot();
-        dir = PyTorchReference.scratch("pil_preprocess");
-        List<String> args = new ArrayList<>(List.of(dir.toString(), "--synth"));
+        Path out = PyTorchReference.scratch("pil_preprocess");
+        List<String> args = new ArrayList<>(List.of(out.toString(), "--synth"));
         try (Stream<Path> s = Files.list(root.resolve("samples"))) {
-            s.map(Path::toString).filter(p -> p.endsWith(".png") || p.endsWith(".jpg")).sorted().forEach(args::add);
+            s.filter(p -> p.toString().endsWith(".png") || p.toString().endsWith(".jpg")).sorted().forEach(p -> {
+                args.add(p.toString());
+                samples.add(p.getFileName().toString());
+            });
         }
         PyTorchReference.run("pil_preprocess.py", args.toArray(String[]::new));
-        for (String line : Files.readAllLines(dir.resolve("manifest.tsv"))) {
+        for (String line : Files.readAllLines(out.resolve("manifest.tsv"))) {
             if (line.isBlank()) {
                 continue;
             }
@@ -49,7 +70,23 @@ class PilAgreementTest {
             Row r = new Row(f[0], Path.of(f[1]), f[2], Integer.parseInt(f[3]), Integer.parseInt(f[4]),
                     Preset.fromName(f[5]), Integer.parseInt(f[6]), Integer.parseInt(f[7]), Integer.parseInt(f[8]));
             byImage.computeIfAbsent(r.name, k -> new ArrayList<>()).add(r);
+            rows++;
         }
+        dir = out;
+    }
+
+    @Test
+    void theReferenceCoversEveryImageWithEveryPreset() throws IOException {
+        List<String> expected = new ArrayList<>(samples);
+        try (Stream<Path> s = Files.list(dir.resolve("synth"))) {
+            s.map(p -> p.getFileName().toString()).sorted().forEach(expected::add);
+        }
+        assertEquals(samples.size() + SYNTHETIC_IMAGES, expected.size(), "images: " + expected);
+        assertEquals(expected.stream().sorted().toList(), byImage.keySet().stream().sorted().toList());
+        for (Map.Entry<String, List<Row>> e : byImage.entrySet()) {
+            assertEquals(PRESETS, e.getValue().stream().map(r -> r.preset().id()).toList(), e.getKey());
+        }
+        assertEquals(expected.size() * PRESETS.size(), rows, "manifest rows");
     }
 
     /** Pixel agreement of two images of the same size. */
@@ -80,6 +117,7 @@ class PilAgreementTest {
     @Test
     void agreesWithPilAndTorchvision() throws IOException {
         List<String> failures = new ArrayList<>();
+        int compared = 0;
         StringBuilder table = new StringBuilder();
         table.append(String.format(Locale.ROOT, "%-34s %-5s %-10s %-15s %-14s %-9s %11s %4s %9s | %11s %4s %9s%n",
                 "image", "mode", "size", "decode max/mean", "preset", "resized", "crop diffpx", "max", "tensor",
@@ -100,6 +138,7 @@ class PilAgreementTest {
                 failures.add(name + ": PNG decode differs from PIL by up to " + decode.max);
             }
             for (Row r : e.getValue()) {
+                compared++;
                 Preset p = r.preset;
                 String base = name + "." + p.id();
                 RgbImage pilResized = new RgbImage(r.resizedW, r.resizedH, Files.readAllBytes(dir.resolve(base + ".resized.rgb")));
@@ -144,6 +183,7 @@ class PilAgreementTest {
                 + " PIL-fed: Java resize/crop/normalize on PIL's decoded pixels)");
         System.out.print(table);
         assertTrue(failures.isEmpty(), "disagreements with PIL:\n" + String.join("\n", failures));
+        assertEquals((samples.size() + SYNTHETIC_IMAGES) * PRESETS.size(), compared, "(image, preset) pairs compared");
     }
 
     private static float[] readFloats(Path p) throws IOException {

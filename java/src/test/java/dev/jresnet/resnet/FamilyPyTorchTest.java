@@ -9,8 +9,10 @@ import dev.jresnet.nn.NetworkSpec;
 import dev.jresnet.tensor.Npy;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.PyTorchReference;
 import dev.jresnet.testing.ReferenceFiles;
-import org.junit.jupiter.api.BeforeAll;
+import dev.jresnet.testing.SetUpOnce;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -38,8 +40,16 @@ class FamilyPyTorchTest {
     private static Path dir;
     private static Tensor input;
 
-    @BeforeAll
-    static void reference() throws Exception {
+    private static final SetUpOnce SET_UP = new SetUpOnce(FamilyPyTorchTest::reference);
+
+    /** Per test, not @BeforeAll: surefire shows a class-level skip as "0 tests", hiding the reason. */
+    @BeforeEach
+    void requireTorch() throws Exception {
+        PyTorchReference.assumeAvailable();
+        SET_UP.run();
+    }
+
+    private static void reference() throws Exception {
         dir = ReferenceFiles.family();
         input = Npy.read(dir.resolve("input.npy"));
     }

@@ -216,11 +216,27 @@ class ResNetTest {
     }
 
     @Test
-    void batchCountersAreAccepted() throws Exception {
-        Map<String, WeightSet.Entry> e = goodEntries();
-        e.put("bn1.num_batches_tracked", new WeightSet.Entry("bn1.num_batches_tracked", DataType.I64, null,
-                new long[] {5}, new int[0]));
-        WeightBinding.load(new Network(Architecture.imagenet()), set(e));
+    void batchCountersAreAcceptedAndEveryOtherTensorIsLoaded() throws Exception {
+        Map<String, WeightSet.Entry> good = goodEntries();
+        Map<String, WeightSet.Entry> e = new LinkedHashMap<>();
+        int counters = 0;
+        for (Map.Entry<String, WeightSet.Entry> x : good.entrySet()) {
+            e.put(x.getKey(), x.getValue());
+            if (x.getKey().endsWith(".running_var")) {
+                // torchvision's state_dict: an int64 scalar after every BatchNorm's running_var
+                String name = x.getKey().replace(".running_var", ".num_batches_tracked");
+                e.put(name, new WeightSet.Entry(name, DataType.I64, null, new long[] {5}, new int[0]));
+                counters++;
+            }
+        }
+        assertEquals(53, counters, "ResNet-50's batch norms");
+        Network net = new Network(Architecture.imagenet());
+        WeightBinding.load(net, set(e));
+        Map<String, WeightSet.Entry> loaded = WeightBinding.export(net, Map.of()).entries();
+        assertEquals(List.copyOf(good.keySet()), List.copyOf(loaded.keySet()), "the counters are no tensors of the net");
+        for (WeightSet.Entry x : good.values()) {
+            assertArrayEquals(x.floats().data(), loaded.get(x.name()).floats().data(), x.name());
+        }
     }
 
     @Test

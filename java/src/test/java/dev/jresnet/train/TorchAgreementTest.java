@@ -15,30 +15,50 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Sgd, AdamW, the schedules and clipping against torch 1.13 (optim_reference.py): the same seeded parameters and
- * gradients, step by step. Error is |java - torch| / max(1, |torch|), at most 1e-6.
+ * gradients, step by step. The optimizers' parameters and states and the schedules' rates are bitwise torch's (as
+ * the README says); clipping is within a few ulps (see {@link #CLIP_ULPS}).
  */
 class TorchAgreementTest {
-    private static final double TOLERANCE = 1e-6;
+    /**
+     * clip_grad_norm_ is the one computation here that is not bitwise torch's: torch reduces each gradient's norm in
+     * float32 in its own order, jresnet in double, so the total norm may differ by an ulp and every clipped value with
+     * it. Measured: total 20.424023 vs torch's 20.424021 (1 ulp), clipped values at most 3 ulps apart (about 3e-7
+     * relative), 0 of 388 bitwise equal. The bound is 10 ulps.
+     */
+    private static final int CLIP_ULPS = 10;
 
+    /** Every value compared: bitwise equality counted, and the largest distance in units of torch's value's ulp. */
     private static final class Worst {
-        double error;
+        double ulps;
         long elements;
         long bitwiseEqual;
         String where = "";
+        String firstDifference;
 
         void compare(String what, float[] expected, float[] actual) {
             assertEquals(expected.length, actual.length, what);
             for (int i = 0; i < expected.length; i++) {
-                double e = Math.abs((double) actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
                 elements++;
-                if (Float.floatToIntBits(actual[i]) == Float.floatToIntBits(expected[i])) {
+                if (Float.floatToRawIntBits(actual[i]) == Float.floatToRawIntBits(expected[i])) {
                     bitwiseEqual++;
+                    continue;
                 }
-                if (e > error) {
-                    error = e;
+                double u = Math.abs((double) actual[i] - expected[i]) / Math.ulp(expected[i]);
+                if (firstDifference == null) {
+                    firstDifference = what + "[" + i + "]: jresnet " + actual[i] + " (0x"
+                            + Integer.toHexString(Float.floatToRawIntBits(actual[i])) + "), torch " + expected[i]
+                            + " (0x" + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + ")";
+                }
+                if (!(u <= ulps)) {   // NaN counts as the worst
+                    ulps = Double.isNaN(u) ? Double.POSITIVE_INFINITY : u;
                     where = what + "[" + i + "]";
                 }
             }
+        }
+
+        String summary() {
+            return bitwiseEqual + " of " + elements + " values bitwise equal, at most " + ulps + " ulps apart"
+                    + (where.isEmpty() ? "" : " at " + where);
         }
     }
 
@@ -93,9 +113,10 @@ class TorchAgreementTest {
             }
         }
         assertEquals(OptimReference.STEPS, state.get("step").data()[0]);
-        System.out.printf("%s vs torch: max error %.3g at %s; %d of %d values bitwise equal%n", tag, worst.error,
-                worst.where, worst.bitwiseEqual, worst.elements);
-        assertTrue(worst.error <= TOLERANCE, tag + ": error " + worst.error + " at " + worst.where);
+        System.out.printf("%s vs torch: %s%n", tag, worst.summary());
+        // The same float operations in the same order as torch.optim's (single-tensor, foreach=False) code: bitwise.
+        assertEquals(worst.elements, worst.bitwiseEqual, tag + ": " + worst.summary() + "; first difference "
+                + worst.firstDifference);
     }
 
     @Test
@@ -112,9 +133,9 @@ class TorchAgreementTest {
         for (Parameter p : params) {
             worst.compare("clipped " + p.name(), OptimReference.npy("clip.out." + p.name()).data(), p.grad().data());
         }
-        System.out.printf("clip_grad_norm_ vs torch: total %s (torch %s); max error %.3g at %s; %d of %d bitwise equal%n",
-                total, s.get("total_norm"), worst.error, worst.where, worst.bitwiseEqual, worst.elements);
-        assertTrue(worst.error <= TOLERANCE, "clipping error " + worst.error + " at " + worst.where);
+        System.out.printf("clip_grad_norm_ vs torch: total %s (torch %s); %s%n", total, s.get("total_norm"),
+                worst.summary());
+        assertTrue(worst.ulps <= CLIP_ULPS, "clipping: " + worst.summary());
     }
 
     @Test
@@ -141,8 +162,10 @@ class TorchAgreementTest {
                 float actual = schedule.lr(step);
                 double rel = Math.abs(actual - expected) / expected;
                 maxRel = Math.max(maxRel, rel);
-                // torch keeps the lr in double; jresnet's is that double rounded to float.
-                assertEquals((float) expected, actual, Math.ulp((float) expected),
+
+                // torch keeps the lr in double; jresnet's is that double rounded to float, bit for bit (measured:
+                // all 140).
+                assertEquals((float) expected, actual,
                         e.getKey() + " step " + step + ": torch " + expected + ", jresnet " + actual);
                 checked++;
             }
