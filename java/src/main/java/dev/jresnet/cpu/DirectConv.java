@@ -244,6 +244,9 @@ public final class DirectConv {
         int outPlane = (p + 2) * (q + 2) * lanes, outRow = (q + 2) * lanes;
         int steps = c * r * s, ps = stride * pixel, tile = blocks * lanes;
         int chunk = chunkSteps();
+        // A 1x1 convolution on blocked activations steps through whole blocks of L channels, (h+2)·row apart.
+        boolean channelBlocks = r == 1 && s == 1 && pixel == lanes;
+        int plane = (h + 2) * row;
         // Rows per task: enough strips (at least 4) to use each chunk of weights several times while it is in L1.
         int strips = (q + pixels - 1) / pixels, band = Math.min(p, (4 + strips - 1) / strips);
         int bands = (p + band - 1) / band;
@@ -261,8 +264,13 @@ public final class DirectConv {
                     int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
                     for (int ow = 0; ow < q; ow += pixels) {
                         int width = Math.min(pixels, q - ow);
-                        DirectTiles.tile(blocks, width, t0, t1, x, xRow + ow * ps, ps, offsets, packed, wg + t0 * tile,
-                                y, yRow + ow * lanes, outPlane, t0 == 0);
+                        if (channelBlocks) {
+                            DirectTiles.blocks(blocks, width, t0 / lanes, t1 / lanes, x, xRow + ow * ps, plane, ps,
+                                    packed, wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);
+                        } else {
+                            DirectTiles.tile(blocks, width, t0, t1, x, xRow + ow * ps, ps, offsets, packed,
+                                    wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);
+                        }
                         if (t1 == steps) {
                             DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
                                     g * tile, res, lo);
@@ -286,12 +294,13 @@ public final class DirectConv {
     }
 
     /**
-     * Steps per chunk: the chunk's weights (steps x OB·L floats) in two thirds of L1, at least 16 steps, so that the
+     * Steps per chunk: the chunk's weights (steps x OB·L floats) in two thirds of L1, a multiple of L, so that the
      * strips of a band reuse them from L1 rather than stream them from L2 (a layer4 panel is 1.2 MB; measured here,
      * with 2 MB of L2 a core, 1-3 % faster than whole panels; more where L2 is smaller).
      */
     private int chunkSteps() {
-        return (int) Math.max(16, VectorGemm.Caches.L1 * 2 / 3 / (4L * blocks * lanes));
+        long steps = VectorGemm.Caches.L1 * 2 / 3 / (4L * blocks * lanes);
+        return (int) Math.max(lanes, steps / lanes * lanes); // whole blocks of channels, for DirectTiles.blocks
     }
 
     /**

@@ -85,6 +85,39 @@ final class DirectTiles {
         }
     }
 
+    /**
+     * As {@link #tile}, for steps that are whole blocks b0 <= b < b1 of L consecutive input channels, block b's at
+     * x[xBase + b * plane ..]: a 1x1 convolution on blocked activations, or Winograd's products. The same sums in
+     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L.
+     */
+    static void blocks(int blocks, int w, int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+                       float[] y, int yBase, int yChan, boolean zero) {
+        switch (blocks * 16 + w) {
+            case 65 -> blocks4x1(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 66 -> blocks4x2(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 67 -> blocks4x3(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 68 -> blocks4x4(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 69 -> blocks4x5(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 70 -> blocks4x6(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 71 -> blocks4x7(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 33 -> blocks2x1(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 34 -> blocks2x2(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 35 -> blocks2x3(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 36 -> blocks2x4(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 37 -> blocks2x5(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 38 -> blocks2x6(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 39 -> blocks2x7(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 40 -> blocks2x8(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 41 -> blocks2x9(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 42 -> blocks2x10(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 43 -> blocks2x11(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 44 -> blocks2x12(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 45 -> blocks2x13(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 46 -> blocks2x14(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
+        }
+    }
+
     /** 4 blocks x 1 pixel: 4 accumulators + 4 weight vectors. */
     static void tile4x1(int t0, int t1, float[] x, int xBase, int ps, int[] taps, float[] wt, int wi,
             float[] y, int yBase, int yChan, boolean zero) {
@@ -1510,6 +1543,1525 @@ final class DirectTiles {
             FloatVector x13 = FloatVector.broadcast(S, x[xi + o13]);
             a013 = x13.fma(w0, a013);
             a113 = x13.fma(w1, a113);
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a09.intoArray(y, yBase + 9 * L);
+        a010.intoArray(y, yBase + 10 * L);
+        a011.intoArray(y, yBase + 11 * L);
+        a012.intoArray(y, yBase + 12 * L);
+        a013.intoArray(y, yBase + 13 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+        a19.intoArray(y, yBase + 1 * yChan + 9 * L);
+        a110.intoArray(y, yBase + 1 * yChan + 10 * L);
+        a111.intoArray(y, yBase + 1 * yChan + 11 * L);
+        a112.intoArray(y, yBase + 1 * yChan + 12 * L);
+        a113.intoArray(y, yBase + 1 * yChan + 13 * L);
+    }
+
+    /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a30.intoArray(y, yBase + 3 * yChan);
+    }
+
+    /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+    }
+
+    /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+    }
+
+    /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+    }
+
+    /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+    }
+
+    /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+    }
+
+    /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks4x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a26 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 6 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        FloatVector a36 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 6 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                a26 = x6.fma(w2, a26);
+                a36 = x6.fma(w3, a36);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a26.intoArray(y, yBase + 2 * yChan + 6 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+        a36.intoArray(y, yBase + 3 * yChan + 6 * L);
+    }
+
+    /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+    }
+
+    /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+    }
+
+    /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+    }
+
+    /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+    }
+
+    /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+    }
+
+    /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+    }
+
+    /** 2 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+    }
+
+    /** 2 blocks x 8 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x8(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+    }
+
+    /** 2 blocks x 9 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x9(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+    }
+
+    /** 2 blocks x 10 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x10(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        int o9 = 9 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a09 = zero ? z : FloatVector.fromArray(S, y, yBase + 9 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+                FloatVector x9 = FloatVector.broadcast(S, x[xi + o9]);
+                a09 = x9.fma(w0, a09);
+                a19 = x9.fma(w1, a19);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a09.intoArray(y, yBase + 9 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+        a19.intoArray(y, yBase + 1 * yChan + 9 * L);
+    }
+
+    /** 2 blocks x 11 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x11(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        int o9 = 9 * ps;
+        int o10 = 10 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a09 = zero ? z : FloatVector.fromArray(S, y, yBase + 9 * L);
+        FloatVector a010 = zero ? z : FloatVector.fromArray(S, y, yBase + 10 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
+        FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+                FloatVector x9 = FloatVector.broadcast(S, x[xi + o9]);
+                a09 = x9.fma(w0, a09);
+                a19 = x9.fma(w1, a19);
+                FloatVector x10 = FloatVector.broadcast(S, x[xi + o10]);
+                a010 = x10.fma(w0, a010);
+                a110 = x10.fma(w1, a110);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a09.intoArray(y, yBase + 9 * L);
+        a010.intoArray(y, yBase + 10 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+        a19.intoArray(y, yBase + 1 * yChan + 9 * L);
+        a110.intoArray(y, yBase + 1 * yChan + 10 * L);
+    }
+
+    /** 2 blocks x 12 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x12(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        int o9 = 9 * ps;
+        int o10 = 10 * ps;
+        int o11 = 11 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a09 = zero ? z : FloatVector.fromArray(S, y, yBase + 9 * L);
+        FloatVector a010 = zero ? z : FloatVector.fromArray(S, y, yBase + 10 * L);
+        FloatVector a011 = zero ? z : FloatVector.fromArray(S, y, yBase + 11 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
+        FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
+        FloatVector a111 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 11 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+                FloatVector x9 = FloatVector.broadcast(S, x[xi + o9]);
+                a09 = x9.fma(w0, a09);
+                a19 = x9.fma(w1, a19);
+                FloatVector x10 = FloatVector.broadcast(S, x[xi + o10]);
+                a010 = x10.fma(w0, a010);
+                a110 = x10.fma(w1, a110);
+                FloatVector x11 = FloatVector.broadcast(S, x[xi + o11]);
+                a011 = x11.fma(w0, a011);
+                a111 = x11.fma(w1, a111);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a09.intoArray(y, yBase + 9 * L);
+        a010.intoArray(y, yBase + 10 * L);
+        a011.intoArray(y, yBase + 11 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+        a19.intoArray(y, yBase + 1 * yChan + 9 * L);
+        a110.intoArray(y, yBase + 1 * yChan + 10 * L);
+        a111.intoArray(y, yBase + 1 * yChan + 11 * L);
+    }
+
+    /** 2 blocks x 13 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x13(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        int o9 = 9 * ps;
+        int o10 = 10 * ps;
+        int o11 = 11 * ps;
+        int o12 = 12 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a09 = zero ? z : FloatVector.fromArray(S, y, yBase + 9 * L);
+        FloatVector a010 = zero ? z : FloatVector.fromArray(S, y, yBase + 10 * L);
+        FloatVector a011 = zero ? z : FloatVector.fromArray(S, y, yBase + 11 * L);
+        FloatVector a012 = zero ? z : FloatVector.fromArray(S, y, yBase + 12 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
+        FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
+        FloatVector a111 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 11 * L);
+        FloatVector a112 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 12 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+                FloatVector x9 = FloatVector.broadcast(S, x[xi + o9]);
+                a09 = x9.fma(w0, a09);
+                a19 = x9.fma(w1, a19);
+                FloatVector x10 = FloatVector.broadcast(S, x[xi + o10]);
+                a010 = x10.fma(w0, a010);
+                a110 = x10.fma(w1, a110);
+                FloatVector x11 = FloatVector.broadcast(S, x[xi + o11]);
+                a011 = x11.fma(w0, a011);
+                a111 = x11.fma(w1, a111);
+                FloatVector x12 = FloatVector.broadcast(S, x[xi + o12]);
+                a012 = x12.fma(w0, a012);
+                a112 = x12.fma(w1, a112);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a07.intoArray(y, yBase + 7 * L);
+        a08.intoArray(y, yBase + 8 * L);
+        a09.intoArray(y, yBase + 9 * L);
+        a010.intoArray(y, yBase + 10 * L);
+        a011.intoArray(y, yBase + 11 * L);
+        a012.intoArray(y, yBase + 12 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a17.intoArray(y, yBase + 1 * yChan + 7 * L);
+        a18.intoArray(y, yBase + 1 * yChan + 8 * L);
+        a19.intoArray(y, yBase + 1 * yChan + 9 * L);
+        a110.intoArray(y, yBase + 1 * yChan + 10 * L);
+        a111.intoArray(y, yBase + 1 * yChan + 11 * L);
+        a112.intoArray(y, yBase + 1 * yChan + 12 * L);
+    }
+
+    /** 2 blocks x 14 pixels, steps in whole blocks of channels {@code plane} apart. */
+    static void blocks2x14(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
+            float[] y, int yBase, int yChan, boolean zero) {
+        int o1 = 1 * ps;
+        int o2 = 2 * ps;
+        int o3 = 3 * ps;
+        int o4 = 4 * ps;
+        int o5 = 5 * ps;
+        int o6 = 6 * ps;
+        int o7 = 7 * ps;
+        int o8 = 8 * ps;
+        int o9 = 9 * ps;
+        int o10 = 10 * ps;
+        int o11 = 11 * ps;
+        int o12 = 12 * ps;
+        int o13 = 13 * ps;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a07 = zero ? z : FloatVector.fromArray(S, y, yBase + 7 * L);
+        FloatVector a08 = zero ? z : FloatVector.fromArray(S, y, yBase + 8 * L);
+        FloatVector a09 = zero ? z : FloatVector.fromArray(S, y, yBase + 9 * L);
+        FloatVector a010 = zero ? z : FloatVector.fromArray(S, y, yBase + 10 * L);
+        FloatVector a011 = zero ? z : FloatVector.fromArray(S, y, yBase + 11 * L);
+        FloatVector a012 = zero ? z : FloatVector.fromArray(S, y, yBase + 12 * L);
+        FloatVector a013 = zero ? z : FloatVector.fromArray(S, y, yBase + 13 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
+        FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
+        FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
+        FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
+        FloatVector a111 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 11 * L);
+        FloatVector a112 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 12 * L);
+        FloatVector a113 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 13 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + o1]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + o2]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + o3]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + o4]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + o5]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + o6]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                FloatVector x7 = FloatVector.broadcast(S, x[xi + o7]);
+                a07 = x7.fma(w0, a07);
+                a17 = x7.fma(w1, a17);
+                FloatVector x8 = FloatVector.broadcast(S, x[xi + o8]);
+                a08 = x8.fma(w0, a08);
+                a18 = x8.fma(w1, a18);
+                FloatVector x9 = FloatVector.broadcast(S, x[xi + o9]);
+                a09 = x9.fma(w0, a09);
+                a19 = x9.fma(w1, a19);
+                FloatVector x10 = FloatVector.broadcast(S, x[xi + o10]);
+                a010 = x10.fma(w0, a010);
+                a110 = x10.fma(w1, a110);
+                FloatVector x11 = FloatVector.broadcast(S, x[xi + o11]);
+                a011 = x11.fma(w0, a011);
+                a111 = x11.fma(w1, a111);
+                FloatVector x12 = FloatVector.broadcast(S, x[xi + o12]);
+                a012 = x12.fma(w0, a012);
+                a112 = x12.fma(w1, a112);
+                FloatVector x13 = FloatVector.broadcast(S, x[xi + o13]);
+                a013 = x13.fma(w0, a013);
+                a113 = x13.fma(w1, a113);
+            }
         }
         a00.intoArray(y, yBase);
         a01.intoArray(y, yBase + 1 * L);

@@ -30,7 +30,6 @@ final class WinogradConv {
     private final int k, c;
     private final float[] packed;        // [XI][K/(OB·L)][C][OB·L]: U_ξ in the order the register tiles read it
     private final float[] scale, shift;  // batch norm as y * scale + shift, per output channel
-    private final int[] taps;            // channel ch of a transformed tile: ch/L blocks of TILES·L, then ch%L
     private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][TILES][L]
     private final Scratch products = new Scratch();    // a task's M: [XI][OB][TILES][L]
 
@@ -40,10 +39,6 @@ final class WinogradConv {
         this.scale = scale;
         this.shift = shift;
         this.packed = pack(transformWeights(weight, k, c), k, c, BLOCKS * L);
-        this.taps = new int[c];
-        for (int ch = 0; ch < c; ch++) {
-            taps[ch] = ch / L * TILES * L + ch % L;
-        }
     }
 
     /** Whether a 3x3 convolution with this stride, padding and output size runs here. */
@@ -95,7 +90,7 @@ final class WinogradConv {
 
     /**
      * out = relu?(bn(conv3x3(in)) + residual?) on blocked tensors in [N, C/L, H+2, W+2, L], out and residual
-     * [N, K/L, H+2, W+2, L]; H and W even. Steps of {@code chunk} input channels keep their weights in L1.
+     * [N, K/L, H+2, W+2, L]; H and W even. Steps of {@code chunk} input channels (a multiple of L) keep their weights in L1.
      */
     void forward(Tensor out, Tensor in, Tensor residual, boolean relu, int chunk) {
         int n = in.dim(0), h = in.dim(2) - 2, w = in.dim(3) - 2;
@@ -125,8 +120,8 @@ final class WinogradConv {
                 for (int t0 = 0; t0 < c; t0 += chunk) {
                     int t1 = Math.min(c, t0 + chunk);
                     for (int b = 0; b < count; b += PIXELS) {
-                        DirectTiles.tile(BLOCKS, Math.min(PIXELS, count - b), t0, t1, v, e * vXi + b * L, L, taps,
-                                packed, wBase + t0 * tile, m, e * mXi + b * L, TILES * L, t0 == 0);
+                        DirectTiles.blocks(BLOCKS, Math.min(PIXELS, count - b), t0 / L, t1 / L, v, e * vXi + b * L,
+                                TILES * L, L, packed, wBase + t0 * tile, m, e * mXi + b * L, TILES * L, t0 == 0);
                     }
                 }
             }
