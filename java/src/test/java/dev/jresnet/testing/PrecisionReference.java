@@ -101,9 +101,18 @@ public final class PrecisionReference {
             }
         }
         Tensor features = ops.globalAvgPool(values[plan.featureValue()]);
-        Tensor logits = ops.linear(features, new Tensor(Shape.of(plan.classes(), plan.features()), plan.fcWeight()),
+        return new Result(features, classifier(plan, features, ops));
+    }
+
+    /**
+     * The plan's classifier on pooled features [N, features] as {@code ops} computes it. Under tf32, cuBLAS is
+     * allowed TF32 (the FAST_TF32 compute type) but does not report whether it used tensor cores, so a GPU test may
+     * also hold the logits against the fp32 classifier of the same features ({@code PrecisionOps.of(FP32)}): on
+     * resnet50 the two differ by 3.1e-4.
+     */
+    public static Tensor classifier(NetworkPlan plan, Tensor features, PrecisionOps ops) {
+        return ops.linear(features, new Tensor(Shape.of(plan.classes(), plan.features()), plan.fcWeight()),
                 new Tensor(Shape.of(plan.classes()), plan.fcBias()));
-        return new Result(features, logits);
     }
 
     /**

@@ -69,6 +69,10 @@ class PrecisionReferenceTest {
         assertArrayEquals(fp32.features().data(), fma.features().data(), "no convolution rounds to TF32");
         double head = TestNets.relL2(fma.logits().data(), fp32.logits().data());
         assertTrue(head > 0 && head < 1e-3, "the classifier still does: " + head);
+        assertArrayEquals(fp32.logits().data(), PrecisionReference.classifier(PLAN, fma.features(),
+                PrecisionOps.of(Precision.FP32)).data(), "the fp32 classifier of the same features");
+        assertArrayEquals(fma.logits().data(), PrecisionReference.classifier(PLAN, fma.features(),
+                PrecisionOps.of(Precision.TF32)).data(), "run's own classifier");
     }
 
     @Test

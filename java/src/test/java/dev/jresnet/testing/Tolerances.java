@@ -37,7 +37,9 @@ import dev.jresnet.tensor.Precision;
  * 1.8e-1 (tf32) against the reference, and TF32 operands truncated rather than rounded 2.3e-2 / 1.3e-1
  * ({@code TolerancesTest} checks this at 128 x 128). A fault confined to a few channels is diluted in the whole
  * tensor's L2 (4 other channels of layer4.2.bn3 x1.25 give only 1.7e-3) but not in its channel (7.1e-2). The old
- * bounds against exact fp32 (1e-2 for a network, 3e-3 per tf32 op) let both faults pass. fp32: 1e-5, the GPU's FMA
+ * bounds against exact fp32 (1e-2 for a network, 3e-3 per tf32 op) let both faults pass. Under tf32 the classifier
+ * may run on tensor cores or not (cuBLAS does not say; the two differ by 3.1e-4), so tests take the nearer of the
+ * two ({@code GpuReference.logitsError}). fp32: 1e-5, the GPU's FMA
  * sums in another order measured 9.5e-7 (logits) and 1.4e-6 (channel) against the CPU's.
  * {@code bench/peers/torch_peer.py compare} still judges against PyTorch's exact fp32, with its own, looser limits.
  */
