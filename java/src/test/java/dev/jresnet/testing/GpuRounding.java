@@ -16,8 +16,9 @@ import dev.jresnet.tensor.Tensor;
  * {@code round_half_ulp_truncate}). That cuBLAS rounds rather than truncates is observed, not documented: under TF32
  * an RTX 3090 multiplies 1024.5 by 1 into 1025 (pytorch/pytorch#53635; truncation and ties-to-even give 1024), and
  * operands rounded with {@code cvt.rna.tf32.f32} reproduce PyTorch's cuBLAS TF32 matmul exactly
- * (triton-lang/triton#4574). The MMA instruction itself reads only the top 10 mantissa bits (truncation), which is
- * {@link Tf32#TRUNCATE}: kept to measure what the assumption is worth (see {@link Tolerances}).
+ * (triton-lang/triton#4574). The MMA instruction itself reads only the top 10 mantissa bits (PyTorch's numerical
+ * accuracy notes), i.e. truncates an operand nobody rounded: {@link Tf32#TRUNCATE}, kept to tell the two apart (a
+ * truncating GPU would fail the tf32 tests by 20x, and their message says so; see {@link Tolerances}).
  */
 public final class GpuRounding {
     private GpuRounding() {}

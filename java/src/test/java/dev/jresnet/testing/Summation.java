@@ -23,9 +23,10 @@ public enum Summation {
     /** Every product summed in double, rounded once to fp32: the correctly rounded dot product (nearly). */
     EXACT,
     /**
-     * As tensor cores are measured to add (Fasi, Higham, Mikaitis and Pranesh, "Numerical behavior of NVIDIA tensor
-     * cores", PeerJ Computer Science 7:e330, 2021): products exact, 8 of them at a time added to the fp32 accumulator
-     * in one step that rounds toward zero, the reduction ordered channels fastest (NHWC).
+     * A model of how tensor cores add, after Fasi, Higham, Mikaitis and Pranesh, "Numerical behavior of NVIDIA tensor
+     * cores" (PeerJ Computer Science 7:e330, 2021): products exact, a block of them added to the fp32 accumulator in
+     * one step that rounds toward zero; here blocks of 8, the reduction ordered channels fastest (NHWC). Not bit-exact
+     * to any GPU: it stands for the size of their accumulation error.
      */
     TENSOR_CORE;
 
