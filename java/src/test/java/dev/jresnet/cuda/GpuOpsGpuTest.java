@@ -1,5 +1,8 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.testing.GpuRounding;
+import dev.jresnet.testing.PrecisionOps;
+import dev.jresnet.testing.Summation;
 import dev.jresnet.testing.TestNets;
 import dev.jresnet.testing.Tolerances;
 import dev.jresnet.cpu.CpuOps;
@@ -18,7 +21,10 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Every {@link GpuOps} op against its {@link CpuOps} twin, per precision. */
+/**
+ * Every {@link GpuOps} op against its {@link CpuOps} twin, per precision: fp32 against the CPU ops, tf32 and fp16
+ * against the same ops rounding as the precision does ({@link PrecisionOps}), within {@link Tolerances#op}.
+ */
 @Tag("gpu")
 class GpuOpsGpuTest {
     private static GpuHarness gpu;
@@ -41,11 +47,19 @@ class GpuOpsGpuTest {
         }
     }
 
-    private static void assertClose(Precision p, Tensor expected, Tensor actual, String what) {
+    /** Asserts {@code actual} within {@link Tolerances#op} of {@code expected}; {@code other} explains a failure. */
+    private static void assertClose(Precision p, Tensor expected, Tensor actual, String what,
+                                    java.util.function.Supplier<String> other) {
         assertEquals(expected.shape(), actual.shape(), what);
         double err = TestNets.relL2(actual.data(), expected.data());
         System.out.printf("%s %s: relative L2 error %.3e%n", p, what, err);
-        assertTrue(err <= Tolerances.op(p), p + " " + what + ": relative L2 error " + err);
+        if (err > Tolerances.op(p)) {
+            fail(p + " " + what + ": relative L2 error " + err + " > " + Tolerances.op(p) + other.get());
+        }
+    }
+
+    private static void assertClose(Precision p, Tensor expected, Tensor actual, String what) {
+        assertClose(p, expected, actual, what, () -> "");
     }
 
     record ConvCase(int n, int c, int h, int k, int r, int stride, int pad, int groups) {}
@@ -61,7 +75,10 @@ class GpuOpsGpuTest {
             new ConvCase(2, 256, 14, 256, 3, 2, 1, 32),
     };
 
-    private static Tensor conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, ConvCase cc, boolean fused) {
+    /** A GPU convolution's result and how it ran: fused or not, tensor cores or FMA math. */
+    record ConvRun(Tensor out, boolean fused, boolean tensorOps) {}
+
+    private static ConvRun conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, ConvCase cc, boolean fused) {
         int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
         GpuTensor out = gpu.zeros(p, cc.n(), cc.k(), q, q);
         CudaPrecision c = CudaPrecision.of(p);
@@ -70,17 +87,41 @@ class GpuOpsGpuTest {
         if (bias != null) {
             gpu.ops(p).upload(bias, b);
         }
+        GpuTensor in = gpu.up(p, x), weight = gpu.up(p, w);
         if (fused) {
-            gpu.ops(p).conv2dBiasRelu(out, gpu.up(p, x), gpu.up(p, w), bias, z == null ? null : gpu.up(p, z),
-                    cc.stride(), cc.pad(), cc.groups());
+            gpu.ops(p).conv2dBiasRelu(out, in, weight, bias, z == null ? null : gpu.up(p, z), cc.stride(), cc.pad(),
+                    cc.groups());
         } else {
-            gpu.ops(p).conv2d(out, gpu.up(p, x), gpu.up(p, w), bias, cc.stride(), cc.pad(), cc.groups());
+            gpu.ops(p).conv2d(out, in, weight, bias, cc.stride(), cc.pad(), cc.groups());
         }
+        GpuOps.ConvPlan plan = gpu.ops(p).plan(out, in, weight, cc.stride(), cc.pad(), cc.groups());
+        boolean tensorOps = ConvolutionDescriptor.MathType.of(plan.forward.mathType())
+                != ConvolutionDescriptor.MathType.FMA;
         Tensor result = gpu.down(p, out);
         if (bias != null) {
             bias.close();
         }
-        return result;
+        return new ConvRun(result, plan.fused(), tensorOps);
+    }
+
+    /**
+     * What a failure of a reduced-precision convolution may mean: the distance of the GPU's result to the other
+     * rounding its precision could have done (fp16: the other epilogue; tf32: operands truncated).
+     */
+    private static java.util.function.Supplier<String> otherRounding(Precision p, ConvRun run, Tensor x, Tensor w,
+                                                                     Tensor b, Tensor z, ConvCase cc) {
+        return () -> {
+            if (p == Precision.FP32) {
+                return "";
+            }
+            PrecisionOps other = p == Precision.TF32
+                    ? new PrecisionOps(p, Summation.GEMM, GpuRounding.Tf32.TRUNCATE) : PrecisionOps.of(p);
+            boolean fused = p == Precision.TF32 ? run.fused() : !run.fused();
+            Tensor alt = other.conv2dBiasRelu(x, w, b, z, cc.stride(), cc.pad(), cc.groups(), fused, run.tensorOps());
+            return String.format(java.util.Locale.ROOT, " (relative L2 to the %s: %.3e; fused %s, tensor ops %s)",
+                    p == Precision.TF32 ? "reference with TF32 operands truncated" : "other epilogue's rounding",
+                    TestNets.relL2(run.out().data(), alt.data()), run.fused(), run.tensorOps());
+        };
     }
 
     @ParameterizedTest
@@ -92,10 +133,10 @@ class GpuOpsGpuTest {
             Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
             Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
             Tensor b = TestNets.random(r, 0.5, cc.k());
-            int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
-            Tensor expected = Tensor.zeros(cc.n(), cc.k(), q, q);
-            CpuOps.conv2dBiasRelu(expected, x, w, b, null, cc.stride(), cc.pad(), cc.groups());
-            assertClose(p, expected, conv(p, x, w, b, null, cc, true), "conv2dBiasRelu " + cc);
+            ConvRun run = conv(p, x, w, b, null, cc, true);
+            Tensor expected = PrecisionOps.of(p).conv2dBiasRelu(x, w, b, null, cc.stride(), cc.pad(), cc.groups(),
+                    run.fused(), run.tensorOps());
+            assertClose(p, expected, run.out(), "conv2dBiasRelu " + cc, otherRounding(p, run, x, w, b, null, cc));
         }
     }
 
@@ -107,10 +148,10 @@ class GpuOpsGpuTest {
         Tensor w = TestNets.random(r, 1 / 8.0, 256, 64, 1, 1);
         Tensor b = TestNets.random(r, 0.5, 256);
         Tensor z = TestNets.random(r, 1, 2, 256, 14, 14);
-        Tensor expected = Tensor.zeros(2, 256, 14, 14);
-        CpuOps.conv2dBiasRelu(expected, x, w, b, z, 1, 0, 1);
-        assertClose(p, expected, conv(p, x, w, b, z, new ConvCase(2, 64, 14, 256, 1, 1, 0, 1), true),
-                "conv2dBiasRelu with residual");
+        ConvCase cc = new ConvCase(2, 64, 14, 256, 1, 1, 0, 1);
+        ConvRun run = conv(p, x, w, b, z, cc, true);
+        Tensor expected = PrecisionOps.of(p).conv2dBiasRelu(x, w, b, z, 1, 0, 1, run.fused(), run.tensorOps());
+        assertClose(p, expected, run.out(), "conv2dBiasRelu with residual", otherRounding(p, run, x, w, b, z, cc));
     }
 
     @ParameterizedTest
@@ -121,10 +162,10 @@ class GpuOpsGpuTest {
             int cg = cc.c() / cc.groups();
             Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
             Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
-            int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
-            Tensor expected = Tensor.zeros(cc.n(), cc.k(), q, q);
-            CpuOps.conv2d(expected, x, w, null, cc.stride(), cc.pad(), cc.groups());
-            assertClose(p, expected, conv(p, x, w, null, null, cc, false), "conv2d " + cc);
+            ConvRun run = conv(p, x, w, null, null, cc, false);
+            Tensor expected = PrecisionOps.of(p).conv2d(x, w, null, cc.stride(), cc.pad(), cc.groups(),
+                    run.tensorOps());
+            assertClose(p, expected, run.out(), "conv2d " + cc);
         }
     }
 
@@ -187,15 +228,24 @@ class GpuOpsGpuTest {
         Tensor x = TestNets.random(r, 2, 3, 2048, 7, 7);
         Tensor w = TestNets.random(r, 0.02, 1000, 2048);
         Tensor b = TestNets.random(r, 0.1, 1000);
-        Tensor pooled = Tensor.zeros(3, 2048);
-        CpuOps.globalAvgPool(pooled, x);
-        Tensor expected = Tensor.zeros(3, 1000);
-        CpuOps.linear(expected, pooled, w, b);
+        PrecisionOps ops = PrecisionOps.of(p);
+        Tensor pooled = ops.globalAvgPool(x);
+        Tensor expected = ops.linear(pooled, w, b);
         GpuTensor gp = gpu.zeros(3, 2048);
         gpu.ops(p).globalAvgPool(gp, gpu.up(p, x));
         GpuTensor out = gpu.zeros(3, 1000);
         gpu.ops(p).linear(out, gp, gpu.up(w), gpu.up(b));
-        assertClose(p, expected, gpu.down(out), "global average pool + linear");
+        Tensor actual = gpu.down(out);
+        if (p == Precision.TF32) {
+            // FAST_TF32 allows tensor cores; cuBLAS may still run a 3-column GEMM in fp32, and does not say which
+            Tensor fp32 = PrecisionOps.of(Precision.FP32).linear(pooled, w, b);
+            double toFp32 = TestNets.relL2(actual.data(), fp32.data());
+            System.out.printf("TF32 global average pool + linear: relative L2 error to an fp32 GEMM %.3e%n", toFp32);
+            if (toFp32 < TestNets.relL2(actual.data(), expected.data())) {
+                expected = fp32;
+            }
+        }
+        assertClose(p, expected, actual, "global average pool + linear");
     }
 
     @ParameterizedTest

@@ -84,4 +84,49 @@ public final class TestNets {
         }
         return best;
     }
+
+    /** v[top] - v[second] over v[from, from + len): how far the top-1 is from a tie. */
+    public static double topMargin(float[] v, int from, int len) {
+        int top = argmax(v, from, len);
+        double second = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            if (i != top) {
+                second = Math.max(second, v[from + i]);
+            }
+        }
+        return v[from + top] - second;
+    }
+
+    /** Σ v², in double. */
+    public static double sumOfSquares(float[] v) {
+        double s = 0;
+        for (float x : v) {
+            s += (double) x * x;
+        }
+        return s;
+    }
+
+    /**
+     * The largest error of one channel of features [N, C]: max over c of ||got[:, c] - want[:, c]|| divided by the
+     * root mean square of the channels' norms ||want[:, c]||. A fault confined to a few channels, which the relative
+     * L2 of the whole tensor dilutes by sqrt(C / channels), stands out here.
+     */
+    public static double worstChannel(float[] got, float[] want, int channels) {
+        if (got.length != want.length || want.length % channels != 0) {
+            throw new IllegalArgumentException(got.length + " and " + want.length + " values are not [N, " + channels
+                    + "] both");
+        }
+        double[] err = new double[channels];
+        double total = 0;
+        for (int i = 0; i < want.length; i++) {
+            double d = (double) got[i] - want[i];
+            err[i % channels] += d * d;
+            total += (double) want[i] * want[i];
+        }
+        double worst = 0;
+        for (double e : err) {
+            worst = Math.max(worst, e);
+        }
+        return total == 0 ? Math.sqrt(worst) : Math.sqrt(worst / (total / channels));
+    }
 }
