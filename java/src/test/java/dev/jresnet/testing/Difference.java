@@ -24,6 +24,27 @@ public record Difference(int size, double referenceNorm, double referenceMax, do
     }
 
     /**
+     * The update {@code actualAfter - before} against {@code expectedAfter - before}, element by element, in double
+     * (so that the subtraction adds no rounding of its own); the lengths must agree.
+     */
+    public static Difference ofUpdate(float[] before, float[] actualAfter, float[] expectedAfter) {
+        if (actualAfter.length != before.length || expectedAfter.length != before.length) {
+            throw new IllegalArgumentException("lengths differ: before " + before.length + ", actual "
+                    + actualAfter.length + ", expected " + expectedAfter.length);
+        }
+        double ref = 0, refMax = 0, err = 0, errMax = 0;
+        for (int i = 0; i < before.length; i++) {
+            double r = (double) expectedAfter[i] - before[i];
+            double e = (double) actualAfter[i] - expectedAfter[i];
+            ref += r * r;
+            refMax = Math.max(refMax, Math.abs(r));
+            err += e * e;
+            errMax = Math.max(errMax, Math.abs(e));
+        }
+        return new Difference(before.length, Math.sqrt(ref), refMax, Math.sqrt(err), errMax);
+    }
+
+    /**
      * ||actual - expected|| / ||expected||: 0 when both are 0, infinite when only the reference is 0, NaN when
      * either holds a NaN.
      */

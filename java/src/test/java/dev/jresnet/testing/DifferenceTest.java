@@ -36,6 +36,20 @@ class DifferenceTest {
     }
 
     @Test
+    void anUpdateIsComparedFromTheCommonStart() {
+        float one = 1f, next = Math.nextUp(1f);
+        // updates (0.5, 0, ulp) against (1, 0, 2 ulp): errors (-0.5, 0, -ulp), in double (no rounding of 2 + 2^-23)
+        Difference d = Difference.ofUpdate(new float[] {1, 2, one}, new float[] {1.5f, 2, next},
+                new float[] {2, 2, Math.nextUp(next)});
+        double ulp = Math.ulp(1f);
+        assertEquals(Math.sqrt(1 + 4 * ulp * ulp), d.referenceNorm(), 1e-15);
+        assertEquals(Math.sqrt(0.25 + ulp * ulp), d.errorNorm(), 1e-15);
+        assertEquals(0.5, d.errorMax(), 0);
+        assertThrows(IllegalArgumentException.class,
+                () -> Difference.ofUpdate(new float[2], new float[2], new float[3]));
+    }
+
+    @Test
     void lengthsMustAgree() {
         assertThrows(IllegalArgumentException.class, () -> Difference.of(new float[2], new float[3]));
     }
