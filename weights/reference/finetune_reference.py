@@ -16,7 +16,9 @@ OPTIMIZER is sgd (torch.optim.SGD with momentum and weight decay) or adamw (torc
 eps 1e-8). CLIP > 0 applies clip_grad_norm_ before each step. Step i's loss is CrossEntropyLoss(label_smoothing)
 of the training forward after i updates.
 
-Writes OUTFILE: one line per run, NAME followed by the loss of every step (repr, so nothing is lost).
+Writes OUTFILE: one line per run, NAME followed by the loss of every step (repr, so nothing is lost); and into
+INDIR, for each run, NAME.after.TENSOR.npy: the final value of every tensor the run changes (each trainable
+parameter; with TRAIN_BN also the running_mean and running_var of the trainable stages' BatchNorms).
 """
 import os
 import sys
@@ -31,6 +33,17 @@ STAGES = ["stem", "layer1", "layer2", "layer3", "layer4", "fc"]
 def stage_of(name):
     top = name.split(".")[0]
     return "stem" if top in ("conv1", "bn1") else top
+
+
+def save_changed(model, trainable, train_bn, prefix):
+    """PREFIX + TENSOR.npy for every tensor that training changes: each parameter that requires grad, and with
+    train-mode BatchNorm the running statistics of the trainable stages."""
+    parameters = dict(model.named_parameters())
+    for name, t in model.state_dict().items():
+        changed = parameters[name].requires_grad if name in parameters else (
+            train_bn and stage_of(name) in trainable and name.endswith(("running_mean", "running_var")))
+        if changed:
+            np.save(prefix + name + ".npy", t.numpy().astype(np.float32))
 
 
 def main():
@@ -86,6 +99,7 @@ def main():
                 torch.nn.utils.clip_grad_norm_(params, float(clip))
             opt.step()
             losses.append(loss.item())
+        save_changed(model, trainable, train_bn == "true", os.path.join(indir, name + ".after."))
         lines.append(name + " " + " ".join(repr(v) for v in losses))
         print(lines[-1])
     with open(outfile, "w") as f:
