@@ -48,7 +48,7 @@ class CorruptHeadersTest {
     }
 
     @Test
-    void aGifFrameOfWidthZeroIsAnEmptyImage() throws Exception {
+    void aGifFrameOfWidthOrHeightZeroIsAnEmptyImage() throws Exception {
         Path dir = Path.of(CorruptHeadersTest.class.getResource("pil/screen.gif").toURI()).getParent();
         byte[] gif = Files.readAllBytes(dir.resolve("screen.gif"));
         int table = (gif[10] & 0x80) != 0 ? 3 * (1 << ((gif[10] & 7) + 1)) : 0;
@@ -57,7 +57,10 @@ class CorruptHeadersTest {
             at++;
         }
         assertEquals(9, gif[at + 5] & 0xff, "the fixture's frame is 9x7");
+        byte[] noHeight = gif.clone();
         gif[at + 5] = 0;
         assertEquals("GIF header gives an empty image 0x7", reason(gif));
+        noHeight[at + 7] = 0;
+        assertEquals("GIF header gives an empty image 9x0", reason(noHeight));
     }
 }

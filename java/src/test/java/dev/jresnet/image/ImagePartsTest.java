@@ -55,6 +55,11 @@ class ImagePartsTest {
         assertTrue(refusal(bytes(9, 0x40, 0, 0, 0, 0, 0, 1, 0, '{')).startsWith("not an image"));
         assertTrue(refusal(bytes(9, 0x40, 0, 0, 0, 0, 0, 0, 1, '{')).startsWith("not an image"));
         assertTrue(refusal(bytes(8, 0x40, 0, 0, 0, 0, 0, 0, 0)).startsWith("not an image"));
+        // exactly as long as a signature: recognised (a BMP needs its 18-byte header to be tried as one)
+        assertTrue(refusal(ascii("8BPS", 4)).startsWith("Photoshop PSD is not supported"));
+        assertTrue(refusal(ascii("\0\0\0\u0018ftypheic", 12)).startsWith("HEIC/HEIF is not supported"));
+        assertTrue(refusal(ascii("BM", 18)).startsWith("corrupt or truncated BMP"));
+        assertTrue(refusal(ascii("BM", 17)).startsWith("not an image"));
         // shorter than the signature it begins: not recognised, never an index error
         assertTrue(refusal(bytes(3, 0xff, 0x4f, 0xff)).startsWith("not an image"));
         assertTrue(refusal(ascii("\0\0\0\u0018ftyphei", 11)).startsWith("not an image"));

@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The conversions PIL defines, checked without PIL: small files and PIL's {@code convert("RGB")} of each, made once by
  * weights/reference/pil_fixtures.py and committed (CMYK and YCCK JPEG, CMYK and palette TIFF, 16-bit grey TIFF, GIF
- * frames on a larger logical screen). ImageFormatsPilTest checks more files against PIL itself where PIL is there.
+ * frames on a larger logical screen, sticking out of it, with and without transparency). ImageFormatsPilTest checks
+ * more files against PIL itself where PIL is there.
  */
 class PilFixturesTest {
     private static Path dir() throws URISyntaxException {
@@ -52,7 +53,7 @@ class PilFixturesTest {
             }
             compared++;
         }
-        assertEquals(7, compared, "files in the manifest");
+        assertEquals(12, compared, "files in the manifest");
         assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
@@ -60,7 +61,8 @@ class PilFixturesTest {
     @Test
     void imageIoAloneWouldDifferOnEachFixture() throws Exception {
         Path dir = dir();
-        for (String name : List.of("palette.tif", "grey16.tif", "moved-frame.gif", "screen.gif")) {
+        for (String name : List.of("palette.tif", "grey16.tif", "moved-frame.gif", "screen.gif", "outside.gif", "taller.gif",
+                "wider.gif", "no-gce.gif")) {
             BufferedImage io = ImageIO.read(dir.resolve(name).toFile());
             byte[] pil = Files.readAllBytes(dir.resolve(name + ".rgb"));
             assertNotEquals(0, differences(io, pil), name + ": ImageIO alone gives PIL's bytes; the fixture checks nothing");

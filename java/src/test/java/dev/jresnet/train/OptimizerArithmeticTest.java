@@ -159,14 +159,20 @@ class OptimizerArithmeticTest {
     void adamWStateNeedsEveryBufferOfAParameter() {
         AdamW adam = new AdamW(0.9f, 0.999f, 1e-8f, 0f);
         adam.loadState(adamState("w.exp_avg", "w.exp_avg_sq", "w.step"));
-        String[][] partial = {{"w.exp_avg", "w.step"}, {"w.exp_avg_sq", "w.step"}, {"w.exp_avg", "w.exp_avg_sq"},
-            {"w.step"}, {"w.exp_avg_sq"}};
-        String[] missing = {"w.exp_avg_sq", "w.exp_avg", "w.step", "w.exp_avg", "w.exp_avg"};
+        // each buffer names the first companion it lacks: exp_avg needs exp_avg_sq and step, exp_avg_sq needs
+        // exp_avg and step, step needs both moments
+        String[][] partial = {{"w.exp_avg", "w.step"}, {"w.exp_avg"}, {"w.exp_avg_sq", "w.step"}, {"w.exp_avg_sq"},
+            {"w.exp_avg", "w.exp_avg_sq"}, {"w.step"}};
+        String[] message = {"\"w.exp_avg\" is present but \"w.exp_avg_sq\" is missing",
+            "\"w.exp_avg\" is present but \"w.exp_avg_sq\" is missing",
+            "\"w.exp_avg_sq\" is present but \"w.exp_avg\" is missing",
+            "\"w.exp_avg_sq\" is present but \"w.exp_avg\" is missing",
+            "\"w.exp_avg\" is present but \"w.step\" is missing", "\"w.step\" is present but \"w.exp_avg\" is missing"};
         for (int i = 0; i < partial.length; i++) {
             int at = i;
             String msg = assertThrows(IllegalArgumentException.class, () -> adam.loadState(adamState(partial[at])))
                     .getMessage();
-            assertTrue(msg.startsWith("AdamW state: \"") && msg.endsWith("\"" + missing[at] + "\" is missing"), msg);
+            assertEquals("AdamW state: " + message[at], msg);
         }
     }
 

@@ -30,6 +30,9 @@ class ScheduleEdgesTest {
         assertEquals(0.4f, warm.lr(1));
         LrSchedule two = LrSchedule.withWarmup(1f, 2, 0.5f, LrSchedule.constant(1f));
         assertEquals(List.of(0.5f, 0.75f, 1f), List.of(two.lr(0), two.lr(1), two.lr(2)));
+        // the step where the warm-up ends is the next schedule's step 0, even where the two do not join
+        LrSchedule handover = LrSchedule.withWarmup(1f, 2, 0.5f, LrSchedule.step(0.3f, 1, 0.5f));
+        assertEquals(List.of(0.75f, 0.3f, 0.15f), List.of(handover.lr(1), handover.lr(2), handover.lr(3)));
         assertSame(keep, LrSchedule.withWarmup(0.5f, 0, 0.5f, keep), "no warm-up: the schedule itself");
     }
 
@@ -40,7 +43,10 @@ class ScheduleEdgesTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.lr(-1), s.toString());
             assertEquals("step must be >= 0, got -1", e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> LrSchedule.cosine(-0.1f, 4, 0f));
+        for (float bad : new float[] {-0.1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertEquals("learning rate must be finite and >= 0, got " + bad, assertThrows(IllegalArgumentException.class,
+                    () -> LrSchedule.cosine(bad, 4, 0f)).getMessage());
+        }
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.cosine(0.1f, 4, -0.01f));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.cosine(0.1f, 0, 0f));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.cosine(0.1f, 4, Float.NaN));
@@ -52,6 +58,9 @@ class ScheduleEdgesTest {
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.withWarmup(1f, 2, 0f, LrSchedule.constant(1f)));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.withWarmup(1f, 2, 1.01f, LrSchedule.constant(1f)));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.withWarmup(1f, 2, 0.5f, null));
+        // withWarmup hands back the schedule itself for 0 steps; the warm-up schedule never takes 0
+        assertEquals("warm-up steps must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                () -> new WarmupSchedule(1f, 0, 0.5f, LrSchedule.constant(1f))).getMessage());
     }
 
     @Test
@@ -67,7 +76,8 @@ class ScheduleEdgesTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LrSchedule.parse("cosine", 0.1f, 1, 3, warm));
         assertEquals("warm-up of 1 epochs leaves none of the 1 epochs to train", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> LrSchedule.parse("constant", 0.1f, 0, 3, DEFAULTS));
+        assertEquals("epochs and steps per epoch must be >= 1, got 0 and 3", assertThrows(IllegalArgumentException.class,
+                () -> LrSchedule.parse("constant", 0.1f, 0, 3, DEFAULTS)).getMessage());
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.parse("constant", 0.1f, 3, 0, DEFAULTS));
         // step: every stepEpochs epochs of stepsPerEpoch steps
         LrSchedule step = LrSchedule.parse("step", 1f, 10, 4, new LrSchedule.Options(0, 0.5f, 2, 0.5f, 0f));

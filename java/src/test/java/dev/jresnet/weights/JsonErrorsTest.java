@@ -36,6 +36,10 @@ class JsonErrorsTest {
         assertEquals("\"\\/\b\f\n\r\t\u00e9\u20ac", Json.parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\""));
         assertEquals(List.of(0L, -0L, 9L, -9L, 1e2, 1.5e-2, 2.5E+3, -0.5, 90L),
                 Json.parse("[0,-0,9,-9,1e2,1.5e-2,2.5E+3,-0.5,90]"));
+        assertEquals(List.of(true, false, "a b"), Json.parse("[true,false,\"a b\"]"));
+        // numbers that end the text: their digits are read up to its last character
+        assertEquals(1.25, Json.parse("1.25"));
+        assertEquals(2e5, Json.parse("2e5"));
         assertEquals(Long.MAX_VALUE, Json.parse("9223372036854775807"));
         assertEquals(Long.MIN_VALUE, Json.parse("-9223372036854775808"));
     }
@@ -54,6 +58,7 @@ class JsonErrorsTest {
         fails("\"ab\\", "unterminated string at character 4");
         fails("\"\\u12", "short \\u escape at character 3");
         fails("\"\\u12\"", "short \\u escape at character 3");
+        fails("\"\\u0041", "unterminated string at character 7");
         fails("\"\\u12x4\"", "bad \\u escape at character 6");
         fails("-", "bad number at character 1");
         fails("1.", "bad number at character 2");

@@ -204,13 +204,16 @@ class PickleValuesTest {
     }
 
     @Test
-    void globalsOtherThanAStateDictsAreRefusedByName() {
+    void globalsOtherThanAStateDictsAreRefusedByName() throws WeightFormatException {
         String shown = refusal(pickle('c', "os\nsystem\n"), "refusing pickle global os.system: a state_dict only needs");
         assertFalse(shown.contains("..."), shown);
         String eighty = "m." + "x".repeat(78);
         shown = refusal(pickle('c', "m\n" + "x".repeat(78) + "\n"), "refusing pickle global " + eighty + ":");
         assertFalse(shown.contains(eighty + "..."), shown);
         refusal(pickle('c', "m\n" + "x".repeat(79) + "\n"), "refusing pickle global " + eighty + "...:");
+        // STACK_GLOBAL (protocol 4) takes module and name from the stack
+        assertEquals(Map.of(), read(0x8c, 11, "collections", 0x8c, 11, "OrderedDict", 0x93, ')', 'R'));
+        refusal(pickle(0x8c, 2, "os", 0x8c, 6, "system", 0x93), "refusing pickle global os.system");
         refusal(pickle(0x8c, 1, 'm', 'K', 1, 0x93), "STACK_GLOBAL needs two strings");
         refusal(pickle('c', "torch\nFloatStorag"), "GLOBAL name without end of line");
     }
@@ -239,6 +242,8 @@ class PickleValuesTest {
                 "persistent id has key 0 and numel 1");
         refusal(pickle('(', 0x8c, 1, 'x', 't', 'Q'), "persistent id ('x') is not ('storage', type, key, location, numel)");
         refusal(pickle('(', 0x8c, 7, "storage", 'N', 'N', 'N', 'N', 't', 'Q'), "persistent id names storage type None");
+        refusal(pickle('(', 0x8c, 7, "storage", 'c', "collections\nOrderedDict\n", 'N', 'N', 'N', 't', 'Q'),
+                "persistent id names storage type collections.OrderedDict");
     }
 
     /** _rebuild_tensor_v2((storage '0' F32 x 6), offset 1, size (2, 2), stride (1, 2), False, OrderedDict()[, extra]). */

@@ -1,5 +1,7 @@
 package dev.jresnet.weights;
 
+import dev.jresnet.io.Limits;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,6 +112,32 @@ class PthViewsTest {
             assertTrue(m.contains(": not a readable zip archive (torch.save format): ") && !m.endsWith("null")
                     && !m.endsWith("it ends early (truncated?)"), m);
         }
+    }
+
+    @Test
+    void eachRecordIsBoundedByItsOwnLimit() throws IOException {
+        byte[] pkl = views(2, new Object[] {"w", 0, new long[] {2}, new long[] {1}});
+        Path f = pth("limits.pth", pkl, Fixtures.floatsLE(7, 8));
+        // data.pkl against the header limit, worded as that limit, also when the zip entry limit is exactly its size
+        String header = Limits.HEADER_BYTES.property(), entry = Limits.ZIP_ENTRY_BYTES.property();
+        System.setProperty(header, "50");
+        System.setProperty(entry, Integer.toString(pkl.length));
+        try {
+            assertTrue(refusal(f).contains(": record arch/data.pkl: bytes declared: " + pkl.length + " exceeds the limit of "
+                    + "50 (-D" + header + "=N raises it)"), refusal(f));
+        } finally {
+            System.clearProperty(header);
+            System.clearProperty(entry);
+        }
+        // byteorder has no limit of its own: 64 bytes is plenty for "little"
+        Map<String, byte[]> z = new LinkedHashMap<>();
+        z.put("a/byteorder", ("little" + " ".repeat(59)).getBytes(StandardCharsets.US_ASCII));
+        z.put("a/data.pkl", pkl);
+        z.put("a/data/0", Fixtures.floatsLE(7, 8));
+        assertTrue(refusal(Fixtures.zip(tmp.resolve("order.pth"), z)).endsWith(": record a/byteorder holds 65 bytes, more "
+                + "than the 64 expected"));
+        z.put("a/byteorder", ("little" + " ".repeat(58)).getBytes(StandardCharsets.US_ASCII));
+        assertEquals(8f, PthReader.read(Fixtures.zip(tmp.resolve("order64.pth"), z)).entries().get("w").floats().data()[1]);
     }
 
     @Test
