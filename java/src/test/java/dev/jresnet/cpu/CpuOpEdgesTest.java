@@ -86,6 +86,19 @@ class CpuOpEdgesTest {
     }
 
     @Test
+    void convolutionChunksStartingMidRowZeroTheirPadding() {
+        // 3 images of 7x7 outputs (147 columns) are cut across the batch, so a chunk starts in the middle of an output
+        // row: its right-edge padding must be written as zeros, not left as what the scratch held from earlier calls
+        Tensor wt = Naive.random(150, 5, 4, 3, 3);
+        for (int round = 0; round < 4; round++) {
+            Tensor x = Naive.random(151 + round, 3, 4, 7, 7);
+            Tensor y = Tensor.zeros(3, 5, 7, 7);
+            CpuOps.conv2d(y, x, wt, null, 1, 1);
+            CpuGradsTest.assertClose("round " + round, toDouble(Naive.conv2d(x, wt, null, 1, 1).data()), y.data(), 1e-5);
+        }
+    }
+
+    @Test
     void fusedConvBiasReluIsTheSeparateOps() {
         Tensor x = Naive.random(110, 2, 3, 6, 6);
         Tensor wt = Naive.random(111, 4, 3, 3, 3);
@@ -234,6 +247,7 @@ class CpuOpEdgesTest {
                         (Executable) () -> CpuOps.linear(m2, x4, m2, null)},
                 {"linear weight: expected rank 2 [O,I], found [3]", (Executable) () -> CpuOps.linear(m2, m2, v3, null)},
                 {"add operand b: expected shape [2, 3], found [3]", (Executable) () -> CpuOps.add(m2, m2, v3, false)},
+                {"add output: expected shape [2, 3], found [3]", (Executable) () -> CpuOps.add(v3, m2, m2, false)},
                 {"softmax input: expected rank 2 [N,K], found [3]", (Executable) () -> CpuOps.softmax(v3, v3)},
                 {"linearBackward input: expected rank 2 [N,I], found [3]",
                         (Executable) () -> CpuGrads.linearBackward(null, null, null, m2, v3, m2)},
@@ -261,6 +275,11 @@ class CpuOpEdgesTest {
                 {"conv2dBackwardFilter: kernel 5x5 is larger than the padded input 4x4 (input [2, 3, 2, 2], padding 1)",
                         (Executable) () -> CpuGrads.conv2dBackwardFilter(Tensor.zeros(4, 3, 5, 5), y4, Tensor.zeros(2, 3, 2, 2),
                                 1, 1, 1)},
+                {"conv2d: kernel 7x7 is larger than the padded input 6x6 (input [2, 3, 2, 2], padding 2)",
+                        (Executable) () -> CpuOps.conv2d(y4, Tensor.zeros(2, 3, 2, 2), Tensor.zeros(4, 3, 7, 7), null, 1, 2)},
+                {"conv2dBackwardData: kernel 7x7 is larger than the padded input 6x6 (input [2, 3, 2, 2], padding 2)",
+                        (Executable) () -> CpuGrads.conv2dBackwardData(Tensor.zeros(2, 3, 2, 2), y4, Tensor.zeros(4, 3, 7, 7),
+                                1, 2, 1)},
                 {"conv2dBackwardData: kernel 3x5 is larger than the padded input 6x4 (input [2, 3, 4, 2], padding 1)",
                         (Executable) () -> CpuGrads.conv2dBackwardData(Tensor.zeros(2, 3, 4, 2), y4, Tensor.zeros(4, 3, 3, 5),
                                 1, 1, 1)},
@@ -268,5 +287,9 @@ class CpuOpEdgesTest {
         for (Object[] c : cases) {
             assertEquals(c[0], assertThrows(IllegalArgumentException.class, (Executable) c[1]).getMessage());
         }
+        // the reference GEMM checks A where it is packed, before any multiply reads it
+        assertEquals("gemm: A 2x3 at offset 0 with leading dimension 3 needs 6 elements, array has 5",
+                assertThrows(IllegalArgumentException.class, () -> new PlainGemm().pack(2, 3, new float[5], 0, 3))
+                        .getMessage());
     }
 }

@@ -59,8 +59,10 @@ class PilResizeTest {
         assertEquals("crop size 0 must be positive", assertThrows(IllegalArgumentException.class,
                 () -> Resize.centerCrop(img, 0)).getMessage());
         assertEquals(1, Resize.centerCrop(img, 1).width());
-        assertEquals("crop size 0 must be positive", assertThrows(IllegalArgumentException.class,
-                () -> Resize.resizeAndCenterCrop(img, 3, 0)).getMessage());
+        for (int resize : new int[] {3, 2}) { // the size unchanged (a plain crop) and changed
+            assertEquals("crop size 0 must be positive", assertThrows(IllegalArgumentException.class,
+                    () -> Resize.resizeAndCenterCrop(img, resize, 0)).getMessage());
+        }
         assertEquals(1, Resize.resizeAndCenterCrop(img, 3, 1).width());
         assertEquals("resize size 0 must be positive", assertThrows(IllegalArgumentException.class,
                 () -> Resize.resizeAndCenterCrop(img, 0, 2)).getMessage());
