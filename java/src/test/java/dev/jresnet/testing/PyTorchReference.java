@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the Python scripts of {@code weights/reference/} with a Python that has torch, torchvision and PIL
- * (Debian's python3-torch by default; override with the JRESNET_PYTHON environment variable).
+ * (Debian's python3-torch by default; override with the system property {@code jresnet.python} or the JRESNET_PYTHON
+ * environment variable; the mutation profile points the property nowhere, to measure the tests without PyTorch).
  * Where that Python is missing the calling test is skipped with the reason, unless the system property
  * {@code jresnet.requireTorch} is true (as in CI), where it fails instead: CI must never skip these.
  */
@@ -23,6 +24,10 @@ public final class PyTorchReference {
     private PyTorchReference() {}
 
     public static String python() {
+        String prop = System.getProperty("jresnet.python");
+        if (prop != null && !prop.isBlank()) {
+            return prop;
+        }
         String env = System.getenv("JRESNET_PYTHON");
         return env != null && !env.isBlank() ? env : "/usr/bin/python3";
     }
