@@ -3,6 +3,7 @@ package dev.jresnet.graph;
 import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.TestNets;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -74,12 +75,7 @@ class CpuConvolutionTest {
         Tensor in = input(batch, size);
         float[] want = CpuReference.forward(net, in).data();
         float[] got = new CpuInference(net, CpuConvolution.winograd()).forward(in).data();
-        double num = 0, den = 0;
-        for (int i = 0; i < want.length; i++) {
-            num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
-            den += (double) want[i] * want[i];
-        }
-        return Math.sqrt(num / den);
+        return TestNets.relL2(got, want);
     }
 
     static String bitwise(String arch, int batch, int size) {

@@ -54,32 +54,18 @@ class CpuInferenceArenaTest {
     void theDefaultGivesTheSameBitsFromCallToCallAndThreadToThread() throws Exception {
         CpuInference chosen = new CpuInference(net);
         Tensor a = TestNets.randomInput(2, 40, 11), b = TestNets.randomInput(1, 44, 12);
-        float[] wantA = chosen.forward(a).data(), wantB = chosen.forward(b).data();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Callable<Boolean>> jobs = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                Tensor x = t == 0 ? a : b;
-                float[] want = t == 0 ? wantA : wantB;
-                jobs.add(() -> {
-                    for (int i = 0; i < 4; i++) {
-                        assertArrayEquals(want, chosen.forward(x).data());
-                    }
-                    return true;
-                });
-            }
-            for (Future<Boolean> f : pool.invokeAll(jobs)) {
-                assertTrue(f.get());
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        twoThreadsAtOnce(chosen, a, chosen.forward(a).data(), b, chosen.forward(b).data(), 4);
     }
 
     @Test
     void twoThreadsAtOnceGetTheReferenceBits() throws Exception {
         Tensor a = TestNets.randomInput(2, 40, 7), b = TestNets.randomInput(1, 44, 8);
-        float[] wantA = CpuReference.forward(net, a).data(), wantB = CpuReference.forward(net, b).data();
+        twoThreadsAtOnce(fast, a, CpuReference.forward(net, a).data(), b, CpuReference.forward(net, b).data(), 6);
+    }
+
+    /** Two threads run {@code engine} on a and on b at once, {@code rounds} times each: always the wanted bits. */
+    private static void twoThreadsAtOnce(CpuInference engine, Tensor a, float[] wantA, Tensor b, float[] wantB,
+                                         int rounds) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Callable<Boolean>> jobs = new ArrayList<>();
@@ -87,8 +73,8 @@ class CpuInferenceArenaTest {
                 Tensor x = t == 0 ? a : b;
                 float[] want = t == 0 ? wantA : wantB;
                 jobs.add(() -> {
-                    for (int i = 0; i < 6; i++) {
-                        assertArrayEquals(want, fast.forward(x).data());
+                    for (int i = 0; i < rounds; i++) {
+                        assertArrayEquals(want, engine.forward(x).data());
                     }
                     return true;
                 });

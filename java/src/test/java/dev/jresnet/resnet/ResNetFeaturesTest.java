@@ -8,6 +8,7 @@ import dev.jresnet.nn.Linear;
 import dev.jresnet.tensor.Tensor;
 import dev.jresnet.testing.PyTorchReference;
 import dev.jresnet.testing.TestImages;
+import dev.jresnet.testing.TestNets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,15 +32,6 @@ class ResNetFeaturesTest {
      * Winograd's F(2x2, 3x3) in layer1-3 being the only difference (the direct convolution is bit for bit).
      */
     private static final double FEATURES_BOUND = 2e-6;
-
-    private static double relL2(float[] got, float[] want) {
-        double num = 0, den = 0;
-        for (int i = 0; i < want.length; i++) {
-            num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
-            den += (double) want[i] * want[i];
-        }
-        return Math.sqrt(num / den);
-    }
 
     private static final Path SAMPLES = PyTorchReference.projectRoot().resolve("samples");
     private static ResNet model;
@@ -124,7 +116,7 @@ class ResNetFeaturesTest {
             for (int i = 0; i < images.size(); i++) {
                 assertEquals(widths[k], ours[i].length);
                 float[] want = Arrays.copyOfRange(pooled.data(), i * widths[k], (i + 1) * widths[k]);
-                double err = relL2(ours[i], want);
+                double err = TestNets.relL2(ours[i], want);
                 // The default path runs layer1-3's 3x3 convolutions by Winograd's F(2x2, 3x3): not bit for bit.
                 assertTrue(err <= FEATURES_BOUND, layer + " of image " + i + ": relative L2 " + err
                         + " against the reference");
