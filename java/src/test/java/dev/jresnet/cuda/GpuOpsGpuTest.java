@@ -1,5 +1,6 @@
 package dev.jresnet.cuda;
 
+import dev.jresnet.testing.GpuConvCase;
 import dev.jresnet.testing.GpuRounding;
 import dev.jresnet.testing.PrecisionOps;
 import dev.jresnet.testing.Summation;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -62,23 +64,10 @@ class GpuOpsGpuTest {
         assertClose(p, expected, actual, what, () -> "");
     }
 
-    record ConvCase(int n, int c, int h, int k, int r, int stride, int pad, int groups) {}
-
-    /** Shapes of the family's convolutions, smaller spatially: stem, 1x1, 3x3, strided, and ResNeXt's grouped 3x3. */
-    private static final ConvCase[] CASES = {
-            new ConvCase(2, 3, 32, 64, 7, 2, 3, 1),
-            new ConvCase(2, 64, 14, 64, 1, 1, 0, 1),
-            new ConvCase(3, 64, 14, 64, 3, 1, 1, 1),
-            new ConvCase(2, 128, 14, 128, 3, 2, 1, 1),
-            new ConvCase(2, 256, 8, 512, 1, 2, 0, 1),
-            new ConvCase(2, 128, 14, 128, 3, 1, 1, 32),
-            new ConvCase(2, 256, 14, 256, 3, 2, 1, 32),
-    };
-
     /** A GPU convolution's result and how it ran: fused or not, tensor cores or FMA math. */
     record ConvRun(Tensor out, boolean fused, boolean tensorOps) {}
 
-    private static ConvRun conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, ConvCase cc, boolean fused) {
+    private static ConvRun conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, GpuConvCase cc, boolean fused) {
         int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
         GpuTensor out = gpu.zeros(p, cc.n(), cc.k(), q, q);
         CudaPrecision c = CudaPrecision.of(p);
@@ -109,7 +98,7 @@ class GpuOpsGpuTest {
      * rounding its precision could have done (fp16: the other epilogue; tf32: operands truncated).
      */
     private static java.util.function.Supplier<String> otherRounding(Precision p, ConvRun run, Tensor x, Tensor w,
-                                                                     Tensor b, Tensor z, ConvCase cc) {
+                                                                     Tensor b, Tensor z, GpuConvCase cc) {
         return () -> {
             if (p == Precision.FP32) {
                 return "";
@@ -128,7 +117,7 @@ class GpuOpsGpuTest {
     @EnumSource(Precision.class)
     void conv2dBiasReluMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(1);
-        for (ConvCase cc : CASES) {
+        for (GpuConvCase cc : GpuConvCase.ALL) {
             int cg = cc.c() / cc.groups();
             Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
             Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
@@ -148,7 +137,7 @@ class GpuOpsGpuTest {
         Tensor w = TestNets.random(r, 1 / 8.0, 256, 64, 1, 1);
         Tensor b = TestNets.random(r, 0.5, 256);
         Tensor z = TestNets.random(r, 1, 2, 256, 14, 14);
-        ConvCase cc = new ConvCase(2, 64, 14, 256, 1, 1, 0, 1);
+        GpuConvCase cc = new GpuConvCase(2, 64, 14, 256, 1, 1, 0, 1);
         ConvRun run = conv(p, x, w, b, z, cc, true);
         Tensor expected = PrecisionOps.of(p).conv2dBiasRelu(x, w, b, z, 1, 0, 1, run.fused(), run.tensorOps());
         assertClose(p, expected, run.out(), "conv2dBiasRelu with residual", otherRounding(p, run, x, w, b, z, cc));
@@ -158,7 +147,7 @@ class GpuOpsGpuTest {
     @EnumSource(Precision.class)
     void conv2dMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(3);
-        for (ConvCase cc : new ConvCase[] {new ConvCase(2, 64, 14, 256, 1, 2, 0, 1), CASES[5]}) {
+        for (GpuConvCase cc : List.of(new GpuConvCase(2, 64, 14, 256, 1, 2, 0, 1), GpuConvCase.ALL.get(5))) {
             int cg = cc.c() / cc.groups();
             Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
             Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());

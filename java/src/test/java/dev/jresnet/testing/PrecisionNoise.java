@@ -46,24 +46,12 @@ public final class PrecisionNoise {
         network(size, batch, args.length > 3 ? args[3] : null);
     }
 
-    record ConvCase(int n, int c, int h, int k, int r, int stride, int pad, int groups) {}
-
-    /** GpuOpsGpuTest's shapes. */
-    static final List<ConvCase> CASES = List.of(
-            new ConvCase(2, 3, 32, 64, 7, 2, 3, 1),
-            new ConvCase(2, 64, 14, 64, 1, 1, 0, 1),
-            new ConvCase(3, 64, 14, 64, 3, 1, 1, 1),
-            new ConvCase(2, 128, 14, 128, 3, 2, 1, 1),
-            new ConvCase(2, 256, 8, 512, 1, 2, 0, 1),
-            new ConvCase(2, 128, 14, 128, 3, 1, 1, 32),
-            new ConvCase(2, 256, 14, 256, 3, 2, 1, 32));
-
     static void ops() {
         for (Precision p : List.of(Precision.FP16, Precision.TF32)) {
             PrecisionOps ref = PrecisionOps.of(p);
             double worst = 0;
             SplittableRandom r = new SplittableRandom(1);
-            for (ConvCase cc : CASES) {
+            for (GpuConvCase cc : GpuConvCase.ALL) {
                 int cg = cc.c() / cc.groups();
                 Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
                 Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
@@ -102,7 +90,7 @@ public final class PrecisionNoise {
         }
     }
 
-    private static Tensor exactConvBiasRelu(Tensor x, Tensor w, Tensor b, ConvCase cc) {
+    private static Tensor exactConvBiasRelu(Tensor x, Tensor w, Tensor b, GpuConvCase cc) {
         Tensor y = Tensor.zeros(cc.n(), cc.k(), (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1,
                 (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1);
         dev.jresnet.cpu.CpuOps.conv2dBiasRelu(y, x, w, b, null, cc.stride(), cc.pad(), cc.groups());
