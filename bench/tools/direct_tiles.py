@@ -15,11 +15,10 @@ divides every ResNet width at 224x224: 56, 28, 14, 7) and 2 x 1..14 (2 x 6 is th
 TILES = [(4, w) for w in range(1, 8)] + [(2, w) for w in range(1, 15)]
 
 
-def tile(ob, w):
-    out = []
-    out.append(f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}: {ob * w} accumulators + {ob} weight vectors. */")
-    out.append(f"    static void tile{ob}x{w}(int t0, int t1, float[] x, int xBase, int ps, int[] taps, float[] wt, int wi,")
-    out.append(f"            float[] y, int yBase, int yChan, boolean zero) {{")
+def accumulate(ob, w, header, loop_open, loop_close, indent):
+    """One tile method: the pixel offsets, the accumulators (zero or continued from y), the step loop(s) given by
+    loop_open/loop_close around the step body (indented by indent), then the stores."""
+    out = list(header)
     for p in range(1, w):
         out.append(f"        int o{p} = {p} * ps;")
     out.append("        FloatVector z = FloatVector.zero(S);")
@@ -27,56 +26,47 @@ def tile(ob, w):
         base = "yBase" if o == 0 else f"yBase + {o} * yChan"
         for p in range(w):
             out.append(f"        FloatVector a{o}{p} = zero ? z : FloatVector.fromArray(S, y, {base}{'' if p == 0 else f' + {p} * L'});")
-    out.append(f"        for (int t = t0; t < t1; t++, wi += {ob} * L) {{")
-    out.append("            int xi = xBase + taps[t];")
+    out.extend(loop_open)
     for o in range(ob):
-        out.append(f"            FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * L'});")
+        out.append(f"{indent}FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * L'});")
     for p in range(w):
-        out.append(f"            FloatVector x{p} = FloatVector.broadcast(S, x[xi{'' if p == 0 else f' + o{p}'}]);")
+        out.append(f"{indent}FloatVector x{p} = FloatVector.broadcast(S, x[xi{'' if p == 0 else f' + o{p}'}]);")
         for o in range(ob):
-            out.append(f"            a{o}{p} = x{p}.fma(w{o}, a{o}{p});")
-    out.append("        }")
+            out.append(f"{indent}a{o}{p} = x{p}.fma(w{o}, a{o}{p});")
+    out.extend(loop_close)
     for o in range(ob):
         base = "yBase" if o == 0 else f"yBase + {o} * yChan"
         for p in range(w):
             out.append(f"        a{o}{p}.intoArray(y, {base}{'' if p == 0 else f' + {p} * L'});")
     out.append("    }")
     return "\n".join(out)
+
+
+def tile(ob, w):
+    return accumulate(ob, w, [
+        f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}: {ob * w} accumulators + {ob} weight vectors. */",
+        f"    static void tile{ob}x{w}(int t0, int t1, float[] x, int xBase, int ps, int[] taps, float[] wt, int wi,",
+        f"            float[] y, int yBase, int yChan, boolean zero) {{",
+    ], [
+        f"        for (int t = t0; t < t1; t++, wi += {ob} * L) {{",
+        "            int xi = xBase + taps[t];",
+    ], ["        }"], "            ")
 
 
 def tile_blocks(ob, w):
     """The same tile for inputs whose steps are whole blocks of L consecutive channels (1x1 convolutions, Winograd's
     products): a counted loop over the L channels of a block, whose x indices C2 can prove in range once per loop
     instead of once per broadcast (measured 146 vs 119 GFLOP/s for 4x7 on one AVX-512 core, data in L1)."""
-    out = []
-    out.append(f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}, steps in whole blocks of channels {{@code plane}} apart. */")
-    out.append(f"    static void blocks{ob}x{w}(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,")
-    out.append(f"            float[] y, int yBase, int yChan, boolean zero) {{")
-    for p in range(1, w):
-        out.append(f"        int o{p} = {p} * ps;")
-    out.append("        FloatVector z = FloatVector.zero(S);")
-    for o in range(ob):
-        base = "yBase" if o == 0 else f"yBase + {o} * yChan"
-        for p in range(w):
-            out.append(f"        FloatVector a{o}{p} = zero ? z : FloatVector.fromArray(S, y, {base}{'' if p == 0 else f' + {p} * L'});")
-    out.append("        for (int b = b0; b < b1; b++) {")
-    out.append("            int xb = xBase + b * plane;")
-    out.append(f"            for (int ci = 0; ci < L; ci++, wi += {ob} * L) {{")
-    out.append("                int xi = xb + ci;")
-    for o in range(ob):
-        out.append(f"                FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * L'});")
-    for p in range(w):
-        out.append(f"                FloatVector x{p} = FloatVector.broadcast(S, x[xi{'' if p == 0 else f' + o{p}'}]);")
-        for o in range(ob):
-            out.append(f"                a{o}{p} = x{p}.fma(w{o}, a{o}{p});")
-    out.append("            }")
-    out.append("        }")
-    for o in range(ob):
-        base = "yBase" if o == 0 else f"yBase + {o} * yChan"
-        for p in range(w):
-            out.append(f"        a{o}{p}.intoArray(y, {base}{'' if p == 0 else f' + {p} * L'});")
-    out.append("    }")
-    return "\n".join(out)
+    return accumulate(ob, w, [
+        f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}, steps in whole blocks of channels {{@code plane}} apart. */",
+        f"    static void blocks{ob}x{w}(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,",
+        f"            float[] y, int yBase, int yChan, boolean zero) {{",
+    ], [
+        "        for (int b = b0; b < b1; b++) {",
+        "            int xb = xBase + b * plane;",
+        f"            for (int ci = 0; ci < L; ci++, wi += {ob} * L) {{",
+        "                int xi = xb + ci;",
+    ], ["            }", "        }"], "                ")
 
 
 def main():

@@ -3,6 +3,7 @@ package dev.jresnet.bench;
 import dev.jresnet.cpu.Blocked;
 import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.cpu.FusedConv;
+import dev.jresnet.cuda.Doctor;
 import dev.jresnet.tensor.Shape;
 import dev.jresnet.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -103,24 +104,15 @@ public class DirectConvBenchmark {
         run.run();
         Tensor got = Tensor.zeros(want.shape());
         Blocked.toNchw(got, y);
-        if (d.winograd(size, size) ? relL2(got.data(), want.data()) > 1e-6 : !Arrays.equals(want.data(), got.data())) {
-            throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 "
-                    + relL2(got.data(), want.data()));
+        double err = Doctor.relativeL2(got.data(), want.data());
+        if (d.winograd(size, size) ? err > 1e-6 : !Arrays.equals(want.data(), got.data())) {
+            throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 " + err);
         }
     }
 
     @Benchmark
     public void convolution() {
         run.run();
-    }
-
-    private static double relL2(float[] got, float[] want) {
-        double num = 0, den = 0;
-        for (int i = 0; i < want.length; i++) {
-            num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
-            den += (double) want[i] * want[i];
-        }
-        return Math.sqrt(num / den);
     }
 
     private static Tensor blocked(Tensor t, int lanes) {

@@ -238,7 +238,7 @@ public final class DirectConv {
         }
         int p = outSize(h), q = (w + 2 * padding - s) / stride + 1;
         requireOperands(out, in, residual, p, q);
-        int[] offsets = taps(h, w, pixel == 1).offsets;
+
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
         int groups = k / (blocks * lanes);
         int outPlane = (p + 2) * (q + 2) * lanes, outRow = (q + 2) * lanes;
@@ -247,6 +247,7 @@ public final class DirectConv {
         // A 1x1 convolution on blocked activations steps through whole blocks of L channels, (h+2)·row apart.
         boolean channelBlocks = r == 1 && s == 1 && pixel == lanes;
         int plane = (h + 2) * row;
+        int[] offsets = channelBlocks ? null : taps(h, w, pixel == 1).offsets;
         // Rows per task: enough strips (at least 4) to use each chunk of weights several times while it is in L1.
         int strips = (q + pixels - 1) / pixels, band = Math.min(p, (4 + strips - 1) / strips);
         int bands = (p + band - 1) / band;

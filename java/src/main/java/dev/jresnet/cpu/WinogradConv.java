@@ -101,7 +101,7 @@ final class WinogradConv {
         int row = (w + 2) * L, plane = (h + 2) * row, image = c / L * plane;
         int groups = k / (BLOCKS * L), tile = BLOCKS * L;
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
-        int outRow = (w + 2) * L, outPlane = (h + 2) * outRow, outImage = k / L * outPlane;
+        int outImage = k / L * plane; // out has in's height and width: the same rows and planes
         int vXi = c * TILES, mXi = BLOCKS * TILES * L; // one ξ's transformed inputs in V, products in M
         // One task per (image, group of OB·L output channels, block of TILES tiles), consecutive tasks sharing the
         // group's weights. Each transforms its tiles' inputs itself: that is about 6 % of its products' work, and
@@ -134,9 +134,9 @@ final class WinogradConv {
                 FloatVector sh = FloatVector.fromArray(S, shift, ch);
                 for (int b = 0; b < count; b++) {
                     int t = blk * TILES + b;
-                    int at = img * outImage + (g * BLOCKS + o) * outPlane + ((t / tw) * 2 + 1) * outRow
+                    int at = img * outImage + (g * BLOCKS + o) * plane + ((t / tw) * 2 + 1) * row
                             + ((t % tw) * 2 + 1) * L;
-                    outputTile(m, o * TILES * L + b * L, mXi, y, at, outRow, sc, sh, res, floor);
+                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, sc, sh, res, floor);
                 }
             }
         });
