@@ -39,7 +39,7 @@ class ReportAndLabTest {
         org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (direct convolution, tile 4x7), fp32"), first);
         Results.RunInfo winograd = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
                 "cpu (auto; CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7, Winograd"
-                        + " F(2x2,3x3) on 3x3 stride 1)", "fp32",
+                        + " F(2x2,3x3) on 3x3 stride 1 up to 256 channels)", "fp32",
                 "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L);
         first = Report.subtitleLines(winograd, java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(

@@ -16,7 +16,14 @@ public final class Main {
 
     /** Runs the CLI and returns the exit status (tests call this instead of main). */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        CommandLine cl = commandLine();
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands only Exceptions to the handler below; what held the memory is unreachable by now
+            cl.getErr().println("jresnet: error: not enough memory (" + e.getMessage() + "); raise -Xmx (JRESNET_XMX)");
+            return 2;
+        }
     }
 
     /**

@@ -170,6 +170,10 @@ final class ServeEndpoints {
             chw = model.preprocess(image);                 // [3, S, S]; the decoded image is dropped here
         } catch (ImageDecodeException e) {
             throw new HttpCalls.HttpError(422, e.getMessage());
+        } catch (OutOfMemoryError e) {
+            // the server's heap, not the image, is at fault (a photo under the pixel bound the heap cannot hold)
+            throw new HttpCalls.HttpError(503, "the server has not enough memory to decode the image ("
+                    + e.getMessage() + "); try a smaller image, or raise the server's -Xmx (JRESNET_XMX)");
         } finally {
             decoding.release();
         }

@@ -20,10 +20,12 @@ import dev.jresnet.tensor.Tensor;
 public final class DirectConv {
     private final int k, c, r, s, stride, padding;
     private final int lanes, blocks, pixels; // L floats per vector; a tile: OB blocks of L channels x pixels
-    private final float[] packed;       // [K/(OB·L)][C][R][S][OB·L]
+    private final float[] packed;       // [K/(OB·L)][C][R][S][OB·L]; null where winograd runs every input
     private final float[] scale, shift; // batch norm as y * scale + shift, per output channel
     private volatile Taps taps;         // the input offsets of the last input size and layout seen
-    private final WinogradConv winograd; // the same layer by F(2x2, 3x3) where asked for and possible, else null
+    // The same layer by F(2x2, 3x3) where asked for and possible, else null; then the layer's only copy of its
+    // weights (16/9 of them): a second, direct packing would cost a 256 MB heap the room to decode a large photo.
+    private final WinogradConv winograd;
 
     /** The offset of each step (c, r, s) in an input of h x w pixels, blocked or planar. */
     private record Taps(int h, int w, boolean planar, int[] offsets) {}
@@ -46,10 +48,10 @@ public final class DirectConv {
         this.scale = new float[k];
         this.shift = new float[k];
         CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
-        this.packed = pack(weight.data(), k, c * r * s, blocks * lanes);
-        this.winograd = winograd && r == 3 && s == 3 && stride == 1 && padding == 1 && c % lanes == 0
-                && blocks == DirectTiles.BLOCKS && pixels == DirectTiles.PIXELS
-                ? new WinogradConv(weight.data(), k, c, scale, shift) : null;
+        boolean byWinograd = winograd && WinogradConv.supports(r, s, stride, padding, c) && c % lanes == 0
+                && blocks == DirectTiles.BLOCKS && pixels == DirectTiles.PIXELS;
+        this.winograd = byWinograd ? new WinogradConv(weight.data(), k, c, scale, shift) : null;
+        this.packed = byWinograd ? null : pack(weight.data(), k, c * r * s, blocks * lanes);
     }
 
     /** Whether the Vector API is there to run this (the JVM was started with {@code jdk.incubator.vector}). */
@@ -110,7 +112,7 @@ public final class DirectConv {
 
     /**
      * As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}), and with {@code winograd}
-     * running a 3x3 stride-1 layer by Winograd's F(2x2, 3x3) on inputs of even size ({@link #winograd(int, int)}; the
+     * running a 3x3 stride-1 layer by Winograd's F(2x2, 3x3) ({@link #winograd()}; the
      * default tile only): not bit for bit the reference, within 1e-6 relative L2 of it.
      */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
@@ -152,15 +154,15 @@ public final class DirectConv {
         return k;
     }
 
-    /** Whether an input of h x w pixels runs by Winograd's F(2x2, 3x3). */
-    public boolean winograd(int h, int w) {
-        return winograd != null && WinogradConv.supports(r, s, stride, padding, h, w);
+    /** Whether this layer runs by Winograd's F(2x2, 3x3), whatever the input's size. */
+    public boolean winograd() {
+        return winograd != null;
     }
 
     /**
      * out = relu?(bn(conv(in)) + residual?) on blocked tensors: in [N, C/L, H+2, W+2, L], out and residual
      * [N, K/L, P+2, Q+2, L]. Writes only out's interior (its border stays as it was: zero). Returns out. By
-     * Winograd's F(2x2, 3x3) where {@link #winograd(int, int)} holds for in's size.
+     * Winograd's F(2x2, 3x3) where {@link #winograd()} holds.
      */
     public Tensor forward(Tensor out, Tensor in, Tensor residual, boolean relu) {
         if (!Blocked.is(in) || in.dim(1) * in.dim(4) != c || in.dim(4) != lanes) {
@@ -172,7 +174,7 @@ public final class DirectConv {
                     + " (forwardPlanar)");
         }
         int h = in.dim(2) - 2, w = in.dim(3) - 2;
-        if (winograd(h, w)) {
+        if (winograd != null) {
             requireOperands(out, in, residual, h, w);
             winograd.forward(out, in, residual, relu, chunkSteps());
             return out;

@@ -6,8 +6,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 3x3, stride-1, padding-1 convolution followed by inference batch norm, optionally a residual add and ReLU, by
- * Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2015) on {@link Blocked} activations of even height and
- * width: each 2x2 block of outputs takes 16 multiplications per input channel instead of 36.
+ * Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2015) on {@link Blocked} activations: each 2x2 block of
+ * outputs takes 16 multiplications per input channel instead of 36 (an odd-sized map's last tiles, half outside it,
+ * waste some: a 7x7 map runs 16 tiles for 49 outputs, 256 products per channel pair against the direct convolution's
+ * 441).
  *
  * <p>For every tile of 2x2 outputs, the 4x4 input patch d becomes V = Bᵀ d B and the filter g becomes U = G g Gᵀ
  * (once, here); the 16 elements ξ of the product are then 16 independent products M_ξ = U_ξ · V_ξ over the input
@@ -33,88 +35,110 @@ final class WinogradConv {
     private final float[] scale, shift;  // batch norm as y * scale + shift, per output channel
     private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][TILES][L]
     private final Scratch products = new Scratch();    // a task's M: [XI][OB][TILES][L]
+    private final Scratch edge = new Scratch();        // a tile's 4x4 patch with zeros past the map: [4][4][L]
 
+    /** weight [K, C, 3, 3]; K a multiple of the default tile's OB·L, C of L. */
     WinogradConv(float[] weight, int k, int c, float[] scale, float[] shift) {
         this.k = k;
         this.c = c;
         this.scale = scale;
         this.shift = shift;
-        this.packed = pack(transformWeights(weight, k, c), k, c, BLOCKS * L);
+        this.packed = transform(weight, k, c, BLOCKS * L);
     }
 
-    /** Whether a 3x3 convolution with this stride, padding and output size runs here. */
-    static boolean supports(int r, int s, int stride, int padding, int h, int w) {
-        return r == 3 && s == 3 && stride == 1 && padding == 1 && h % 2 == 0 && w % 2 == 0;
+    /** The most input channels run here: ResNet's layer1-3 (64-256), not layer4 (512). */
+    static final int MAX_CHANNELS = 256;
+
+    /**
+     * Whether a convolution with this kernel, stride, padding and input channels runs here (any input size). Not at
+     * 512 channels: there a block of TILES tiles uses each transformed weight (16 per 9 of the direct convolution's,
+     * 2 MB per group of output channels) only 16-28 times, against the direct convolution's 49 per image of layer4,
+     * and measured 0.84x (batch 1) and 0.90x (batch 8) the direct convolution's speed on layer4, 1.16x and 1.32x on
+     * layer3.
+     */
+    static boolean supports(int r, int s, int stride, int padding, int c) {
+        return r == 3 && s == 3 && stride == 1 && padding == 1 && c <= MAX_CHANNELS;
     }
 
-    /** U = G g Gᵀ for every (k, c): [K, C, 3, 3] → [K, C, 4, 4], computed in double, rounded once. */
-    static float[] transformWeights(float[] g, int k, int c) {
+    /**
+     * U = G g Gᵀ for every (k, c), computed in double and rounded once: g [K, C, 3, 3] to U
+     * [XI][K/tile][C][tile], the order the register tiles read it (no second copy on the way: the weights of a
+     * layer4 are 9 MB).
+     */
+    private static float[] transform(float[] weight, int k, int c, int tile) {
         float[] u = new float[k * c * XI];
         double[][] gm = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-        for (int f = 0; f < k * c; f++) {
-            double[][] t = new double[4][3]; // G g
-            for (int i = 0; i < 4; i++) {
-                for (int j = 0; j < 3; j++) {
-                    for (int m = 0; m < 3; m++) {
-                        t[i][j] += gm[i][m] * g[f * 9 + m * 3 + j];
+        double[][] t = new double[4][3]; // G g
+        for (int g = 0; g < k / tile; g++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int o = 0; o < tile; o++) {
+                    int from = ((g * tile + o) * c + ch) * 9; // tap (m, j) at + m·3 + j
+                    for (int i = 0; i < 4; i++) {
+                        for (int j = 0; j < 3; j++) {
+                            double v = 0;
+                            for (int m = 0; m < 3; m++) {
+                                v += gm[i][m] * weight[from + m * 3 + j];
+                            }
+                            t[i][j] = v;
+                        }
                     }
-                }
-            }
-            for (int i = 0; i < 4; i++) {
-                for (int j = 0; j < 4; j++) {
-                    double v = 0;
-                    for (int m = 0; m < 3; m++) {
-                        v += t[i][m] * gm[j][m];
+                    for (int i = 0; i < 4; i++) {
+                        for (int j = 0; j < 4; j++) {
+                            double v = 0;
+                            for (int m = 0; m < 3; m++) {
+                                v += t[i][m] * gm[j][m];
+                            }
+                            u[(((i * 4 + j) * (k / tile) + g) * c + ch) * tile + o] = (float) v;
+                        }
                     }
-                    u[f * XI + i * 4 + j] = (float) v;
                 }
             }
         }
         return u;
     }
 
-    /** u [K, C, XI] → [XI][K/tile][C][tile]. */
-    private static float[] pack(float[] u, int k, int c, int tile) {
-        float[] p = new float[u.length];
-        int i = 0;
-        for (int xi = 0; xi < XI; xi++) {
-            for (int g = 0; g < k / tile; g++) {
-                for (int ch = 0; ch < c; ch++) {
-                    for (int o = 0; o < tile; o++) {
-                        p[i++] = u[((g * tile + o) * c + ch) * XI + xi];
-                    }
-                }
-            }
-        }
-        return p;
-    }
-
     /**
      * out = relu?(bn(conv3x3(in)) + residual?) on blocked tensors in [N, C/L, H+2, W+2, L], out and residual
-     * [N, K/L, H+2, W+2, L]; H and W even. Steps of {@code chunk} input channels (a multiple of L) keep their
+     * [N, K/L, H+2, W+2, L]. An odd H or W ends in tiles half outside the map: their inputs there are zeros (the
+     * padding), their outputs there are not written (out's border stays zero). Steps of {@code chunk} input channels (a multiple of L) keep their
      * weights in L1.
      */
     void forward(Tensor out, Tensor in, Tensor residual, boolean relu, int chunk) {
         int n = in.dim(0), h = in.dim(2) - 2, w = in.dim(3) - 2;
-        int tw = w / 2, tiles = h / 2 * tw, blocksOfTiles = (tiles + TILES - 1) / TILES;
+        // Tiles are numbered across the batch: a small map's block of tiles spans images, and so each weight
+        // streamed to the register tiles serves up to TILES of them (layer4's 16 tiles per image at batch 8).
+        int tw = (w + 1) / 2, tilesPerImage = (h + 1) / 2 * tw, tiles = n * tilesPerImage;
+        int blocksOfTiles = (tiles + TILES - 1) / TILES;
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
         int row = (w + 2) * L, plane = (h + 2) * row, image = c / L * plane;
         int groups = k / (BLOCKS * L), tile = BLOCKS * L;
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
         int outImage = k / L * plane; // out has in's height and width: the same rows and planes
         int vXi = c * TILES, mXi = BLOCKS * TILES * L; // one ξ's transformed inputs in V, products in M
-        // One task per (image, group of OB·L output channels, block of TILES tiles), consecutive tasks sharing the
-        // group's weights. Each transforms its tiles' inputs itself: that is about 6 % of its products' work, and
+        // One task per (group of OB·L output channels, block of TILES tiles), consecutive tasks sharing the group's
+        // weights. Each transforms its tiles' inputs itself: that is about 6 % of its products' work, and
         // keeps V in its own cache instead of a shared array of 16/4 the input's size (26 MB for layer1 at batch 8).
-        Parallel.forEach(n * groups * blocksOfTiles, item -> {
-            int blk = item % blocksOfTiles, g = item / blocksOfTiles % groups, img = item / blocksOfTiles / groups;
+        Parallel.forEach(groups * blocksOfTiles, item -> {
+            int blk = item % blocksOfTiles, g = item / blocksOfTiles;
             int count = Math.min(TILES, tiles - blk * TILES);
             float[] v = transformed.get(XI * vXi), m = products.get(XI * mXi);
             for (int cb = 0; cb < c / L; cb++) {
                 for (int b = 0; b < count; b++) {
-                    int t = blk * TILES + b;
-                    int at = img * image + cb * plane + (t / tw) * 2 * row + (t % tw) * 2 * L;
-                    inputTile(x, at, row, v, cb * TILES * L + b * L, vXi);
+                    int tg = blk * TILES + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
+                    int ty = t / tw, tx = t % tw;
+                    int at = img * image + cb * plane + ty * 2 * row + tx * 2 * L;
+                    if (2 * ty + 2 <= h && 2 * tx + 2 <= w) {
+                        inputTile(x, at, row, v, cb * TILES * L + b * L, vXi);
+                    } else {
+                        // its 4x4 patch would read past the padded map: a copy with zeros there
+                        float[] patch = edge.get(XI * L);
+                        int rows = Math.min(4, h + 2 - 2 * ty), cols = Math.min(4, w + 2 - 2 * tx);
+                        java.util.Arrays.fill(patch, 0, XI * L, 0f);
+                        for (int i = 0; i < rows; i++) {
+                            System.arraycopy(x, at + i * row, patch, i * 4 * L, cols * L);
+                        }
+                        inputTile(patch, 0, 4 * L, v, cb * TILES * L + b * L, vXi);
+                    }
                 }
             }
             for (int e = 0; e < XI; e++) {
@@ -133,10 +157,11 @@ final class WinogradConv {
                 FloatVector sc = FloatVector.fromArray(S, scale, ch);
                 FloatVector sh = FloatVector.fromArray(S, shift, ch);
                 for (int b = 0; b < count; b++) {
-                    int t = blk * TILES + b;
-                    int at = img * outImage + (g * BLOCKS + o) * plane + ((t / tw) * 2 + 1) * row
-                            + ((t % tw) * 2 + 1) * L;
-                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, sc, sh, res, floor);
+                    int tg = blk * TILES + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
+                    int ty = t / tw, tx = t % tw;
+                    int at = img * outImage + (g * BLOCKS + o) * plane + (ty * 2 + 1) * row + (tx * 2 + 1) * L;
+                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, sc, sh, res, floor, 2 * ty + 2 <= h,
+                            2 * tx + 2 <= w);
                 }
             }
         });
@@ -198,10 +223,10 @@ final class WinogradConv {
 
     /**
      * Y = Aᵀ M A of one tile's 16 products (m[at + ξ·stride]), then batch norm, the residual and ReLU, to the 2x2
-     * outputs at y[yAt] (rows {@code row} apart).
+     * outputs at y[yAt] (rows {@code row} apart); the second row and column only where they lie in the map.
      */
     private static void outputTile(float[] m, int at, int stride, float[] y, int yAt, int row, FloatVector sc,
-                                   FloatVector sh, float[] res, FloatVector floor) {
+                                   FloatVector sh, float[] res, FloatVector floor, boolean row2, boolean col2) {
         // Aᵀ's rows: m0 + m1 + m2, m1 - m2 - m3; down each column j, then along the rows.
         FloatVector m00 = FloatVector.fromArray(S, m, at + 0 * stride);
         FloatVector m10 = FloatVector.fromArray(S, m, at + 4 * stride);
@@ -228,9 +253,15 @@ final class WinogradConv {
         FloatVector t03 = m03.add(m13).add(m23);
         FloatVector t13 = m13.sub(m23).sub(m33);
         store(t00.add(t01).add(t02), y, yAt, sc, sh, res, floor);
-        store(t01.sub(t02).sub(t03), y, yAt + L, sc, sh, res, floor);
-        store(t10.add(t11).add(t12), y, yAt + row, sc, sh, res, floor);
-        store(t11.sub(t12).sub(t13), y, yAt + row + L, sc, sh, res, floor);
+        if (col2) {
+            store(t01.sub(t02).sub(t03), y, yAt + L, sc, sh, res, floor);
+        }
+        if (row2) {
+            store(t10.add(t11).add(t12), y, yAt + row, sc, sh, res, floor);
+            if (col2) {
+                store(t11.sub(t12).sub(t13), y, yAt + row + L, sc, sh, res, floor);
+            }
+        }
     }
 
     private static void store(FloatVector acc, float[] y, int i, FloatVector sc, FloatVector sh, float[] res,

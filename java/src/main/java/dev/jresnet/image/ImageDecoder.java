@@ -215,6 +215,13 @@ public final class ImageDecoder {
         } catch (ImageDecodeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
+            // ImageIO's PNG reader wraps a heap too small for the image in an IIOException ("Caught exception during
+            // read"): that is no fault of the file, and the caller says so as for any OutOfMemoryError
+            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                if (cause instanceof OutOfMemoryError oom) {
+                    throw oom;
+                }
+            }
             // ImageIO's decoders throw assorted unchecked exceptions on malformed input (index errors, bad zlib
             // data, negative sizes); to the caller they all mean the same thing: this file is not a usable image.
             throw new ImageDecodeException(name, "corrupt or truncated " + what + ": " + describe(e), e);

@@ -31,6 +31,10 @@ class WinogradConvTest {
             "1, 256, 14, 14, 256, false, true",    // layer3's: 49 tiles, a full block of 28 and a partial one
             "3, 32, 6, 10, 64, true, false",       // not square, 15 tiles (one partial block), residual, no ReLU
             "1, 16, 2, 2, 64, false, false",       // one tile
+            "1, 256, 7, 7, 256, false, true",      // layer3 of a 112-pixel input: odd, 7 of 16 tiles half outside
+            "2, 32, 5, 8, 64, true, false",        // odd height only, residual
+            "1, 16, 6, 3, 64, false, true",        // odd width only
+            "1, 16, 1, 1, 64, true, true",         // a single pixel: one tile, three quarters outside
     })
     void withinTheBoundOfTheReference(int n, int c, int h, int w, int k, boolean withResidual, boolean relu) {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM (--add-modules jdk.incubator.vector)");
@@ -46,7 +50,7 @@ class WinogradConvTest {
         Tensor exact = float64(in, weight, gamma, beta, mean, var, residual, relu);
 
         DirectConv d = DirectConv.of(weight, 1, 1, gamma, beta, mean, var, 1e-5f, 4, 7, true);
-        assertTrue(d.winograd(h, w));
+        assertTrue(d.winograd());
         int l = DirectConv.lanes();
         Tensor bin = DirectConvTest.blocked(in, l), bres = residual == null ? null : DirectConvTest.blocked(residual, l);
         Tensor out = Naive.random(79, Blocked.shape(n, k, h, w, l).dims());
@@ -67,21 +71,21 @@ class WinogradConvTest {
     }
 
     @Test
-    void oddSizesAndOtherLayersRunDirectBitForBit() {
+    void otherLayersRunDirectBitForBit() {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
         int k = 4 * DirectConv.lanes(), c = DirectConv.lanes();
         Tensor weight = Naive.random(81, k, c, 3, 3), g = Naive.random(82, k), var = Tensor.zeros(k);
         java.util.Arrays.fill(var.data(), 1f);
-        DirectConv d = DirectConv.of(weight, 1, 1, g, g, g, var, 1e-5f, 4, 7, true);
-        assertFalse(d.winograd(7, 7), "layer4's 7x7 maps: odd, direct");
-        assertFalse(d.winograd(8, 7));
-        assertTrue(d.winograd(8, 6));
-        assertFalse(DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f, 4, 7, true).winograd(8, 8), "stride 2");
-        assertFalse(DirectConv.of(weight, 1, 1, g, g, g, var, 1e-5f).winograd(8, 8), "not asked for");
+        DirectConv strided = DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f, 4, 7, true);
+        assertFalse(strided.winograd(), "stride 2");
+        assertFalse(DirectConv.of(weight, 1, 1, g, g, g, var, 1e-5f).winograd(), "not asked for");
+        assertFalse(DirectConv.of(weight, 1, 1, g, g, g, var, 1e-5f, 2, 7, true).winograd(), "not the default tile");
+        Tensor wide = Naive.random(84, 4 * DirectConv.lanes(), 512, 3, 3);
+        assertFalse(DirectConv.of(wide, 1, 1, g, g, g, var, 1e-5f, 4, 7, true).winograd(), "512 channels: layer4");
         Tensor in = Naive.random(83, 1, c, 7, 7);
-        Tensor want = FusedConv.reference(weight, 1, 1, 1, g, g, g, var, 1e-5f).forward(in, null, true);
-        Tensor out = Tensor.zeros(Blocked.shape(1, k, 7, 7, DirectConv.lanes())), got = Tensor.zeros(want.shape());
-        d.forward(out, DirectConvTest.blocked(in, DirectConv.lanes()), null, true);
+        Tensor want = FusedConv.reference(weight, 2, 1, 1, g, g, g, var, 1e-5f).forward(in, null, true);
+        Tensor out = Tensor.zeros(Blocked.shape(1, k, 4, 4, DirectConv.lanes())), got = Tensor.zeros(want.shape());
+        strided.forward(out, DirectConvTest.blocked(in, DirectConv.lanes()), null, true);
         Blocked.toNchw(got, out);
         assertArrayEquals(want.data(), got.data());
     }
