@@ -112,7 +112,7 @@ public final class DirectConv {
 
     /**
      * As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}), and with {@code winograd}
-     * running a 3x3 stride-1 layer by Winograd's F(2x2, 3x3) ({@link #winograd()}; the
+     * running a 3x3 stride-1 layer of up to 256 input channels by Winograd's F(2x2, 3x3) ({@link #winograd()}; the
      * default tile only): not bit for bit the reference, within 1e-6 relative L2 of it.
      */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
@@ -204,6 +204,10 @@ public final class DirectConv {
      * one channel plane after another. Returns out.
      */
     public Tensor forwardPlanar(Tensor out, Tensor in, Tensor padded, boolean relu) {
+        if (winograd != null) {
+            throw new IllegalStateException("direct conv: this layer runs by Winograd's F(2x2, 3x3) on blocked inputs"
+                    + " (forward), not on planar ones");
+        }
         if (in.rank() != 4 || in.dim(1) != c) {
             throw new IllegalArgumentException("direct conv input: expected [N, C=" + c + ", H, W], found "
                     + in.shape());

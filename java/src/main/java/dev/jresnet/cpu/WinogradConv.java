@@ -62,8 +62,7 @@ final class WinogradConv {
 
     /**
      * U = G g Gᵀ for every (k, c), computed in double and rounded once: g [K, C, 3, 3] to U
-     * [XI][K/tile][C][tile], the order the register tiles read it (no second copy on the way: the weights of a
-     * layer4 are 9 MB).
+     * [XI][K/tile][C][tile], the order the register tiles read it (no second copy on the way: a layer3's U is 4 MB).
      */
     private static float[] transform(float[] weight, int k, int c, int tile) {
         float[] u = new float[k * c * XI];
@@ -100,13 +99,13 @@ final class WinogradConv {
     /**
      * out = relu?(bn(conv3x3(in)) + residual?) on blocked tensors in [N, C/L, H+2, W+2, L], out and residual
      * [N, K/L, H+2, W+2, L]. An odd H or W ends in tiles half outside the map: their inputs there are zeros (the
-     * padding), their outputs there are not written (out's border stays zero). Steps of {@code chunk} input channels (a multiple of L) keep their
-     * weights in L1.
+     * padding), their outputs there are not written (out's border stays zero). Steps of {@code chunk} input channels
+     * (a multiple of L) keep their weights in L1.
      */
     void forward(Tensor out, Tensor in, Tensor residual, boolean relu, int chunk) {
         int n = in.dim(0), h = in.dim(2) - 2, w = in.dim(3) - 2;
         // Tiles are numbered across the batch: a small map's block of tiles spans images, and so each weight
-        // streamed to the register tiles serves up to TILES of them (layer4's 16 tiles per image at batch 8).
+        // streamed to the register tiles serves up to TILES of them (a 7x7 map has 16 tiles per image).
         int tw = (w + 1) / 2, tilesPerImage = (h + 1) / 2 * tw, tiles = n * tilesPerImage;
         int blocksOfTiles = (tiles + TILES - 1) / TILES;
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();

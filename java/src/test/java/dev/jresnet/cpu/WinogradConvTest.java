@@ -106,6 +106,9 @@ class WinogradConvTest {
         assertTrue(e.getMessage().startsWith("direct conv residual"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> d.forward(out, in, out, true));
         assertEquals("direct conv: the output must not share its array with an operand", e.getMessage());
+        IllegalStateException planar = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(out,
+                Tensor.zeros(1, c, 8, 8), Tensor.zeros(1, c, 10, 10), true));
+        assertTrue(planar.getMessage().startsWith("direct conv: this layer runs by Winograd"), planar.getMessage());
     }
 
     /** bn(conv(in)) (+ residual) (ReLU) in float64, rounded once. */
