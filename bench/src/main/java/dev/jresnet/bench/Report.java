@@ -281,9 +281,15 @@ final class Report {
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
-        subtitle(chart, run.info(), List.of());
+        // What is timed here is the GEMM kernels on im2col, not the engine's device (direct convolution, Winograd)
+        for (String line : subtitleLines(run.info(), List.of(), LAB_KERNELS)) {
+            addSubtitle(chart, line);
+        }
         return chart;
     }
+
+    /** The CPU kernel lab's subject, in its chart's subtitle instead of the engine's device. */
+    static final String LAB_KERNELS = "cpu (unfused CpuOps.conv2d: im2col + each GEMM kernel)";
 
     static Path profileChart(Path png, Results.LayerRun run) throws IOException {
         JFreeChart chart = profile(run);
@@ -353,20 +359,29 @@ final class Report {
      */
     static void subtitle(JFreeChart chart, Results.RunInfo i, List<Results.PeerStatus> peers) {
         for (String line : subtitleLines(i, peers)) {
-            TextTitle t = new TextTitle(line, new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-            t.setPaint(Color.DARK_GRAY);
-            t.setPosition(RectangleEdge.TOP);
-            chart.addSubtitle(t);
+            addSubtitle(chart, line);
         }
     }
 
+    private static void addSubtitle(JFreeChart chart, String line) {
+        TextTitle t = new TextTitle(line, new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        t.setPaint(Color.DARK_GRAY);
+        t.setPosition(RectangleEdge.TOP);
+        chart.addSubtitle(t);
+    }
+
     static List<String> subtitleLines(Results.RunInfo i, List<Results.PeerStatus> peers) {
+        return subtitleLines(i, peers, null);
+    }
+
+    /** As {@link #subtitleLines(Results.RunInfo, List)}, naming {@code device} (when not null) as what ran. */
+    static List<String> subtitleLines(Results.RunInfo i, List<Results.PeerStatus> peers, String device) {
         MachineInfo m = i.machine();
         // On the CPU the kernel is what differs between machines (the direct convolution's tile, else the GEMM's);
         // on a GPU the detail names the GPU.
         java.util.regex.Matcher direct = java.util.regex.Pattern.compile("direct convolution, .*tile (\\d+x\\d+)")
                 .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
-        String device = !i.device().equals("cpu") ? i.deviceDetail()
+        device = device != null ? device : !i.device().equals("cpu") ? i.deviceDetail()
                 : direct.find() ? "cpu (direct convolution, tile " + direct.group(1)
                         + (i.deviceDetail().contains("Winograd") ? ", Winograd F(2x2,3x3)" : "") + ")"
                 : "cpu (kernel " + i.cpuKernel() + ")";
