@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One fused convolution (conv + batch norm + ReLU, the residual on the expand) as the engine runs it, on all
  * threads: {@code direct} on blocked activations ({@link DirectConv}, with its tile), {@code winograd} (the same,
- * with a 3x3 stride-1 layer of up to 256 channels by Winograd's F(2x2, 3x3); the others run direct) or {@code gemm}, im2col
- * + the GEMM kernel on [N, C, H, W] ({@link FusedConv}). direct and gemm give bit for bit the same outputs, winograd
- * within 1e-6 relative L2 of them (checked at set-up).
+ * with a 3x3 stride-1 layer of up to 256 channels by Winograd's F(2x2, 3x3); the others run direct) or
+ * {@code gemm}, im2col + the GEMM kernel on [N, C, H, W] ({@link FusedConv}). direct and gemm give bit for bit the
+ * same outputs, winograd within 1e-6 relative L2 of them (checked at set-up).
  * Average time per convolution of the batch; the GFLOP of each is printed at set-up:
  * <pre>
  *   stem      3 -> 64,  7x7 stride 2, 224x224    0.236 GFLOP per image (direct: planar input)
@@ -106,7 +106,8 @@ public class DirectConvBenchmark {
         Blocked.toNchw(got, y);
         double err = Doctor.relativeL2(got.data(), want.data());
         if (d.winograd() ? err > 1e-6 : !Arrays.equals(want.data(), got.data())) {
-            throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 " + err);
+            throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 "
+                    + err);
         }
     }
 

@@ -68,7 +68,7 @@ class GpuOpsGpuTest {
     record ConvRun(Tensor out, boolean fused, boolean tensorOps) {}
 
     private static ConvRun conv(Precision p, Tensor x, Tensor w, Tensor b, Tensor z, GpuConvCase cc, boolean fused) {
-        int q = (cc.h() + 2 * cc.pad() - cc.r()) / cc.stride() + 1;
+        int q = cc.outSize();
         GpuTensor out = gpu.zeros(p, cc.n(), cc.k(), q, q);
         CudaPrecision c = CudaPrecision.of(p);
         // A convolution's bias has the activations' element type (cuDNN's FLOAT and PSEUDO_HALF configurations).
@@ -118,9 +118,8 @@ class GpuOpsGpuTest {
     void conv2dBiasReluMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(1);
         for (GpuConvCase cc : GpuConvCase.ALL) {
-            int cg = cc.c() / cc.groups();
-            Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
-            Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
+            Tensor x = cc.input(r);
+            Tensor w = cc.weight(r);
             Tensor b = TestNets.random(r, 0.5, cc.k());
             ConvRun run = conv(p, x, w, b, null, cc, true);
             Tensor expected = PrecisionOps.of(p).conv2dBiasRelu(x, w, b, null, cc.stride(), cc.pad(), cc.groups(),
@@ -148,9 +147,8 @@ class GpuOpsGpuTest {
     void conv2dMatchesCpu(Precision p) {
         SplittableRandom r = new SplittableRandom(3);
         for (GpuConvCase cc : List.of(new GpuConvCase(2, 64, 14, 256, 1, 2, 0, 1), GpuConvCase.ALL.get(5))) {
-            int cg = cc.c() / cc.groups();
-            Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
-            Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
+            Tensor x = cc.input(r);
+            Tensor w = cc.weight(r);
             ConvRun run = conv(p, x, w, null, null, cc, false);
             Tensor expected = PrecisionOps.of(p).conv2d(x, w, null, cc.stride(), cc.pad(), cc.groups(),
                     run.tensorOps());

@@ -52,9 +52,8 @@ public final class PrecisionNoise {
             double worst = 0;
             SplittableRandom r = new SplittableRandom(1);
             for (GpuConvCase cc : GpuConvCase.ALL) {
-                int cg = cc.c() / cc.groups();
-                Tensor x = TestNets.random(r, 1, cc.n(), cc.c(), cc.h(), cc.h());
-                Tensor w = TestNets.random(r, 1 / Math.sqrt(cg * cc.r() * cc.r()), cc.k(), cg, cc.r(), cc.r());
+                Tensor x = cc.input(r);
+                Tensor w = cc.weight(r);
                 Tensor b = TestNets.random(r, 0.5, cc.k());
                 Tensor want = ref.conv2dBiasRelu(x, w, b, null, cc.stride(), cc.pad(), cc.groups(), true, true);
                 Tensor exact = exactConvBiasRelu(x, w, b, cc);

@@ -8,6 +8,7 @@ import dev.jresnet.cuda.GpuTensor;
 import dev.jresnet.cuda.GpuTests;
 import dev.jresnet.nn.ConvBn;
 import dev.jresnet.tensor.Tensor;
+import dev.jresnet.testing.GpuConvCase;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -192,24 +193,22 @@ class GpuGradsGpuTest {
         close("bn train dIn in place", gpu.down(inPlace), dx, 1e-4);
     }
 
-    record ConvCase(int n, int c, int hw, int k, int r, int stride, int pad, int groups) {}
-
-    private static final ConvCase[] CONVS = {
-            new ConvCase(2, 3, 32, 16, 7, 2, 3, 1),
-            new ConvCase(2, 32, 9, 24, 1, 1, 0, 1),
-            new ConvCase(3, 16, 9, 16, 3, 1, 1, 1),
-            new ConvCase(2, 16, 10, 32, 3, 2, 1, 1),
-            new ConvCase(2, 32, 8, 64, 1, 2, 0, 1),
-            new ConvCase(2, 64, 9, 64, 3, 1, 1, 32),
-            new ConvCase(2, 64, 10, 64, 3, 2, 1, 16),
+    private static final GpuConvCase[] CONVS = {
+            new GpuConvCase(2, 3, 32, 16, 7, 2, 3, 1),
+            new GpuConvCase(2, 32, 9, 24, 1, 1, 0, 1),
+            new GpuConvCase(3, 16, 9, 16, 3, 1, 1, 1),
+            new GpuConvCase(2, 16, 10, 32, 3, 2, 1, 1),
+            new GpuConvCase(2, 32, 8, 64, 1, 2, 0, 1),
+            new GpuConvCase(2, 64, 9, 64, 3, 1, 1, 32),
+            new GpuConvCase(2, 64, 10, 64, 3, 2, 1, 16),
     };
 
     @Test
     void convolutionGradients() {
         SplittableRandom r = new SplittableRandom(6);
-        for (ConvCase cc : CONVS) {
-            int p = (cc.hw() + 2 * cc.pad() - cc.r()) / cc.stride() + 1, cg = cc.c() / cc.groups();
-            Tensor x = random(r, 1, cc.n(), cc.c(), cc.hw(), cc.hw()), w = random(r, 0.3, cc.k(), cg, cc.r(), cc.r());
+        for (GpuConvCase cc : CONVS) {
+            int p = cc.outSize(), cg = cc.c() / cc.groups();
+            Tensor x = random(r, 1, cc.n(), cc.c(), cc.h(), cc.h()), w = random(r, 0.3, cc.k(), cg, cc.r(), cc.r());
             Tensor dy = random(r, 1, cc.n(), cc.k(), p, p);
             Tensor y = Tensor.zeros(cc.n(), cc.k(), p, p);
             CpuOps.conv2d(y, x, w, null, cc.stride(), cc.pad(), cc.groups());
