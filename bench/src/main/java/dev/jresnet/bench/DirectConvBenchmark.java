@@ -23,10 +23,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One fused convolution (conv + batch norm + ReLU, the residual on the expand) as the engine runs it, on all
- * threads: {@code direct} on blocked activations ({@link DirectConv}, with its tile), {@code winograd} (the same,
- * with a 3x3 stride-1 layer of up to 256 channels by Winograd's F(2x2, 3x3); the others run direct) or
- * {@code gemm}, im2col + the GEMM kernel on [N, C, H, W] ({@link FusedConv}). direct and gemm give bit for bit the
- * same outputs, winograd within 1e-6 relative L2 of them (checked at set-up).
+ * threads: {@code direct} on blocked activations ({@link DirectConv}, with its tile), {@code winograd} (the
+ * engine's default: the same, with a 3x3 stride-1 layer of up to 256 channels by Winograd's F(2x2, 3x3) and the other
+ * 3x3 layers summed tap by tap) or {@code gemm}, im2col + the GEMM kernel on [N, C, H, W] ({@link FusedConv}). direct
+ * and gemm give bit for bit the same outputs, winograd within 1e-6 relative L2 of them (checked at set-up).
  * Average time per convolution of the batch; the GFLOP of each is printed at set-up:
  * <pre>
  *   stem      3 -> 64,  7x7 stride 2, 224x224    0.236 GFLOP per image (direct: planar input)
@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *   layer2    128 -> 128, 3x3, 28x28             0.231
  *   layer3    256 -> 256, 3x3, 14x14             0.231
  *   expand3   256 -> 1024, 1x1 + residual, 14x14 0.103
- *   layer4    512 -> 512, 3x3, 7x7               0.231
+ *   layer4    512 -> 512, 3x3, 7x7               0.231 (winograd: tap by tap)
+ *   down2     128 -> 128, 3x3 stride 2, 56x56    0.231 (winograd: tap by tap)
  * </pre>
  * Run with {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar DirectConvBenchmark}.
  */
@@ -47,7 +48,7 @@ public class DirectConvBenchmark {
     @Param({"direct", "winograd", "gemm"})
     public String conv;
 
-    @Param({"stem", "layer1", "layer2", "layer3", "expand3", "layer4"})
+    @Param({"stem", "layer1", "layer2", "layer3", "expand3", "layer4", "down2"})
     public String shape;
 
     @Param({"1", "8"})
@@ -66,6 +67,7 @@ public class DirectConvBenchmark {
             case "layer3" -> { c = 256; k = 256; size = 14; r = 3; stride = 1; pad = 1; }
             case "expand3" -> { c = 256; k = 1024; size = 14; r = 1; stride = 1; pad = 0; residual = true; }
             case "layer4" -> { c = 512; k = 512; size = 7; r = 3; stride = 1; pad = 1; }
+            case "down2" -> { c = 128; k = 128; size = 56; r = 3; stride = 2; pad = 1; }
             default -> throw new IllegalArgumentException("unknown shape " + shape);
         }
         SplittableRandom rnd = new SplittableRandom(c * 31L + k);
@@ -105,7 +107,7 @@ public class DirectConvBenchmark {
         Tensor got = Tensor.zeros(want.shape());
         Blocked.toNchw(got, y);
         double err = Doctor.relativeL2(got.data(), want.data());
-        if (d.winograd() ? err > 1e-6 : !Arrays.equals(want.data(), got.data())) {
+        if (d.winograd() || d.byTaps() ? err > 1e-6 : !Arrays.equals(want.data(), got.data())) {
             throw new IllegalStateException(conv + " " + shape + " differs from the GEMM convolution: relative L2 "
                     + err);
         }

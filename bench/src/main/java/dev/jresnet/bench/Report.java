@@ -383,7 +383,8 @@ final class Report {
                 .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
         device = device != null ? device : !i.device().equals("cpu") ? i.deviceDetail()
                 : direct.find() ? "cpu (direct convolution, tile " + direct.group(1)
-                        + (i.deviceDetail().contains("Winograd") ? ", Winograd F(2x2,3x3)" : "") + ")"
+                        + (i.deviceDetail().contains("Winograd") ? ", Winograd F(2x2,3x3)" : "")
+                        + (i.deviceDetail().contains("tap by tap") ? ", 3x3 by taps" : "") + ")"
                 : "cpu (kernel " + i.cpuKernel() + ")";
         StringBuilder engines = new StringBuilder(Output.f("jresnet %s on %s, %s, %d threads", version(), device,
                 i.precision(), i.jresnetThreads()));

@@ -44,6 +44,13 @@ class ReportAndLabTest {
         first = Report.subtitleLines(winograd, java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(
                 first.contains("on cpu (direct convolution, tile 4x7, Winograd F(2x2,3x3)), fp32"), first);
+        Results.RunInfo taps = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
+                "cpu (auto; CPU kernel vector-512bit-8x48, " + dev.jresnet.graph.CpuConvolution.winograd().describe()
+                        + ")", "fp32", "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224,
+                8_178_000_000L);
+        first = Report.subtitleLines(taps, java.util.List.of()).get(0);
+        org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (direct convolution, tile "
+                + dev.jresnet.cpu.DirectConv.defaultTile() + ", Winograd F(2x2,3x3), 3x3 by taps), fp32"), first);
         first = Report.subtitleLines(info(), java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (kernel plain), fp32"), first);
     }

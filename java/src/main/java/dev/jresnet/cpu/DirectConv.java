@@ -20,7 +20,11 @@ import dev.jresnet.tensor.Tensor;
 public final class DirectConv {
     private final int k, c, r, s, stride, padding;
     private final int lanes, blocks, pixels; // L floats per vector; a tile: OB blocks of L channels x pixels
-    private final float[] packed;       // [K/(OB·L)][C][R][S][OB·L]; null where winograd runs every input
+    private final float[] packed;       // from packedAt: [K/(OB·L)][C][R][S][OB·L], by taps [K/(OB·L)][R][S][C][OB·L]
+    private final int packedAt;         // (Winograd's weights are its own)
+    // Summed tap by tap (each tap's channels a counted loop of whole blocks, as a 1x1 convolution's) rather than in
+    // the reference's (c, r, s) order: not bit for bit, within 1e-6 relative L2 (see of(..., winograd)).
+    private final boolean byTaps;
     private final float[] scale, shift; // batch norm as y * scale + shift, per output channel
     private volatile Taps taps;         // the input offsets of the last input size and layout seen
     // The same layer by F(2x2, 3x3) where asked for and possible, else null; then the layer's only copy of its
@@ -31,7 +35,7 @@ public final class DirectConv {
     private record Taps(int h, int w, boolean planar, int[] offsets) {}
 
     private DirectConv(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean, Tensor var,
-                       float eps, int blocks, int pixels, boolean winograd) {
+                       float eps, int blocks, int pixels, boolean winograd, WeightSlab slab) {
         this.k = weight.dim(0);
         this.c = weight.dim(1);
         this.r = weight.dim(2);
@@ -48,10 +52,38 @@ public final class DirectConv {
         this.scale = new float[k];
         this.shift = new float[k];
         CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
-        boolean byWinograd = winograd && WinogradConv.supports(r, s, stride, padding, c) && c % lanes == 0
-                && blocks == DirectTiles.BLOCKS && pixels == DirectTiles.PIXELS;
-        this.winograd = byWinograd ? new WinogradConv(weight.data(), k, c, scale, shift) : null;
-        this.packed = byWinograd ? null : pack(weight.data(), k, c * r * s, blocks * lanes);
+        boolean byWinograd = byWinograd(weight, stride, padding, blocks, pixels, winograd);
+        this.byTaps = winograd && !byWinograd && r * s > 1 && c % lanes == 0 && padding <= 1;
+        if (slab == null) {
+            slab = WeightSlab.forFloats(packedFloats(weight, stride, padding, blocks, pixels, winograd), 1);
+        }
+        this.packed = slab.array();
+        this.packedAt = slab.take(packedFloats(weight, stride, padding, blocks, pixels, winograd));
+        this.winograd = byWinograd ? new WinogradConv(weight.data(), k, c, scale, shift, packed, packedAt) : null;
+        if (!byWinograd) {
+            if (byTaps) {
+                packByTaps(weight.data(), k, c, r * s, blocks * lanes, packed, packedAt);
+            } else {
+                pack(weight.data(), k, c * r * s, blocks * lanes, packed, packedAt);
+            }
+        }
+    }
+
+    private static boolean byWinograd(Tensor weight, int stride, int padding, int blocks, int pixels,
+                                      boolean winograd) {
+        return winograd && WinogradConv.supports(weight.dim(2), weight.dim(3), stride, padding, weight.dim(1))
+                && weight.dim(1) % DirectTiles.L == 0 && blocks == DirectTiles.BLOCKS && pixels == DirectTiles.PIXELS;
+    }
+
+    /**
+     * The floats of a layer's packed weights in a {@link WeightSlab}: its weight's, or 16/9 of them by Winograd. For
+     * a layer that {@link #supports} these arguments.
+     */
+    public static int packedFloats(Tensor weight, int stride, int padding, int blocks, int pixels,
+                                   boolean winograd) {
+        int k = weight.dim(0), c = weight.dim(1);
+        return byWinograd(weight, stride, padding, blocks, pixels, winograd) ? WinogradConv.packedFloats(k, c)
+                : Math.toIntExact(weight.size());
     }
 
     /** Whether the Vector API is there to run this (the JVM was started with {@code jdk.incubator.vector}). */
@@ -101,22 +133,32 @@ public final class DirectConv {
     /** Conv with weight [K, C, R, S] (no bias), then batch norm with the given parameters; see {@link #supports}. */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
                                 Tensor var, float eps) {
-        return of(weight, stride, padding, gamma, beta, mean, var, eps, DirectTiles.BLOCKS, DirectTiles.PIXELS, false);
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, DirectTiles.BLOCKS, DirectTiles.PIXELS, false,
+                null);
     }
 
     /** As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}): the kernel lab's variants. */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
                                 Tensor var, float eps, int blocks, int pixels) {
-        return of(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, false);
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, false, null);
+    }
+
+    /** As {@link #of(Tensor, int, int, Tensor, Tensor, Tensor, Tensor, float, int, int, boolean, WeightSlab)}, the
+     * packed weights in an array of their own. */
+    public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
+                                Tensor var, float eps, int blocks, int pixels, boolean winograd) {
+        return of(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, winograd, null);
     }
 
     /**
      * As {@link #of}, on the tile of {@code blocks} x {@code pixels} ({@link #hasTile}), and with {@code winograd}
      * running a 3x3 stride-1 layer of up to 256 input channels by Winograd's F(2x2, 3x3) ({@link #winograd()}; the
-     * default tile only): not bit for bit the reference, within 1e-6 relative L2 of it.
+     * default tile only) and summing the other layers of several taps on a blocked input tap by tap ({@link #byTaps()}):
+     * not bit for bit the reference, within 1e-6 relative L2 of it. The packed weights go to {@code slab}
+     * ({@link #packedFloats} of them), else to an array of their own.
      */
     public static DirectConv of(Tensor weight, int stride, int padding, Tensor gamma, Tensor beta, Tensor mean,
-                                Tensor var, float eps, int blocks, int pixels, boolean winograd) {
+                                Tensor var, float eps, int blocks, int pixels, boolean winograd, WeightSlab slab) {
         if (!DirectTiles.has(blocks, pixels)) {
             throw new IllegalArgumentException("direct conv: no tile of " + blocks + " blocks x " + pixels + " pixels");
         }
@@ -124,7 +166,7 @@ public final class DirectConv {
             throw new IllegalArgumentException("direct conv: weight " + weight.shape() + ", stride " + stride
                     + ", padding " + padding + " needs groups 1 and K a multiple of " + blocks * DirectTiles.L);
         }
-        return new DirectConv(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, winograd);
+        return new DirectConv(weight, stride, padding, gamma, beta, mean, var, eps, blocks, pixels, winograd, slab);
     }
 
     /** The tile, "4x7". */
@@ -132,10 +174,9 @@ public final class DirectConv {
         return blocks + "x" + pixels;
     }
 
-    /** w [K, CRS] → [K/tile][CRS][tile]: a tile's weights in the order its steps read them. */
-    private static float[] pack(float[] w, int k, int crs, int tile) {
-        float[] p = new float[w.length];
-        int i = 0;
+    /** w [K, CRS] → p[at..] [K/tile][CRS][tile]: a tile's weights in the order its steps read them. */
+    private static void pack(float[] w, int k, int crs, int tile, float[] p, int at) {
+        int i = at;
         for (int g = 0; g < k / tile; g++) {
             for (int t = 0; t < crs; t++) {
                 for (int o = 0; o < tile; o++) {
@@ -143,7 +184,20 @@ public final class DirectConv {
                 }
             }
         }
-        return p;
+    }
+
+    /** w [K, C, R·S] → p[at..] [K/tile][R·S][C][tile]: per tap, its channels in the order the tile's blocks read them. */
+    private static void packByTaps(float[] w, int k, int c, int rs, int tile, float[] p, int at) {
+        int i = at;
+        for (int g = 0; g < k / tile; g++) {
+            for (int t = 0; t < rs; t++) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int o = 0; o < tile; o++) {
+                        p[i++] = w[((g * tile + o) * c + ch) * rs + t];
+                    }
+                }
+            }
+        }
     }
 
     public int outSize(int inSize) {
@@ -157,6 +211,11 @@ public final class DirectConv {
     /** Whether this layer runs by Winograd's F(2x2, 3x3), whatever the input's size. */
     public boolean winograd() {
         return winograd != null;
+    }
+
+    /** Whether this layer sums tap by tap rather than in the reference's (c, r, s) order (see {@link #of}). */
+    public boolean byTaps() {
+        return byTaps;
     }
 
     /**
@@ -260,10 +319,15 @@ public final class DirectConv {
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
         // One task per (image, group of OB·L output channels, band of output rows): a thread's consecutive tasks
         // share weights.
+        if (byTaps) {
+            runByTaps(y, x, res, lo, n, groups, p, q, band, bands, image, origin, row, plane, ps, outPlane, outRow,
+                    chunk);
+            return;
+        }
         Parallel.forEach(n * groups * bands, item -> {
             int b = item % bands, g = item / bands % groups, img = item / bands / groups;
             int row0 = b * band, row1 = Math.min(p, row0 + band);
-            int wg = g * steps * tile;
+            int wg = packedAt + g * steps * tile;
             for (int t0 = 0; t0 < steps; t0 += chunk) {
                 int t1 = Math.min(steps, t0 + chunk);
                 for (int oh = row0; oh < row1; oh++) {
@@ -281,6 +345,44 @@ public final class DirectConv {
                         if (t1 == steps) {
                             DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
                                     g * tile, res, lo);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * As run's tiles, summing tap by tap: for each tap (r, s), its channels in chunks of whole blocks, each chunk a
+     * counted loop over blocks ({@link DirectTiles#blocks}) on the input shifted to that tap, as a 1x1 convolution.
+     */
+    private void runByTaps(float[] y, float[] x, float[] res, float lo, int n, int groups, int p, int q, int band,
+                           int bands, int image, int origin, int row, int plane, int ps, int outPlane, int outRow,
+                           int chunk) {
+        int rs = r * s, tile = blocks * lanes;
+        int[] tapAt = new int[rs]; // [R·S]: the tap's offset from tap (0, 0) in the blocked input
+        for (int t = 0; t < rs; t++) {
+            tapAt[t] = (t / s) * row + (t % s) * lanes;
+        }
+        Parallel.forEach(n * groups * bands, item -> {
+            int b = item % bands, g = item / bands % groups, img = item / bands / groups;
+            int row0 = b * band, row1 = Math.min(p, row0 + band);
+            int wg = packedAt + g * rs * c * tile;
+            for (int t = 0; t < rs; t++) {
+                for (int c0 = 0; c0 < c; c0 += chunk) {
+                    int c1 = Math.min(c, c0 + chunk);
+                    boolean first = t == 0 && c0 == 0, last = t == rs - 1 && c1 == c;
+                    for (int oh = row0; oh < row1; oh++) {
+                        int xRow = img * image + origin + oh * stride * row + tapAt[t];
+                        int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
+                        for (int ow = 0; ow < q; ow += pixels) {
+                            int width = Math.min(pixels, q - ow);
+                            DirectTiles.blocks(blocks, width, c0 / lanes, c1 / lanes, x, xRow + ow * ps, plane, ps,
+                                    packed, wg + (t * c + c0) * tile, y, yRow + ow * lanes, outPlane, first);
+                            if (last) {
+                                DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
+                                        g * tile, res, lo);
+                            }
                         }
                     }
                 }

@@ -31,19 +31,30 @@ final class WinogradConv {
     private static final int TILES = 4 * PIXELS; // tiles per task: 4 strips of the register tile
 
     private final int k, c;
-    private final float[] packed;        // [XI][K/(OB·L)][C][OB·L]: U_ξ in the order the register tiles read it
+    private final float[] packed;        // from packedAt: [XI][K/(OB·L)][C][OB·L], U_ξ in the order the tiles read it
+    private final int packedAt;
     private final float[] scale, shift;  // batch norm as y * scale + shift, per output channel
     private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][TILES][L]
     private final Scratch products = new Scratch();    // a task's M: [XI][OB][TILES][L]
     private final Scratch edge = new Scratch();        // a tile's 4x4 patch with zeros past the map: [4][4][L]
 
-    /** weight [K, C, 3, 3]; K a multiple of the default tile's OB·L, C of L. */
-    WinogradConv(float[] weight, int k, int c, float[] scale, float[] shift) {
+    /**
+     * weight [K, C, 3, 3]; K a multiple of the default tile's OB·L, C of L. Its transformed weights go to
+     * {@code packed} from {@code packedAt} ({@link #packedFloats} of them).
+     */
+    WinogradConv(float[] weight, int k, int c, float[] scale, float[] shift, float[] packed, int packedAt) {
         this.k = k;
         this.c = c;
         this.scale = scale;
         this.shift = shift;
-        this.packed = transform(weight, k, c, BLOCKS * L);
+        this.packed = packed;
+        this.packedAt = packedAt;
+        transform(weight, k, c, BLOCKS * L, packed, packedAt);
+    }
+
+    /** The floats of the transformed weights U [XI][K][C]: 16 per 9 of the weight's. */
+    static int packedFloats(int k, int c) {
+        return Math.multiplyExact(k * c, XI);
     }
 
     /** The most input channels run here: ResNet's layer1-3 (64-256), not layer4 (512). */
@@ -64,8 +75,7 @@ final class WinogradConv {
      * U = G g Gᵀ for every (k, c), computed in double and rounded once: g [K, C, 3, 3] to U
      * [XI][K/tile][C][tile], the order the register tiles read it (no second copy on the way: a layer3's U is 4 MB).
      */
-    private static float[] transform(float[] weight, int k, int c, int tile) {
-        float[] u = new float[k * c * XI];
+    private static void transform(float[] weight, int k, int c, int tile, float[] u, int at) {
         double[][] gm = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
         double[][] t = new double[4][3]; // G g
         for (int g = 0; g < k / tile; g++) {
@@ -87,13 +97,12 @@ final class WinogradConv {
                             for (int m = 0; m < 3; m++) {
                                 v += t[i][m] * gm[j][m];
                             }
-                            u[(((i * 4 + j) * (k / tile) + g) * c + ch) * tile + o] = (float) v;
+                            u[at + (((i * 4 + j) * (k / tile) + g) * c + ch) * tile + o] = (float) v;
                         }
                     }
                 }
             }
         }
-        return u;
     }
 
     /**
@@ -141,7 +150,7 @@ final class WinogradConv {
                 }
             }
             for (int e = 0; e < XI; e++) {
-                int wBase = (e * groups + g) * c * tile;
+                int wBase = packedAt + (e * groups + g) * c * tile;
                 for (int t0 = 0; t0 < c; t0 += chunk) {
                     int t1 = Math.min(c, t0 + chunk);
                     for (int b = 0; b < count; b += PIXELS) {

@@ -6,8 +6,9 @@ import dev.jresnet.cpu.DirectConv;
  * How {@link CpuInference} runs a convolution: directly on blocked activations ({@link DirectConv}, on the tile of
  * {@code blocks} x {@code pixels}) where it supports the layer, im2col + GEMM ({@link dev.jresnet.cpu.FusedConv}) on
  * the others, with or without Winograd's F(2x2, 3x3) for the 3x3 stride-1 layers of up to 256 input channels
- * (ResNet's layer1-3); or im2col + GEMM everywhere. Without Winograd both are bit for bit the reference ops; with
- * it, each such layer is within 1e-6 relative L2 of them (and closer to the exact result than they are). The
+ * (ResNet's layer1-3) and the other 3x3 layers summed tap by tap; or im2col + GEMM everywhere. Without Winograd
+ * both are bit for bit the reference ops; with it, each such layer is within 1e-6 relative L2 of them (Winograd's
+ * closer to the exact result than they are). The
  * system property {@code jresnet.cpu.conv} chooses: {@code winograd} (the default where the Vector API is present),
  * {@code direct} (bit for bit), {@code direct-4x7} (a tile), or {@code gemm} (the default without the Vector API,
  * which the direct kernels need).
@@ -27,8 +28,8 @@ public record CpuConvolution(boolean isDirect, int blocks, int pixels, boolean u
 
     /**
      * The direct convolution on the default tile, with the 3x3 stride-1 layers of up to 256 input channels by
-     * Winograd's F(2x2, 3x3): within 1e-6 relative L2 of the reference per layer rather than bit for bit. Needs the
-     * Vector API.
+     * Winograd's F(2x2, 3x3) and the other 3x3 layers summed tap by tap: within 1e-6 relative L2 of the reference per
+     * layer rather than bit for bit. Needs the Vector API.
      */
     public static CpuConvolution winograd() {
         return parse("winograd");
@@ -70,6 +71,7 @@ public record CpuConvolution(boolean isDirect, int blocks, int pixels, boolean u
     /** For device descriptions: "direct convolution, 16-channel blocks, tile 4x7" or "im2col + GEMM". */
     public String describe() {
         return isDirect ? "direct convolution, " + DirectConv.lanes() + "-channel blocks, tile " + blocks + "x" + pixels
-                + (usesWinograd ? ", Winograd F(2x2,3x3) on 3x3 stride 1 up to 256 channels" : "") : "im2col + GEMM";
+                + (usesWinograd ? ", Winograd F(2x2,3x3) on 3x3 stride 1 up to 256 channels, other 3x3 tap by tap" : "")
+                : "im2col + GEMM";
     }
 }

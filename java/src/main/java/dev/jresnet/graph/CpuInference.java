@@ -5,6 +5,7 @@ import dev.jresnet.cpu.CpuOps;
 import dev.jresnet.cpu.DirectConv;
 import dev.jresnet.cpu.FusedConv;
 import dev.jresnet.cpu.PackedLinear;
+import dev.jresnet.cpu.WeightSlab;
 import dev.jresnet.cpu.MaxPool2d;
 import dev.jresnet.nn.ConvBn;
 import dev.jresnet.nn.Linear;
@@ -58,6 +59,7 @@ public final class CpuInference {
         this.convs = new FusedConv[spec.steps().size()];
         this.direct = new DirectConv[spec.steps().size()];
         this.linears = new PackedLinear[spec.steps().size()];
+        WeightSlab slab = convolution.isDirect() ? slabFor(convolution) : null;
         for (int i = 0; i < convs.length; i++) {
             if (spec.steps().get(i) instanceof ConvBn c) {
                 Tensor w = tensors.get(c.weight());
@@ -65,7 +67,7 @@ public final class CpuInference {
                         && DirectConv.supports(w, c.stride(), c.pad(), c.groups(), convolution.blocks())) {
                     DirectConv d = DirectConv.of(w, c.stride(), c.pad(), tensors.get(c.gamma()), tensors.get(c.beta()),
                             tensors.get(c.runningMean()), tensors.get(c.runningVar()), ConvBn.BN_EPS,
-                            convolution.blocks(), convolution.pixels(), convolution.usesWinograd());
+                            convolution.blocks(), convolution.pixels(), convolution.usesWinograd(), slab);
                     if (!d.planar() || c.residual() < 0) {  // a planar input takes no residual: GEMM runs that one
                         direct[i] = d;
                         continue;
@@ -78,6 +80,23 @@ public final class CpuInference {
                 linears[i] = PackedLinear.of(tensors.get(l.weight()), tensors.get(l.bias()));
             }
         }
+    }
+
+    /** One array for every direct layer's packed weights, so that each starts on a cache line (WeightSlab). */
+    private WeightSlab slabFor(CpuConvolution convolution) {
+        long floats = 0;
+        int layers = 0;
+        for (var step : spec.steps()) {
+            if (step instanceof ConvBn c) {
+                Tensor w = tensors.get(c.weight());
+                if (DirectConv.supports(w, c.stride(), c.pad(), c.groups(), convolution.blocks())) {
+                    floats += DirectConv.packedFloats(w, c.stride(), c.pad(), convolution.blocks(),
+                            convolution.pixels(), convolution.usesWinograd());
+                    layers++;
+                }
+            }
+        }
+        return WeightSlab.forFloats(floats, layers);
     }
 
     /** Logits [N, classes] of a normalised batch x [N, 3, H, W] (H, W >= 32). */

@@ -41,7 +41,8 @@ class CpuConvolutionTest {
         CpuConvolution w = CpuConvolution.parse("winograd");
         assertTrue(w.isDirect() && w.usesWinograd() && !d.usesWinograd());
         assertEquals(DirectConv.defaultTile(), w.blocks() + "x" + w.pixels());
-        assertTrue(w.describe().endsWith(", Winograd F(2x2,3x3) on 3x3 stride 1 up to 256 channels"), w.describe());
+        assertTrue(w.describe().endsWith(", Winograd F(2x2,3x3) on 3x3 stride 1 up to 256 channels,"
+                + " other 3x3 tap by tap"), w.describe());
         assertTrue(d.describe().startsWith("direct convolution, " + DirectConv.lanes() + "-channel blocks, tile "));
         assertEquals("im2col + GEMM", CpuConvolution.gemm().describe());
     }
