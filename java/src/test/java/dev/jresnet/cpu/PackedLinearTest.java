@@ -22,7 +22,8 @@ class PackedLinearTest {
 
     /** Bitwise CpuOps.linear, the reference op, on ResNet's classifier and on odd sizes, called twice (scratch reuse). */
     @ParameterizedTest
-    @CsvSource({"1, 2048, 1000", "8, 2048, 1000", "3, 37, 5", "17, 64, 10", "1200, 40, 1000", "2, 512, 1"})
+    @CsvSource({"1, 2048, 1000", "8, 2048, 1000", "3, 37, 5", "17, 64, 10", "1200, 40, 1000", "2, 512, 1",
+            "9, 512, 100", "300, 64, 70"})
     void bitwiseTheReferenceOp(int n, int in, int out) {
         SplittableRandom r = new SplittableRandom(n * 31L + in * 7L + out);
         Tensor w = random(r, out, in), b = random(r, out);
