@@ -5,10 +5,12 @@ import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.CudaAvailability;
 import dev.jresnet.cuda.Cudnn;
 import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.CpuInference;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.resnet.ResNet;
 import dev.jresnet.tensor.Precision;
+import dev.jresnet.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalDouble;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /** {@code jresnet bench}: ResNet-50 speed, alone or against peers on the same weights and input; or the kernel lab. */
@@ -72,7 +75,8 @@ public final class BenchCommand implements Callable<Integer> {
     Double warmup;
 
     @Option(names = "--compare", paramLabel = "PEER[,PEER...]",
-            description = "Peers to run on the same weights and input: onnxruntime, pytorch.")
+            description = "Peers to run on the same weights and input: onnxruntime, pytorch. With --layers: "
+                    + "onnxruntime, its profiler's time per layer beside the engine's.")
     String compare;
 
     @Option(names = "--json", description = "Print one JSON document with every number instead of tables.")
@@ -95,7 +99,8 @@ public final class BenchCommand implements Callable<Integer> {
     Integer threads;
 
     @Option(names = "--layers", description = "Kernel lab: time the network's convolution shapes on each CPU GEMM kernel "
-            + "(--device cuda: on each cuDNN forward algorithm).")
+            + "(--device cuda: on each cuDNN forward algorithm); on the CPU, the engine's forward pass step by step "
+            + "first (with --compare onnxruntime, ONNX Runtime's beside it).")
     boolean layers;
 
     @Option(names = "--serve", description = "Load-test `jresnet serve` on loopback: --clients threads POST images to "
@@ -126,8 +131,11 @@ public final class BenchCommand implements Callable<Integer> {
     /** Checks every option before anything slow happens, so a typo costs nothing. */
     Settings validate() {
         Device d = parseDevice(device);
-        if (layers && compare != null) {
-            throw new IllegalArgumentException("--compare applies to the whole-model benchmark, not to --layers");
+        if (layers && compare != null && (d.kind() != Device.Kind.CPU || !parsePeers(compare).equals(
+                List.of("onnxruntime")))) {
+            throw new IllegalArgumentException("--compare with --layers takes onnxruntime alone, on the CPU (its "
+                    + "profiler's time per layer beside the engine's); the other comparisons are the whole-model "
+                    + "benchmark's");
         }
         if (layers && weights != null) {
             throw new IllegalArgumentException("--weights has no effect with --layers, which times random tensors");
@@ -437,6 +445,37 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The engine's profile with ONNX Runtime's beside it, layer by layer: the seeded network, exported to ONNX for
+     * it, on the same seeded batch, one ONNX Runtime run after each profiled pass ({@link PeerLayers}).
+     */
+    private Results.Profile profileBesidePeer(Settings s, Architecture a, int batch, RoundRobin.Progress progress)
+            throws Exception {
+        if (!onnxRuntimePresent()) {
+            throw new PeerUnavailableException("ONNX Runtime is not on the classpath (the jresnet distribution leaves "
+                    + "it out; run the lab from a checkout: ./jresnet bench --layers --compare onnxruntime)");
+        }
+        Path dir = Files.createTempDirectory("jresnet-ort-profile-");
+        try (ResNet model = ResNet.builder().architecture(a).seed(0).device(Device.cpu()).build();
+             OnnxRuntimePeer peer = OnnxRuntimePeer.open(model, s.threads(), dir.resolve("ort"))) {
+            progress.say("beside it: " + peer.detail() + ", one run after each pass, its profiler on");
+            SplittableRandom r = new SplittableRandom(7);
+            Tensor x = Tensor.zeros(batch, 3, IMAGE_SIZE, IMAGE_SIZE);
+            for (int i = 0; i < x.data().length; i++) {
+                x.data()[i] = (float) r.nextGaussian();
+            }
+            return EngineProfile.run(EngineProfile.of(new CpuInference(model.network()), x),
+                    new PeerLayers(peer, x), batch, EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
     /** The network whose convolutions the kernel labs time: --arch, else resnet50 (the labs read no weights). */
     private static Architecture labArchitecture(Settings s) {
         return s.architecture() != null ? s.architecture() : Architecture.RESNET50;
@@ -469,8 +508,10 @@ public final class BenchCommand implements Callable<Integer> {
                     + "timed per shape", shapes.size(), b, s.warmup(), s.seconds()));
             progress.say(String.format(Locale.ROOT, "engine profile: %s forward passes at batch %d, %.1f s warm-up "
                     + "and %.1f s timed", a.id(), b, EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds())));
-            Results.Profile profile = EngineProfile.run(EngineProfile.of(a, b, IMAGE_SIZE), b,
-                    EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+            Results.Profile profile = s.peers().isEmpty()
+                    ? EngineProfile.run(EngineProfile.of(a, b, IMAGE_SIZE), b, EngineProfile.warmup(s.warmup()),
+                            EngineProfile.seconds(s.seconds()))
+                    : profileBesidePeer(s, a, b, progress);
             List<Results.LayerResult> rows = LayerLab.run(backend, shapes, b, s.warmup(), s.seconds(), progress);
             Results.LayerRun run = new Results.LayerRun(info, b, rows, profile);
             if (json) {

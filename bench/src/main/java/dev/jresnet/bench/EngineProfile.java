@@ -70,11 +70,34 @@ final class EngineProfile {
      * {@code seconds} (at
      * least {@link #MIN_PASSES}).
      */
-    static Results.Profile run(Pass pass, int batch, double warmup, double seconds) {
+    static Results.Profile run(Pass pass, int batch, double warmup, double seconds) throws Exception {
+        return run(pass, null, batch, warmup, seconds);
+    }
+
+    /**
+     * A peer run per layer: one run after each of the engine's passes (warm-up and timed alike, so that each finds
+     * the caches as the other left them), its own profiler timing its nodes.
+     */
+    interface Peer {
+        /** One run of the whole model. */
+        void run() throws Exception;
+
+        /**
+         * Its nodes' times in its last {@code timedRuns} runs, each matched to the step whose key
+         * ({@link #peerKey}) its name gives, by the steps' index.
+         */
+        Results.PeerProfile finish(Map<Integer, String> stepKeys, int timedRuns) throws Exception;
+    }
+
+    /** As {@link #run(Pass, int, double, double)}, with {@code peer} (null: none) run after each pass. */
+    static Results.Profile run(Pass pass, Peer peer, int batch, double warmup, double seconds) throws Exception {
         long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
         // A first pass runs partly interpreted (seconds for ResNet-50): warm up by passes as well as by time.
         for (int i = 0; i < WARMUP_PASSES || System.nanoTime() < warmEnd; i++) {
             pass.run((k, s, in, out, t) -> {});
+            if (peer != null) {
+                peer.run();
+            }
         }
         Map<Integer, StepInfo> steps = new LinkedHashMap<>();
         List<Double> forward = new ArrayList<>();
@@ -86,12 +109,43 @@ final class EngineProfile {
                     .add(t / 1e9));
             forward.add((System.nanoTime() - t0) / 1e9);
             passes++;
+            if (peer != null) {
+                peer.run();
+            }
+        }
+        Results.PeerProfile peerProfile = null;
+        if (peer != null) {
+            Map<Integer, String> keys = new LinkedHashMap<>();
+            steps.values().forEach(s -> keys.put(s.index, s.key));
+            peerProfile = peer.finish(keys, passes);
         }
         return profile(batch, passes, Statistics.of(forward.stream().mapToDouble(Double::doubleValue).toArray()),
-                new ArrayList<>(steps.values()));
+                new ArrayList<>(steps.values()), peerProfile);
     }
 
-    private static Results.Profile profile(int batch, int passes, Statistics forward, List<StepInfo> infos) {
+    /**
+     * The name by which an ONNX graph exported from the description ({@code OnnxExporter}) knows a step's result, as
+     * a peer's fused node is named: a convolution by its batch norm ("layer1.0.bn1"), "maxpool", "avgpool", the
+     * classifier "logits" (the network's output) or its own name.
+     */
+    static String peerKey(Step step) {
+        if (step instanceof ConvBn c) {
+            return c.bn();
+        }
+        if (step instanceof MaxPool) {
+            return "maxpool";
+        }
+        if (step instanceof GlobalAvgPool) {
+            return "avgpool";
+        }
+        if (step instanceof Linear) {
+            return "logits";
+        }
+        return step.getClass().getSimpleName();
+    }
+
+    private static Results.Profile profile(int batch, int passes, Statistics forward, List<StepInfo> infos,
+                                           Results.PeerProfile peer) {
         double total = forward.mean();
         List<Results.StepTime> rows = new ArrayList<>();
         Map<String, double[]> groups = new LinkedHashMap<>();   // group -> {steps, seconds, flops}
@@ -112,11 +166,12 @@ final class EngineProfile {
                         g[1] / total));
             }
         });
-        return new Results.Profile(batch, passes, forward, rows, summary);
+        return new Results.Profile(batch, passes, forward, rows, summary, peer);
     }
 
     /** What a step is, read from its first timing; then its times. */
-    private record StepInfo(int index, String name, String group, String shape, long flops, List<Double> times) {
+    private record StepInfo(int index, String name, String group, String shape, long flops, String key,
+                            List<Double> times) {
         static StepInfo of(int index, Step step, Shape in, Shape out) {
             String name;
             String group;
@@ -140,7 +195,8 @@ final class EngineProfile {
                 name = step.getClass().getSimpleName();
                 group = "other convolutions";
             }
-            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, new ArrayList<>());
+            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, peerKey(step),
+                    new ArrayList<>());
         }
     }
 

@@ -34,6 +34,14 @@ final class OnnxRuntimePeer implements Engine {
     }
 
     static OnnxRuntimePeer open(ResNet model, int threads) throws PeerUnavailableException {
+        return open(model, threads, null);
+    }
+
+    /**
+     * As {@link #open(ResNet, int)}, with ONNX Runtime's profiler on when {@code profilePrefix} is not null: it then
+     * writes every run's node times to a JSON file that {@link #endProfiling} names.
+     */
+    static OnnxRuntimePeer open(ResNet model, int threads, Path profilePrefix) throws PeerUnavailableException {
         Path onnx = null;
         try {
             onnx = Files.createTempFile("jresnet-bench-", ".onnx");
@@ -47,6 +55,9 @@ final class OnnxRuntimePeer implements Engine {
                 // ORT's workers spin for a while after each run by default. Interleaved with jresnet, that
                 // spinning would steal jresnet's cores and make the comparison unfair, so they sleep instead.
                 opts.addConfigEntry("session.intra_op.allow_spinning", "0");
+                if (profilePrefix != null) {
+                    opts.enableProfiling(profilePrefix.toString());
+                }
                 OrtSession session = env.createSession(onnx.toString(), opts);
                 return new OnnxRuntimePeer(env, session, threads, env.getVersion());
             }
@@ -100,6 +111,11 @@ final class OnnxRuntimePeer implements Engine {
             }
             return (t1 - t0) / 1e9;
         }
+    }
+
+    /** Stops the profiler; the JSON file of its events (see {@link #open(ResNet, int, Path)}). */
+    Path endProfiling() throws OrtException {
+        return Path.of(session.endProfiling());
     }
 
     @Override

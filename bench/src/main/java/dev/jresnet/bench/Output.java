@@ -129,24 +129,62 @@ final class Output {
 
     /** The engine's forward pass by class of step, in CPU-PERFORMANCE.md's order. */
     static Table profileGroups(Results.Profile p) {
-        Table t = new Table(1, "class", "steps", "ms", "GFLOP/s", "share");
-        for (Results.GroupTime g : p.groups()) {
-            t.row(g.group(), String.valueOf(g.steps()), ms(g.seconds()), gflops(g.gflops()),
-                    f("%.1f %%", 100 * g.share()));
+        Results.PeerProfile peer = p.peer();
+        List<String> head = new ArrayList<>(List.of("class", "steps", "ms", "GFLOP/s", "share"));
+        if (peer != null) {
+            head.addAll(List.of(peer.name() + " ms", "jresnet/" + peer.name()));
         }
-        t.row("all steps", String.valueOf(p.steps().size()), ms(p.stepsSeconds()),
+        Table t = new Table(1, head.toArray(String[]::new));
+        for (Results.GroupTime g : p.groups()) {
+            List<String> row = new ArrayList<>(List.of(g.group(), String.valueOf(g.steps()), ms(g.seconds()),
+                    gflops(g.gflops()), f("%.1f %%", 100 * g.share())));
+            if (peer != null) {
+                double ps = p.peerSeconds(g.group());
+                row.addAll(List.of(ms(ps), ratio(ps, g.seconds())));
+            }
+            t.row(row.toArray(String[]::new));
+        }
+        List<String> all = new ArrayList<>(List.of("all steps", String.valueOf(p.steps().size()),
+                ms(p.stepsSeconds()),
                 f("%.1f", p.steps().stream().mapToDouble(s -> s.flops()).sum() / p.stepsSeconds() / 1e9),
-                f("%.1f %%", 100 * p.stepsSeconds() / p.forward().mean()));
+                f("%.1f %%", 100 * p.stepsSeconds() / p.forward().mean())));
+        if (peer != null) {
+            double matched = peer.nodesSeconds() - peer.unmatchedSeconds();
+            all.addAll(List.of(ms(matched), ratio(matched, p.stepsSeconds())));
+            t.row(all.toArray(String[]::new));
+            t.row("other nodes (" + peer.name() + ")", "-", "-", "-", "-", ms(peer.unmatchedSeconds()), "-");
+            t.row("whole pass (median)", "-", ms(p.forward().median()), "-", "-", ms(peer.forward().median()),
+                    ratio(peer.forward().median(), p.forward().median()));
+        } else {
+            t.row(all.toArray(String[]::new));
+        }
         return t;
+    }
+
+    /** "0.74x": the peer's time over jresnet's (above 1: jresnet faster), or "-". */
+    private static String ratio(double peerSeconds, double jresnetSeconds) {
+        return peerSeconds > 0 && jresnetSeconds > 0 ? f("%.2fx", peerSeconds / jresnetSeconds) : "-";
     }
 
     /** The engine's forward pass step by step (shapes per image: C x H x W). */
     static Table profileSteps(Results.Profile p) {
-        Table t = new Table(4, "step", "name", "class", "shape (in -> out)", "median ms", "mean ms", "GFLOP/s",
-                "share");
+        Results.PeerProfile peer = p.peer();
+        List<String> head = new ArrayList<>(List.of("step", "name", "class", "shape (in -> out)", "median ms",
+                "mean ms", "GFLOP/s", "share"));
+        if (peer != null) {
+            head.addAll(List.of(peer.name() + " median ms", "jresnet/" + peer.name()));
+        }
+        Table t = new Table(4, head.toArray(String[]::new));
         for (Results.StepTime s : p.steps()) {
-            t.row(String.valueOf(s.index()), s.name(), s.group(), s.shape(), ms(s.latency().median()),
-                    ms(s.latency().mean()), gflops(s.gflops()), f("%.1f %%", 100 * s.share()));
+            List<String> row = new ArrayList<>(List.of(String.valueOf(s.index()), s.name(), s.group(), s.shape(),
+                    ms(s.latency().median()), ms(s.latency().mean()), gflops(s.gflops()),
+                    f("%.1f %%", 100 * s.share())));
+            if (peer != null) {
+                Statistics ps = peer.steps().get(s.index());
+                row.addAll(List.of(ps == null ? "-" : ms(ps.median()),
+                        ps == null ? "-" : ratio(ps.median(), s.latency().median())));
+            }
+            t.row(row.toArray(String[]::new));
         }
         return t;
     }
@@ -292,6 +330,21 @@ final class Output {
             num(go, "ms", g.seconds() * 1e3);
             num(go, "gflops", g.gflops());
             num(go, "share", g.share());
+            if (p.peer() != null) {
+                num(go, "peer_ms", p.peerSeconds(g.group()) * 1e3);
+            }
+        }
+        if (p.peer() != null) {
+            Results.PeerProfile peer = p.peer();
+            ObjectNode po = o.putObject("peer");
+            po.put("name", peer.name());
+            po.put("detail", peer.detail());
+            po.put("how", "one peer run after each profiled pass; its profiler's node times matched to the steps by"
+                    + " name; groups[].peer_ms and steps[].peer.latency_ms are its (null: no node matched)");
+            latency(po.putObject("forward"), peer.forward());
+            po.put("nodes", peer.nodes());
+            po.put("matched_steps", peer.steps().size());
+            num(po, "other_nodes_ms", peer.unmatchedSeconds() * 1e3);
         }
         ArrayNode steps = o.putArray("steps");
         for (Results.StepTime s : p.steps()) {
@@ -304,6 +357,14 @@ final class Output {
             latency(so, s.latency());
             num(so, "gflops", s.gflops());
             num(so, "share", s.share());
+            if (p.peer() != null) {
+                Statistics ps = p.peer().steps().get(s.index());
+                if (ps == null) {
+                    so.putNull("peer");
+                } else {
+                    latency(so.putObject("peer"), ps);
+                }
+            }
         }
     }
 

@@ -42,6 +42,8 @@ final class Report {
     static final String LAYERS = "layers.png";
     static final String LAYERS_JSON = "layers.json";
     static final String PROFILE = "profile.png";
+    /** The profile's classes beside a peer's (--layers --compare onnxruntime). */
+    static final String PROFILE_PEER = "profile-vs-peer.png";
     private static final int WIDTH = 900;
     private static final int HEIGHT = 560;
     /** One colour per engine, the same in every chart: jresnet, onnxruntime, pytorch, then kernels. */
@@ -109,7 +111,19 @@ final class Report {
                         .append(EngineProfile.headline(p)).append(". Each step of `CpuInference` (fused convolution ")
                         .append("with batch norm, residual and ReLU; max-pool; avg-pool; fc) timed inside real passes; ")
                         .append("share = the step's mean over the mean forward pass.\n\n");
+                if (p.peer() != null) {
+                    md.append("Beside it, ").append(p.peer().detail()).append(": one run after each profiled pass, ")
+                            .append("its profiler's node times matched to the steps by name (it fuses a convolution ")
+                            .append("with its batch norm, residual and ReLU as the engine does); \"other nodes\" are ")
+                            .append("its nodes that match no step (layout reorders, flatten). jresnet/")
+                            .append(p.peer().name()).append(" above 1: jresnet faster.\n\n");
+                }
                 md.append(Output.profileGroups(p).markdown()).append('\n');
+                if (p.peer() != null) {
+                    files.add(profilePeerChart(dir.resolve(PROFILE_PEER), run));
+                    md.append("![ms per class, jresnet and ").append(p.peer().name()).append("](")
+                            .append(PROFILE_PEER).append(")\n\n");
+                }
                 md.append("![ms per step](").append(PROFILE).append(")\n\n");
                 md.append(Output.profileSteps(p).markdown()).append('\n');
                 md.append("## Each convolution shape on each kernel (unfused, CpuOps.conv2d)\n\n");
@@ -320,6 +334,35 @@ final class Report {
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 10));
         subtitle(chart, run.info(), List.of());
+        return chart;
+    }
+
+    static Path profilePeerChart(Path png, Results.LayerRun run) throws IOException {
+        return save(png, profilePeer(run), WIDTH, HEIGHT);
+    }
+
+    /** Mean ms per class of step, the engine's and the peer's side by side (--layers --compare onnxruntime). */
+    static JFreeChart profilePeer(Results.LayerRun run) {
+        Results.Profile p = run.profile();
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (Results.GroupTime g : p.groups()) {
+            data.addValue(g.seconds() * 1e3, "jresnet", g.group());
+            data.addValue(p.peerSeconds(g.group()) * 1e3, p.peer().name(), g.group());
+        }
+        JFreeChart chart = ChartFactory.createBarChart(String.format(java.util.Locale.ROOT,
+                        "Forward pass by class of step, batch %d: jresnet %.1f ms, %s %.1f ms (medians; shorter is "
+                                + "faster)", p.batch(), p.forward().median() * 1e3, p.peer().name(),
+                        p.peer().forward().median() * 1e3), null, "ms per pass (mean)", data,
+                PlotOrientation.HORIZONTAL, true, false, false);
+        CategoryPlot plot = chart.getCategoryPlot();
+        BarRenderer r = (BarRenderer) plot.getRenderer();
+        r.setBarPainter(new StandardBarPainter());
+        r.setShadowVisible(false);
+        r.setItemMargin(0.0);
+        colour(r, data.getRowCount());
+        style(chart, plot);
+        subtitle(chart, run.info(), List.of(new Results.PeerStatus(p.peer().name(), true, p.peer().detail(),
+                p.peer().threads())));
         return chart;
     }
 

@@ -1,6 +1,7 @@
 package dev.jresnet.bench;
 
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalDouble;
 
 /** What a run measured: plain data, written out as text, JSON and Markdown by {@link Output} and {@link Report}. */
@@ -98,10 +99,40 @@ final class Results {
      * The engine's own forward pass ({@code CpuInference}, fused convolutions, pools, fc) at one batch, each step timed
      * inside {@code passes} real passes; {@code forward} is the whole pass, timed around the call.
      */
-    record Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups) {
+    record Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups,
+                   PeerProfile peer) {
+        /** Without a peer's per-layer times. */
+        Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups) {
+            this(batch, passes, forward, steps, groups, null);
+        }
+
         /** The steps' mean times summed: the forward pass less what lies between the steps. */
         double stepsSeconds() {
             return steps.stream().mapToDouble(s -> s.latency().mean()).sum();
+        }
+
+        /** The peer's mean seconds for the steps of {@code group} that matched one of its nodes (NaN: no peer). */
+        double peerSeconds(String group) {
+            if (peer == null) {
+                return Double.NaN;
+            }
+            return steps.stream().filter(s -> s.group().equals(group) && peer.steps().containsKey(s.index()))
+                    .mapToDouble(s -> peer.steps().get(s.index()).mean()).sum();
+        }
+    }
+
+    /**
+     * A peer's own time for each step, from its profiler, in runs interleaved with the engine's profiled passes (one
+     * peer run after each): {@code steps} by the engine's step index, for the steps one of its nodes matched (by
+     * name; ONNX Runtime fuses a convolution, its batch norm, residual and ReLU into one node, as the engine does);
+     * {@code unmatchedSeconds} its nodes that match no step (layout reorders, flatten), per run; {@code forward} its
+     * whole runs timed around the call.
+     */
+    record PeerProfile(String name, String detail, int threads, Statistics forward, Map<Integer, Statistics> steps,
+                       double unmatchedSeconds, int nodes) {
+        /** The matched steps' mean times summed, plus the unmatched nodes'. */
+        double nodesSeconds() {
+            return steps.values().stream().mapToDouble(Statistics::mean).sum() + unmatchedSeconds;
         }
     }
 

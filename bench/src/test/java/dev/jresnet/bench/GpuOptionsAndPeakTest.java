@@ -26,7 +26,7 @@ class GpuOptionsAndPeakTest {
             "--device cuda --precision fp16,fp32             | --precision takes several precisions (or all) only with --layers --device cuda",
             "--layers --precision all                        | --precision tf32 needs --device cuda",
             "--layers --device cuda --precision fp16,fp64    | --precision must be fp32, tf32 or fp16, got \"fp16,fp64\"",
-            "--layers --device cuda --compare pytorch        | --compare applies to the whole-model benchmark, not to --layers",
+            "--layers --device cuda --compare onnxruntime    | --compare with --layers takes onnxruntime alone, on the CPU",
     })
     void badGpuOptionsAreOneClearLine(String args, String expected) {
         OptionValidationTest.Run r = OptionValidationTest.bench(args.strip().split("\\s+"));
