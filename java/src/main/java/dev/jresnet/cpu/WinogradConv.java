@@ -159,125 +159,81 @@ final class WinogradConv {
                     }
                 }
             }
-            FloatVector floor = FloatVector.broadcast(S, lo);
             for (int o = 0; o < BLOCKS; o++) {
                 int ch = g * tile + o * L;
-                FloatVector sc = FloatVector.fromArray(S, scale, ch);
-                FloatVector sh = FloatVector.fromArray(S, shift, ch);
                 for (int b = 0; b < count; b++) {
                     int tg = blk * TILES + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
                     int ty = t / tw, tx = t % tw;
                     int at = img * outImage + (g * BLOCKS + o) * plane + (ty * 2 + 1) * row + (tx * 2 + 1) * L;
-                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, sc, sh, res, floor, 2 * ty + 2 <= h,
-                            2 * tx + 2 <= w);
+                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, scale, shift, ch, res, lo,
+                            2 * ty + 2 <= h, 2 * tx + 2 <= w);
                 }
             }
         });
     }
 
-    /** V = Bᵀ d B of the 4x4 patch of L-channel vectors at x[at] (rows {@code row} apart), to v[at + ξ·stride]. */
+    /** Bᵀ's rows as (row a, row b, a + b or a - b): d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
+    private static final int[] B_A = {0, 1, 2, 1}, B_B = {2, 2, 1, 3};
+
+    /**
+     * V = Bᵀ d B of the 4x4 patch of L-channel vectors at x[at] (rows {@code row} apart), to v[at + ξ·stride]. A loop
+     * over Bᵀ's rows, each of its 4 values (one row of Bᵀ d) then along the row: written out as one block of 16 loads
+     * and stores, C2 stopped inlining the Vector API's last stores (too many nodes) and ran them on the API's Java
+     * fallback, which allocates; a profile showed that in every Winograd layer.
+     */
     private static void inputTile(float[] x, int at, int row, float[] v, int vAt, int stride) {
-        // Bᵀ's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3; first down each column j (tIJ = row i of Bᵀ d), then along
-        // each row. Written out: C2 keeps named vectors in registers, an array of them it may box.
-        FloatVector d00 = FloatVector.fromArray(S, x, at);
-        FloatVector d10 = FloatVector.fromArray(S, x, at + row);
-        FloatVector d20 = FloatVector.fromArray(S, x, at + 2 * row);
-        FloatVector d30 = FloatVector.fromArray(S, x, at + 3 * row);
-        FloatVector t00 = d00.sub(d20);
-        FloatVector t10 = d10.add(d20);
-        FloatVector t20 = d20.sub(d10);
-        FloatVector t30 = d10.sub(d30);
-        FloatVector d01 = FloatVector.fromArray(S, x, at + 1 * L);
-        FloatVector d11 = FloatVector.fromArray(S, x, at + row + 1 * L);
-        FloatVector d21 = FloatVector.fromArray(S, x, at + 2 * row + 1 * L);
-        FloatVector d31 = FloatVector.fromArray(S, x, at + 3 * row + 1 * L);
-        FloatVector t01 = d01.sub(d21);
-        FloatVector t11 = d11.add(d21);
-        FloatVector t21 = d21.sub(d11);
-        FloatVector t31 = d11.sub(d31);
-        FloatVector d02 = FloatVector.fromArray(S, x, at + 2 * L);
-        FloatVector d12 = FloatVector.fromArray(S, x, at + row + 2 * L);
-        FloatVector d22 = FloatVector.fromArray(S, x, at + 2 * row + 2 * L);
-        FloatVector d32 = FloatVector.fromArray(S, x, at + 3 * row + 2 * L);
-        FloatVector t02 = d02.sub(d22);
-        FloatVector t12 = d12.add(d22);
-        FloatVector t22 = d22.sub(d12);
-        FloatVector t32 = d12.sub(d32);
-        FloatVector d03 = FloatVector.fromArray(S, x, at + 3 * L);
-        FloatVector d13 = FloatVector.fromArray(S, x, at + row + 3 * L);
-        FloatVector d23 = FloatVector.fromArray(S, x, at + 2 * row + 3 * L);
-        FloatVector d33 = FloatVector.fromArray(S, x, at + 3 * row + 3 * L);
-        FloatVector t03 = d03.sub(d23);
-        FloatVector t13 = d13.add(d23);
-        FloatVector t23 = d23.sub(d13);
-        FloatVector t33 = d13.sub(d33);
-        t00.sub(t02).intoArray(v, vAt + 0 * stride);
-        t01.add(t02).intoArray(v, vAt + 1 * stride);
-        t02.sub(t01).intoArray(v, vAt + 2 * stride);
-        t01.sub(t03).intoArray(v, vAt + 3 * stride);
-        t10.sub(t12).intoArray(v, vAt + 4 * stride);
-        t11.add(t12).intoArray(v, vAt + 5 * stride);
-        t12.sub(t11).intoArray(v, vAt + 6 * stride);
-        t11.sub(t13).intoArray(v, vAt + 7 * stride);
-        t20.sub(t22).intoArray(v, vAt + 8 * stride);
-        t21.add(t22).intoArray(v, vAt + 9 * stride);
-        t22.sub(t21).intoArray(v, vAt + 10 * stride);
-        t21.sub(t23).intoArray(v, vAt + 11 * stride);
-        t30.sub(t32).intoArray(v, vAt + 12 * stride);
-        t31.add(t32).intoArray(v, vAt + 13 * stride);
-        t32.sub(t31).intoArray(v, vAt + 14 * stride);
-        t31.sub(t33).intoArray(v, vAt + 15 * stride);
+        for (int i = 0; i < 4; i++) {
+            int a = at + B_A[i] * row, b = at + B_B[i] * row;
+            boolean plus = i == 1;
+            FloatVector a0 = FloatVector.fromArray(S, x, a), b0 = FloatVector.fromArray(S, x, b);
+            FloatVector a1 = FloatVector.fromArray(S, x, a + L), b1 = FloatVector.fromArray(S, x, b + L);
+            FloatVector a2 = FloatVector.fromArray(S, x, a + 2 * L), b2 = FloatVector.fromArray(S, x, b + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, x, a + 3 * L), b3 = FloatVector.fromArray(S, x, b + 3 * L);
+            FloatVector t0 = plus ? a0.add(b0) : a0.sub(b0), t1 = plus ? a1.add(b1) : a1.sub(b1);
+            FloatVector t2 = plus ? a2.add(b2) : a2.sub(b2), t3 = plus ? a3.add(b3) : a3.sub(b3);
+            int o = vAt + 4 * i * stride;
+            t0.sub(t2).intoArray(v, o);
+            t1.add(t2).intoArray(v, o + stride);
+            t2.sub(t1).intoArray(v, o + 2 * stride);
+            t1.sub(t3).intoArray(v, o + 3 * stride);
+        }
     }
 
     /**
-     * Y = Aᵀ M A of one tile's 16 products (m[at + ξ·stride]), then batch norm, the residual and ReLU, to the 2x2
-     * outputs at y[yAt] (rows {@code row} apart); the second row and column only where they lie in the map.
+     * Y = Aᵀ M A of one tile's 16 products (m[at + ξ·stride]), then batch norm (channels {@code ch}..), the residual
+     * and ReLU (max with {@code lo}), to the 2x2 outputs at y[yAt] (rows {@code row} apart); the second row and
+     * column only where they lie in the map. A loop over Aᵀ's two rows (m0 + m1 + m2, m1 - m2 - m3), for the reason
+     * inputTile is one; no vector crosses a call (a vector argument of a method C2 does not inline is boxed).
      */
-    private static void outputTile(float[] m, int at, int stride, float[] y, int yAt, int row, FloatVector sc,
-                                   FloatVector sh, float[] res, FloatVector floor, boolean row2, boolean col2) {
-        // Aᵀ's rows: m0 + m1 + m2, m1 - m2 - m3; down each column j, then along the rows.
-        FloatVector m00 = FloatVector.fromArray(S, m, at + 0 * stride);
-        FloatVector m10 = FloatVector.fromArray(S, m, at + 4 * stride);
-        FloatVector m20 = FloatVector.fromArray(S, m, at + 8 * stride);
-        FloatVector m30 = FloatVector.fromArray(S, m, at + 12 * stride);
-        FloatVector t00 = m00.add(m10).add(m20);
-        FloatVector t10 = m10.sub(m20).sub(m30);
-        FloatVector m01 = FloatVector.fromArray(S, m, at + 1 * stride);
-        FloatVector m11 = FloatVector.fromArray(S, m, at + 5 * stride);
-        FloatVector m21 = FloatVector.fromArray(S, m, at + 9 * stride);
-        FloatVector m31 = FloatVector.fromArray(S, m, at + 13 * stride);
-        FloatVector t01 = m01.add(m11).add(m21);
-        FloatVector t11 = m11.sub(m21).sub(m31);
-        FloatVector m02 = FloatVector.fromArray(S, m, at + 2 * stride);
-        FloatVector m12 = FloatVector.fromArray(S, m, at + 6 * stride);
-        FloatVector m22 = FloatVector.fromArray(S, m, at + 10 * stride);
-        FloatVector m32 = FloatVector.fromArray(S, m, at + 14 * stride);
-        FloatVector t02 = m02.add(m12).add(m22);
-        FloatVector t12 = m12.sub(m22).sub(m32);
-        FloatVector m03 = FloatVector.fromArray(S, m, at + 3 * stride);
-        FloatVector m13 = FloatVector.fromArray(S, m, at + 7 * stride);
-        FloatVector m23 = FloatVector.fromArray(S, m, at + 11 * stride);
-        FloatVector m33 = FloatVector.fromArray(S, m, at + 15 * stride);
-        FloatVector t03 = m03.add(m13).add(m23);
-        FloatVector t13 = m13.sub(m23).sub(m33);
-        store(t00.add(t01).add(t02), y, yAt, sc, sh, res, floor);
-        if (col2) {
-            store(t01.sub(t02).sub(t03), y, yAt + L, sc, sh, res, floor);
-        }
-        if (row2) {
-            store(t10.add(t11).add(t12), y, yAt + row, sc, sh, res, floor);
+    private static void outputTile(float[] m, int at, int stride, float[] y, int yAt, int row, float[] scale,
+                                   float[] shift, int ch, float[] res, float lo, boolean row2, boolean col2) {
+        FloatVector sc = FloatVector.fromArray(S, scale, ch), sh = FloatVector.fromArray(S, shift, ch);
+        for (int r = 0; r < (row2 ? 2 : 1); r++) {
+            // row r of Aᵀ M, column j: rows r, r+1, r+2 of M, added (r = 0) or as m1 - m2 - m3 (r = 1)
+            int m0 = at + 4 * r * stride, m1 = m0 + 4 * stride, m2 = m1 + 4 * stride;
+            FloatVector t0 = column(m, m0, m1, m2, r), t1 = column(m, m0 + stride, m1 + stride, m2 + stride, r);
+            FloatVector t2 = column(m, m0 + 2 * stride, m1 + 2 * stride, m2 + 2 * stride, r);
+            int out = yAt + r * row;
+            FloatVector v = t0.add(t1).add(t2).mul(sc).add(sh);
+            if (res != null) {
+                v = v.add(FloatVector.fromArray(S, res, out));
+            }
+            v.max(lo).intoArray(y, out);
             if (col2) {
-                store(t11.sub(t12).sub(t13), y, yAt + row + L, sc, sh, res, floor);
+                FloatVector t3 = column(m, m0 + 3 * stride, m1 + 3 * stride, m2 + 3 * stride, r);
+                FloatVector u = t1.sub(t2).sub(t3).mul(sc).add(sh);
+                if (res != null) {
+                    u = u.add(FloatVector.fromArray(S, res, out + L));
+                }
+                u.max(lo).intoArray(y, out + L);
             }
         }
     }
 
-    private static void store(FloatVector acc, float[] y, int i, FloatVector sc, FloatVector sh, float[] res,
-                              FloatVector floor) {
-        FloatVector v = acc.mul(sc).add(sh);
-        if (res != null) {
-            v = v.add(FloatVector.fromArray(S, res, i));
-        }
-        v.max(floor).intoArray(y, i);
+    /** One value of Aᵀ M: m0 + m1 + m2 for Aᵀ's first row (r = 0), m0 - m1 - m2 for its second (rows 1-3 of M). */
+    private static FloatVector column(float[] m, int m0, int m1, int m2, int r) {
+        FloatVector a = FloatVector.fromArray(S, m, m0), b = FloatVector.fromArray(S, m, m1);
+        FloatVector c = FloatVector.fromArray(S, m, m2);
+        return r == 0 ? a.add(b).add(c) : a.sub(b).sub(c);
     }
 }
