@@ -64,8 +64,7 @@ final class WinogradConv {
      * Whether a convolution with this kernel, stride, padding and input channels runs here (any input size). Not at
      * 512 channels: there a block of TILES tiles uses each transformed weight (16 per 9 of the direct convolution's,
      * 2 MB per group of output channels) only 16-28 times, against the direct convolution's 49 per image of layer4,
-     * and measured 0.84x (batch 1) and 0.90x (batch 8) the direct convolution's speed on layer4, 1.16x and 1.32x on
-     * layer3.
+     * and with it on layer4 too the whole pass measured 0.99-1.09x at batch 1 and 0.89x at batch 8 (against 1-3 only).
      */
     static boolean supports(int r, int s, int stride, int padding, int c) {
         return r == 3 && s == 3 && stride == 1 && padding == 1 && c <= MAX_CHANNELS;
