@@ -3,7 +3,7 @@ package dev.jresnet.cpu;
 /**
  * Ranges of one float array for packed weights, each starting on a 64-byte cache line where the JVM allows it. A
  * 512-bit load of weights that straddles two lines costs the direct convolution's tile about 9 % of its speed with
- * its data in L1 (157 against 144 GFLOP/s measured here) and ResNet-50 5-6 % of a forward pass; Java gives no
+ * its data in L1 (157 against 144 GFLOP/s measured here) and ResNet-50 3-6 % of a forward pass; Java gives no
  * aligned arrays, but HotSpot's default collector (G1, on 2 or more CPUs) places an array of half a region or more
  * at the start of a region, so in one large array the offset of a line is known from the array header's size.
  * Elsewhere (another collector, a small model) the ranges are merely as aligned as any array: correct, not faster.
