@@ -287,11 +287,7 @@ final class Report {
         JFreeChart chart = ChartFactory.createBarChart("Convolutions of ResNet-50, batch " + run.batch()
                 + " (higher is better)", null, "GFLOP/s", data, PlotOrientation.HORIZONTAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
-        BarRenderer r = (BarRenderer) plot.getRenderer();
-        r.setBarPainter(new StandardBarPainter());
-        r.setShadowVisible(false);
-        r.setItemMargin(0.0);
-        colour(r, data.getRowCount());
+        flatBars(plot, data.getRowCount());
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
@@ -355,11 +351,7 @@ final class Report {
                         p.peer().forward().median() * 1e3), null, "ms per pass (mean)", data,
                 PlotOrientation.HORIZONTAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
-        BarRenderer r = (BarRenderer) plot.getRenderer();
-        r.setBarPainter(new StandardBarPainter());
-        r.setShadowVisible(false);
-        r.setItemMargin(0.0);
-        colour(r, data.getRowCount());
+        flatBars(plot, data.getRowCount());
         style(chart, plot);
         subtitle(chart, run.info(), List.of(new Results.PeerStatus(p.peer().name(), true, p.peer().detail(),
                 p.peer().threads())));
@@ -384,11 +376,7 @@ final class Report {
         JFreeChart chart = ChartFactory.createBarChart("Engine's cuDNN pick per convolution shape, batch " + run.batch()
                 + " (higher is better)", null, "TFLOP/s", byPrecision, PlotOrientation.HORIZONTAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
-        BarRenderer r = (BarRenderer) plot.getRenderer();
-        r.setBarPainter(new StandardBarPainter());
-        r.setShadowVisible(false);
-        r.setItemMargin(0.0);
-        colour(r, byPrecision.getRowCount());
+        flatBars(plot, byPrecision.getRowCount());
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
         style(chart, plot);
         plot.getDomainAxis().setTickLabelFont(new Font(Font.MONOSPACED, Font.PLAIN, 12));
@@ -445,6 +433,15 @@ final class Report {
     static String version() {
         String v = ResNet.class.getPackage().getImplementationVersion();
         return v != null ? v : "development build";
+    }
+
+    /** Flat bars of one colour per series, a category's bars touching (the bar charts' look). */
+    private static void flatBars(CategoryPlot plot, int series) {
+        BarRenderer r = (BarRenderer) plot.getRenderer();
+        r.setBarPainter(new StandardBarPainter());
+        r.setShadowVisible(false);
+        r.setItemMargin(0.0);
+        colour(r, series);
     }
 
     private static void colour(org.jfree.chart.renderer.category.AbstractCategoryItemRenderer r, int series) {

@@ -43,7 +43,7 @@ class TapOrderTest {
         Tensor residual = withResidual ? Naive.random(37, n, k, p, q) : null;
         Tensor want = FusedConv.reference(weight, stride, 1, 1, gamma, beta, mean, var, 1e-5f)
                 .forward(in, residual, relu);
-        Tensor exact = float64(in, weight, stride, gamma, beta, mean, var, residual, relu);
+        Tensor exact = Naive.convBn3x3Float64(in, weight, stride, gamma, beta, mean, var, residual, relu);
 
         DirectConv d = DirectConv.of(weight, stride, 1, gamma, beta, mean, var, 1e-5f, DirectConv.defaultBlocks(),
                 DirectConv.defaultPixels(), true);
@@ -84,42 +84,5 @@ class TapOrderTest {
         Tensor w1 = Naive.random(44, k, c, 1, 1);
         assertFalse(DirectConv.of(w1, 1, 0, g, g, g, var, 1e-5f, DirectConv.defaultBlocks(),
                 DirectConv.defaultPixels(), true).byTaps(), "one tap: already whole blocks of channels");
-    }
-
-    /** bn(conv3x3(in, stride, padding 1)) (+ residual) (ReLU) in float64, rounded once. */
-    private static Tensor float64(Tensor in, Tensor weight, int stride, Tensor gamma, Tensor beta, Tensor mean,
-                                  Tensor var, Tensor residual, boolean relu) {
-        int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3), k = weight.dim(0);
-        int p = (h - 1) / stride + 1, q = (w - 1) / stride + 1;
-        Tensor out = Tensor.zeros(n, k, p, q);
-        float[] x = in.data(), wt = weight.data(), y = out.data();
-        for (int b = 0; b < n; b++) {
-            for (int o = 0; o < k; o++) {
-                double sc = gamma.data()[o] / Math.sqrt(var.data()[o] + 1e-5);
-                for (int i = 0; i < p; i++) {
-                    for (int j = 0; j < q; j++) {
-                        double sum = 0;
-                        for (int ch = 0; ch < c; ch++) {
-                            for (int r = 0; r < 3; r++) {
-                                for (int s = 0; s < 3; s++) {
-                                    int ih = i * stride - 1 + r, iw = j * stride - 1 + s;
-                                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        sum += (double) x[((b * c + ch) * h + ih) * w + iw]
-                                                * wt[((o * c + ch) * 3 + r) * 3 + s];
-                                    }
-                                }
-                            }
-                        }
-                        int at = ((b * k + o) * p + i) * q + j;
-                        double v = (sum - mean.data()[o]) * sc + beta.data()[o];
-                        if (residual != null) {
-                            v += residual.data()[at];
-                        }
-                        y[at] = (float) (relu ? Math.max(0, v) : v);
-                    }
-                }
-            }
-        }
-        return out;
     }
 }

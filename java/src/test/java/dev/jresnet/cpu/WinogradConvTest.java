@@ -47,7 +47,7 @@ class WinogradConvTest {
         }
         Tensor residual = withResidual ? Naive.random(77, n, k, h, w) : null;
         Tensor want = FusedConv.reference(weight, 1, 1, 1, gamma, beta, mean, var, 1e-5f).forward(in, residual, relu);
-        Tensor exact = float64(in, weight, gamma, beta, mean, var, residual, relu);
+        Tensor exact = Naive.convBn3x3Float64(in, weight, 1, gamma, beta, mean, var, residual, relu);
 
         DirectConv d = DirectConv.of(weight, 1, 1, gamma, beta, mean, var, 1e-5f, 4, 7, true);
         assertTrue(d.winograd());
@@ -109,40 +109,5 @@ class WinogradConvTest {
         IllegalStateException planar = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(out,
                 Tensor.zeros(1, c, 8, 8), Tensor.zeros(1, c, 10, 10), true));
         assertTrue(planar.getMessage().startsWith("direct conv: this layer runs by Winograd"), planar.getMessage());
-    }
-
-    /** bn(conv(in)) (+ residual) (ReLU) in float64, rounded once. */
-    private static Tensor float64(Tensor in, Tensor weight, Tensor gamma, Tensor beta, Tensor mean, Tensor var,
-                                  Tensor residual, boolean relu) {
-        int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3), k = weight.dim(0);
-        Tensor out = Tensor.zeros(n, k, h, w);
-        float[] x = in.data(), wt = weight.data(), y = out.data();
-        for (int b = 0; b < n; b++) {
-            for (int o = 0; o < k; o++) {
-                double sc = gamma.data()[o] / Math.sqrt(var.data()[o] + 1e-5);
-                for (int i = 0; i < h; i++) {
-                    for (int j = 0; j < w; j++) {
-                        double sum = 0;
-                        for (int ch = 0; ch < c; ch++) {
-                            for (int r = 0; r < 3; r++) {
-                                for (int s = 0; s < 3; s++) {
-                                    int ih = i - 1 + r, iw = j - 1 + s;
-                                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        sum += (double) x[((b * c + ch) * h + ih) * w + iw] * wt[((o * c + ch) * 3 + r) * 3 + s];
-                                    }
-                                }
-                            }
-                        }
-                        int at = ((b * k + o) * h + i) * w + j;
-                        double v = (sum - mean.data()[o]) * sc + beta.data()[o];
-                        if (residual != null) {
-                            v += residual.data()[at];
-                        }
-                        y[at] = (float) (relu ? Math.max(0, v) : v);
-                    }
-                }
-            }
-        }
-        return out;
     }
 }
