@@ -266,9 +266,9 @@ public final class DirectConv {
      * one channel plane after another. Returns out.
      */
     public Tensor forwardPlanar(Tensor out, Tensor in, Tensor padded, boolean relu) {
-        if (winograd != null) {
-            throw new IllegalStateException("direct conv: this layer runs by Winograd's F(2x2, 3x3) on blocked inputs"
-                    + " (forward), not on planar ones");
+        if (winograd != null || byTaps) {
+            throw new IllegalStateException("direct conv: this layer runs " + (byTaps ? "tap by tap" : "by Winograd's"
+                    + " F(2x2, 3x3)") + " on blocked inputs (forward), not on planar ones");
         }
         if (in.rank() != 4 || in.dim(1) != c) {
             throw new IllegalArgumentException("direct conv input: expected [N, C=" + c + ", H, W], found "
@@ -312,8 +312,10 @@ public final class DirectConv {
         int outPlane = (p + 2) * (q + 2) * lanes, outRow = (q + 2) * lanes;
         int steps = c * r * s, ps = stride * pixel, tile = blocks * lanes;
         int chunk = chunkSteps();
-        // A 1x1 convolution on blocked activations steps through whole blocks of L channels, (h+2)·row apart.
-        boolean channelBlocks = r == 1 && s == 1 && pixel == lanes;
+        // A 1x1 convolution on blocked activations, and one summed tap by tap, step through whole blocks of L
+        // channels, (h+2)·row apart: steps [R·S][C] (a 1x1: [C]), each chunk within one tap, on the input shifted to
+        // that tap; the others step through (c, r, s) by the taps' table of offsets.
+        boolean channelBlocks = pixel == lanes && (byTaps || r * s == 1);
         int plane = (h + 2) * row;
         int[] offsets = channelBlocks ? null : taps(h, w, pixel == 1).offsets;
         // Rows per task: enough strips (at least 4) to use each chunk of weights several times while it is in L1.
@@ -322,25 +324,22 @@ public final class DirectConv {
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
         // One task per (image, group of OB·L output channels, band of output rows): a thread's consecutive tasks
         // share weights.
-        if (byTaps) {
-            runByTaps(y, x, res, lo, n, groups, p, q, band, bands, image, origin, row, plane, ps, outPlane, outRow,
-                    chunk);
-            return;
-        }
         Parallel.forEach(n * groups * bands, item -> {
             int b = item % bands, g = item / bands % groups, img = item / bands / groups;
             int row0 = b * band, row1 = Math.min(p, row0 + band);
             int wg = packedAt + g * steps * tile;
-            for (int t0 = 0; t0 < steps; t0 += chunk) {
-                int t1 = Math.min(steps, t0 + chunk);
+            for (int t0 = 0, t1; t0 < steps; t0 = t1) {
+                t1 = channelBlocks ? Math.min(t0 + chunk, (t0 / c + 1) * c) : Math.min(steps, t0 + chunk);
+                // the chunk's tap (r, s) = (tap / s, tap % s), and its offset from tap (0, 0) in the blocked input
+                int tap = t0 / c, b0 = t0 % c / lanes, tapShift = channelBlocks ? tap / s * row + tap % s * lanes : 0;
                 for (int oh = row0; oh < row1; oh++) {
-                    int xRow = img * image + origin + oh * stride * row;
+                    int xRow = img * image + origin + oh * stride * row + tapShift;
                     int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
                     for (int ow = 0; ow < q; ow += pixels) {
                         int width = Math.min(pixels, q - ow);
                         if (channelBlocks) {
-                            DirectTiles.blocks(blocks, width, t0 / lanes, t1 / lanes, x, xRow + ow * ps, plane, ps,
-                                    packed, wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);
+                            DirectTiles.blocks(blocks, width, b0, b0 + (t1 - t0) / lanes, x, xRow + ow * ps, plane,
+                                    ps, packed, wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);
                         } else {
                             DirectTiles.tile(blocks, width, t0, t1, x, xRow + ow * ps, ps, offsets, packed,
                                     wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);
@@ -348,44 +347,6 @@ public final class DirectConv {
                         if (t1 == steps) {
                             DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
                                     g * tile, res, lo);
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /**
-     * As run's tiles, summing tap by tap: for each tap (r, s), its channels in chunks of whole blocks, each chunk a
-     * counted loop over blocks ({@link DirectTiles#blocks}) on the input shifted to that tap, as a 1x1 convolution.
-     */
-    private void runByTaps(float[] y, float[] x, float[] res, float lo, int n, int groups, int p, int q, int band,
-                           int bands, int image, int origin, int row, int plane, int ps, int outPlane, int outRow,
-                           int chunk) {
-        int rs = r * s, tile = blocks * lanes;
-        int[] tapAt = new int[rs]; // [R·S]: the tap's offset from tap (0, 0) in the blocked input
-        for (int t = 0; t < rs; t++) {
-            tapAt[t] = (t / s) * row + (t % s) * lanes;
-        }
-        Parallel.forEach(n * groups * bands, item -> {
-            int b = item % bands, g = item / bands % groups, img = item / bands / groups;
-            int row0 = b * band, row1 = Math.min(p, row0 + band);
-            int wg = packedAt + g * rs * c * tile;
-            for (int t = 0; t < rs; t++) {
-                for (int c0 = 0; c0 < c; c0 += chunk) {
-                    int c1 = Math.min(c, c0 + chunk);
-                    boolean first = t == 0 && c0 == 0, last = t == rs - 1 && c1 == c;
-                    for (int oh = row0; oh < row1; oh++) {
-                        int xRow = img * image + origin + oh * stride * row + tapAt[t];
-                        int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
-                        for (int ow = 0; ow < q; ow += pixels) {
-                            int width = Math.min(pixels, q - ow);
-                            DirectTiles.blocks(blocks, width, c0 / lanes, c1 / lanes, x, xRow + ow * ps, plane, ps,
-                                    packed, wg + (t * c + c0) * tile, y, yRow + ow * lanes, outPlane, first);
-                            if (last) {
-                                DirectTiles.epilogue(y, yRow + ow * lanes, outPlane, blocks, width, scale, shift,
-                                        g * tile, res, lo);
-                            }
                         }
                     }
                 }

@@ -6,7 +6,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -65,6 +67,23 @@ class TapOrderTest {
         assertTrue(vs64.relL2() <= Math.max(BOUND, 1.25 * ref64.relL2()), report);
         assertTrue(vsRef.relL2() > 0, "not bit for bit the reference: a test of the tap order");
         assertTrue(DirectConvTest.borderIsZero(out), "the output's border must stay zero");
+    }
+
+    /** Its weights are packed tap by tap for blocked inputs: a planar one is refused, not misread. */
+    @Test
+    void refusesAPlanarInput() {
+        assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
+        int k = 64, c = 32;
+        Tensor weight = Naive.random(45, k, c, 3, 3), g = Naive.random(46, k), var = Tensor.zeros(k);
+        java.util.Arrays.fill(var.data(), 1f);
+        DirectConv d = DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f, DirectConv.defaultBlocks(),
+                DirectConv.defaultPixels(), true);
+        assertTrue(d.byTaps() && !d.planar());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(
+                Tensor.zeros(Blocked.shape(1, k, 4, 4, DirectConv.lanes())), Tensor.zeros(1, c, 8, 8),
+                Tensor.zeros(1, c, 10, 10), true));
+        assertEquals("direct conv: this layer runs tap by tap on blocked inputs (forward), not on planar ones",
+                e.getMessage());
     }
 
     @Test
