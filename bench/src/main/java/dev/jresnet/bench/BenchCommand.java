@@ -464,8 +464,9 @@ public final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < x.data().length; i++) {
                 x.data()[i] = (float) r.nextGaussian();
             }
-            return EngineProfile.run(EngineProfile.of(new CpuInference(model.network()), x),
-                    new PeerLayers(peer, x), batch, EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+            CpuInference engine = new CpuInference(model.network());
+            return EngineProfile.run(EngineProfile.of(engine, x), new PeerLayers(peer, engine.spec(), x), batch,
+                    EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path f : files.toList()) {

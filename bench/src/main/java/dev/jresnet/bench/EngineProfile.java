@@ -82,11 +82,8 @@ final class EngineProfile {
         /** One run of the whole model. */
         void run() throws Exception;
 
-        /**
-         * Its nodes' times in its last {@code timedRuns} runs, each matched to the step whose key
-         * ({@link #peerKey}) its name gives, by the steps' index.
-         */
-        Results.PeerProfile finish(Map<Integer, String> stepKeys, int timedRuns) throws Exception;
+        /** Its nodes' times in its last {@code timedRuns} runs, matched to the steps, by the steps' index. */
+        Results.PeerProfile finish(int timedRuns) throws Exception;
     }
 
     /** As {@link #run(Pass, int, double, double)}, with {@code peer} (null: none) run after each pass. */
@@ -113,35 +110,8 @@ final class EngineProfile {
                 peer.run();
             }
         }
-        Results.PeerProfile peerProfile = null;
-        if (peer != null) {
-            Map<Integer, String> keys = new LinkedHashMap<>();
-            steps.values().forEach(s -> keys.put(s.index, s.key));
-            peerProfile = peer.finish(keys, passes);
-        }
         return profile(batch, passes, Statistics.of(forward.stream().mapToDouble(Double::doubleValue).toArray()),
-                new ArrayList<>(steps.values()), peerProfile);
-    }
-
-    /**
-     * The name by which an ONNX graph exported from the description ({@code OnnxExporter}) knows a step's result, as
-     * a peer's fused node is named: a convolution by its batch norm ("layer1.0.bn1"), "maxpool", "avgpool", the
-     * classifier "logits" (the network's output) or its own name.
-     */
-    static String peerKey(Step step) {
-        if (step instanceof ConvBn c) {
-            return c.bn();
-        }
-        if (step instanceof MaxPool) {
-            return "maxpool";
-        }
-        if (step instanceof GlobalAvgPool) {
-            return "avgpool";
-        }
-        if (step instanceof Linear) {
-            return "logits";
-        }
-        return step.getClass().getSimpleName();
+                new ArrayList<>(steps.values()), peer == null ? null : peer.finish(passes));
     }
 
     private static Results.Profile profile(int batch, int passes, Statistics forward, List<StepInfo> infos,
@@ -170,8 +140,7 @@ final class EngineProfile {
     }
 
     /** What a step is, read from its first timing; then its times. */
-    private record StepInfo(int index, String name, String group, String shape, long flops, String key,
-                            List<Double> times) {
+    private record StepInfo(int index, String name, String group, String shape, long flops, List<Double> times) {
         static StepInfo of(int index, Step step, Shape in, Shape out) {
             String name;
             String group;
@@ -195,8 +164,7 @@ final class EngineProfile {
                 name = step.getClass().getSimpleName();
                 group = "other convolutions";
             }
-            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, peerKey(step),
-                    new ArrayList<>());
+            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, new ArrayList<>());
         }
     }
 

@@ -2,6 +2,8 @@ package dev.jresnet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jresnet.nn.NetworkSpec;
+import dev.jresnet.onnx.OnnxExporter;
 import dev.jresnet.tensor.Tensor;
 
 import java.io.IOException;
@@ -22,11 +24,18 @@ import java.util.Map;
  */
 final class PeerLayers implements EngineProfile.Peer {
     private final OnnxRuntimePeer peer;
+    private final Map<Integer, String> stepKeys = new LinkedHashMap<>(); // step index -> its ONNX node's name
     private final List<Double> runs = new ArrayList<>();
 
-    /** {@code peer} opened with its profiler on, its input loaded. */
-    PeerLayers(OnnxRuntimePeer peer, Tensor input) throws Exception {
+    /**
+     * {@code peer}, opened with its profiler on, beside an engine that runs the steps of {@code spec} (their indices
+     * the profile's), on {@code input}.
+     */
+    PeerLayers(OnnxRuntimePeer peer, NetworkSpec spec, Tensor input) throws Exception {
         this.peer = peer;
+        for (int i = 0; i < spec.steps().size(); i++) {
+            stepKeys.put(i, OnnxExporter.stepName(spec, spec.steps().get(i)));
+        }
         peer.load(input);
     }
 
@@ -36,7 +45,7 @@ final class PeerLayers implements EngineProfile.Peer {
     }
 
     @Override
-    public Results.PeerProfile finish(Map<Integer, String> stepKeys, int timedRuns) throws Exception {
+    public Results.PeerProfile finish(int timedRuns) throws Exception {
         Path json = peer.endProfiling();
         try {
             List<Double> timed = runs.subList(Math.max(0, runs.size() - timedRuns), runs.size());
@@ -87,7 +96,7 @@ final class PeerLayers implements EngineProfile.Peer {
     }
 
     /**
-     * The step key a node's name gives: less "_nchwc" (ONNX Runtime's blocked layout), an "/Op" suffix (the
+     * The step name ({@link OnnxExporter#stepName}) a node's name gives: less "_nchwc" (ONNX Runtime's blocked layout), an "/Op" suffix (the
      * exporter's node names) and a trailing ".relu" (a fused ReLU names the node after its own output):
      * "layer1.0.bn1.relu_nchwc" → "layer1.0.bn1", "logits/Gemm" → "logits".
      */

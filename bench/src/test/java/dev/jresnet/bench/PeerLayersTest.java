@@ -97,8 +97,8 @@ class PeerLayersTest {
         try (ResNet model = ResNet.builder().architecture(Architecture.of("resnet18")).seed(0).device(Device.cpu())
                 .build();
              OnnxRuntimePeer peer = OnnxRuntimePeer.open(model, 1, tmp.resolve("ort"))) {
-            p = EngineProfile.run(EngineProfile.of(new CpuInference(model.network()), x), new PeerLayers(peer, x),
-                    1, 0, 0.01);
+            CpuInference engine = new CpuInference(model.network());
+            p = EngineProfile.run(EngineProfile.of(engine, x), new PeerLayers(peer, engine.spec(), x), 1, 0, 0.01);
         }
         try (var left = Files.list(tmp)) {
             assertEquals(List.of(), left.toList(), "the profile file is deleted");

@@ -65,19 +65,19 @@ public final class OnnxExporter {
                 node("Conv", List.of(names[s.in()], s.weight()), s.conv(), new ProtoWriter[] {
                         ints("kernel_shape", s.kernel(), s.kernel()), ints("strides", s.stride(), s.stride()),
                         ints("pads", p, p, p, p), ints("dilations", 1, 1), intAttr("group", s.groups())});
+                String y = stepName(spec, s);
                 node("BatchNormalization", List.of(s.conv(), s.gamma(), s.beta(), s.runningMean(), s.runningVar()),
-                        s.bn(), new ProtoWriter[] {floatAttr("epsilon", ConvBn.BN_EPS)});
-                String y = s.bn();
+                        y, new ProtoWriter[] {floatAttr("epsilon", ConvBn.BN_EPS)});
                 if (s.residual() >= 0) {
-                    node("Add", List.of(y, names[s.residual()]), s.bn() + ".add", null);
-                    y = s.bn() + ".add";
+                    node("Add", List.of(y, names[s.residual()]), y + ".add", null);
+                    y = y + ".add";
                 }
                 names[s.out()] = s.relu() ? relu(y) : y;
             }
 
             @Override
             public void addRelu(AddRelu s) {
-                String name = blockOf(spec, s.a()) + ".add";
+                String name = stepName(spec, s);
                 node("Add", List.of(names[s.a()], names[s.b()]), name, null);
                 names[s.out()] = relu(name);
             }
@@ -85,22 +85,23 @@ public final class OnnxExporter {
             @Override
             public void maxPool(MaxPool s) {
                 int p = s.pad();
-                node("MaxPool", List.of(names[s.in()]), "maxpool", new ProtoWriter[] {
+                names[s.out()] = stepName(spec, s);
+                node("MaxPool", List.of(names[s.in()]), names[s.out()], new ProtoWriter[] {
                         ints("kernel_shape", s.kernel(), s.kernel()), ints("strides", s.stride(), s.stride()),
                         ints("pads", p, p, p, p)});
-                names[s.out()] = "maxpool";
             }
 
             @Override
             public void globalAvgPool(GlobalAvgPool s) {
-                node("GlobalAveragePool", List.of(names[s.in()]), "avgpool", null);          // [N, C, 1, 1]
-                node("Flatten", List.of("avgpool"), "flatten", new ProtoWriter[] {intAttr("axis", 1)});
+                String pooled = stepName(spec, s);
+                node("GlobalAveragePool", List.of(names[s.in()]), pooled, null);          // [N, C, 1, 1]
+                node("Flatten", List.of(pooled), "flatten", new ProtoWriter[] {intAttr("axis", 1)});
                 names[s.out()] = "flatten";
             }
 
             @Override
             public void linear(Linear s) {
-                String out = s.out() == spec.outputValue() ? "logits" : s.name();
+                String out = stepName(spec, s);
                 node("Gemm", List.of(names[s.in()], s.weight(), s.bias()), out, new ProtoWriter[] {
                         intAttr("transB", 1), floatAttr("alpha", 1f), floatAttr("beta", 1f)});
                 names[s.out()] = out;
@@ -119,6 +120,28 @@ public final class OnnxExporter {
             metadata.forEach((k, v) -> m.message(14, new ProtoWriter().string(1, k).string(2, v)));
         }
         return m.toByteArray();
+    }
+
+    /**
+     * The name of the value a step's first node writes (before its residual add or ReLU, which extend it: "layer1.0.bn1"
+     * then "layer1.0.bn1.relu"): a convolution by its batch norm, "maxpool", "avgpool", a block's "layer1.0.add",
+     * the network's classifier "logits" (else its own name). Engines that fuse a step name their node after these
+     * (the kernel lab matches ONNX Runtime's to the steps by them). The same for a step of {@code spec} and of its
+     * {@link NetworkSpec#fused() fused} form.
+     */
+    public static String stepName(NetworkSpec spec, Step step) {
+        if (step instanceof ConvBn c) {
+            return c.bn();
+        } else if (step instanceof AddRelu a) {
+            return blockOf(spec, a.a()) + ".add";
+        } else if (step instanceof MaxPool) {
+            return "maxpool";
+        } else if (step instanceof GlobalAvgPool) {
+            return "avgpool";
+        } else if (step instanceof Linear l) {
+            return l.out() == spec.outputValue() ? "logits" : l.name();
+        }
+        throw new IllegalArgumentException("no ONNX name for a step of kind " + step.getClass().getSimpleName());
     }
 
     /** "layer1.0" for the value a block's last convolution made (its name less the last part), else "value N". */
