@@ -54,11 +54,12 @@ public final class DirectConv {
         CpuOps.batchNormScaleShift(gamma, beta, mean, var, eps, scale, shift);
         boolean byWinograd = byWinograd(weight, stride, padding, blocks, pixels, winograd);
         this.byTaps = winograd && !byWinograd && r * s > 1 && c % lanes == 0 && padding <= 1;
+        int floats = packedFloats(weight, stride, padding, blocks, pixels, winograd);
         if (slab == null) {
-            slab = WeightSlab.forFloats(packedFloats(weight, stride, padding, blocks, pixels, winograd), 1);
+            slab = WeightSlab.forFloats(floats, 1);
         }
         this.packed = slab.array();
-        this.packedAt = slab.take(packedFloats(weight, stride, padding, blocks, pixels, winograd));
+        this.packedAt = slab.take(floats);
         this.winograd = byWinograd ? new WinogradConv(weight.data(), k, c, scale, shift, packed, packedAt) : null;
         if (!byWinograd) {
             if (byTaps) {
