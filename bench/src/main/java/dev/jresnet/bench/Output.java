@@ -149,8 +149,7 @@ final class Output {
                 f("%.1f", p.steps().stream().mapToDouble(s -> s.flops()).sum() / p.stepsSeconds() / 1e9),
                 f("%.1f %%", 100 * p.stepsSeconds() / p.forward().mean())));
         if (peer != null) {
-            double matched = peer.nodesSeconds() - peer.unmatchedSeconds();
-            all.addAll(List.of(ms(matched), ratio(matched, p.stepsSeconds())));
+            all.addAll(List.of(ms(peer.stepsSeconds()), ratio(peer.stepsSeconds(), p.stepsSeconds())));
             t.row(all.toArray(String[]::new));
             t.row("other nodes (" + peer.name() + ")", "-", "-", "-", "-", ms(peer.unmatchedSeconds()), "-");
             t.row("whole pass (median)", "-", ms(p.forward().median()), "-", "-", ms(peer.forward().median()),

@@ -130,9 +130,14 @@ final class Results {
      */
     record PeerProfile(String name, String detail, int threads, Statistics forward, Map<Integer, Statistics> steps,
                        double unmatchedSeconds, int nodes) {
-        /** The matched steps' mean times summed, plus the unmatched nodes'. */
+        /** The matched steps' mean times summed. */
+        double stepsSeconds() {
+            return steps.values().stream().mapToDouble(Statistics::mean).sum();
+        }
+
+        /** All its nodes' mean times: the matched steps' and the unmatched nodes'. */
         double nodesSeconds() {
-            return steps.values().stream().mapToDouble(Statistics::mean).sum() + unmatchedSeconds;
+            return stepsSeconds() + unmatchedSeconds;
         }
     }
 
