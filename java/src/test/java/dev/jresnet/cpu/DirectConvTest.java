@@ -115,6 +115,15 @@ class DirectConvTest {
     }
 
     @Test
+    void rowsPerTaskTakeFourStripsOrAWholeMapOfOneStripARow() {
+        assertEquals(7, DirectConv.rowsPerTask(7, 1));    // layer4 at 224 px: its weights streamed once a task
+        assertEquals(5, DirectConv.rowsPerTask(5, 1));
+        assertEquals(2, DirectConv.rowsPerTask(14, 2));   // layer3: 4 strips
+        assertEquals(1, DirectConv.rowsPerTask(56, 8));   // layer1: a row of 8 strips
+        assertEquals(2, DirectConv.rowsPerTask(2, 2));    // never more rows than the map has
+    }
+
+    @Test
     void refusesWhatItCannotRun() {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
         int tile = 4 * DirectConv.lanes();
