@@ -73,11 +73,8 @@ class TapOrderTest {
     @Test
     void refusesAPlanarInput() {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
-        int k = 64, c = 32;
-        Tensor weight = Naive.random(45, k, c, 3, 3), g = Naive.random(46, k), var = Tensor.zeros(k);
-        java.util.Arrays.fill(var.data(), 1f);
-        DirectConv d = DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f, DirectConv.defaultBlocks(),
-                DirectConv.defaultPixels(), true);
+        int k = Stride2.K, c = Stride2.C;
+        DirectConv d = Stride2.random(45).direct(true);
         assertTrue(d.byTaps() && !d.planar());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(
                 Tensor.zeros(Blocked.shape(1, k, 4, 4, DirectConv.lanes())), Tensor.zeros(1, c, 8, 8),
@@ -89,13 +86,13 @@ class TapOrderTest {
     @Test
     void bitForBitWithoutWinograd() {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
-        int k = 64, c = 32;
-        Tensor weight = Naive.random(41, k, c, 3, 3), g = Naive.random(42, k), var = Tensor.zeros(k);
-        java.util.Arrays.fill(var.data(), 1f);
-        DirectConv d = DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f);
+        int k = Stride2.K, c = Stride2.C;
+        Stride2 layer = Stride2.random(41);
+        Tensor g = layer.g(), var = layer.var();
+        DirectConv d = layer.direct(false);
         assertFalse(d.byTaps(), "the reference's (c, r, s) order");
         Tensor in = Naive.random(43, 1, c, 9, 9);
-        Tensor want = FusedConv.reference(weight, 2, 1, 1, g, g, g, var, 1e-5f).forward(in, null, true);
+        Tensor want = FusedConv.reference(layer.weight(), 2, 1, 1, g, g, g, var, 1e-5f).forward(in, null, true);
         Tensor out = Tensor.zeros(Blocked.shape(1, k, 5, 5, DirectConv.lanes())), got = Tensor.zeros(want.shape());
         d.forward(out, DirectConvTest.blocked(in, DirectConv.lanes()), null, true);
         Blocked.toNchw(got, out);
@@ -103,5 +100,23 @@ class TapOrderTest {
         Tensor w1 = Naive.random(44, k, c, 1, 1);
         assertFalse(DirectConv.of(w1, 1, 0, g, g, g, var, 1e-5f, DirectConv.defaultBlocks(),
                 DirectConv.defaultPixels(), true).byTaps(), "one tap: already whole blocks of channels");
+    }
+
+    /** A 3x3 stride-2 layer of C → K channels; batch norm's gamma, beta and mean all {@code g}, its variance 1. */
+    private record Stride2(Tensor weight, Tensor g, Tensor var) {
+        static final int K = 64, C = 32;
+
+        /** The weight from {@code seed}, g from {@code seed + 1}. */
+        static Stride2 random(long seed) {
+            Tensor var = Tensor.zeros(K);
+            java.util.Arrays.fill(var.data(), 1f);
+            return new Stride2(Naive.random(seed, K, C, 3, 3), Naive.random(seed + 1, K), var);
+        }
+
+        /** On the default tile, tap by tap with {@code winograd} (the default's mode), else in the reference's order. */
+        DirectConv direct(boolean winograd) {
+            return DirectConv.of(weight, 2, 1, g, g, g, var, 1e-5f, DirectConv.defaultBlocks(),
+                    DirectConv.defaultPixels(), winograd);
+        }
     }
 }
