@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorTiles {
     private VectorTiles() {}
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    // Every vector kernel takes its species from here: the operator profile is mixed before any of them runs.
+    static final VectorSpecies<Float> S = OperatorProfiles.mixed(FloatVector.SPECIES_PREFERRED);
     static final int L = S.length();
 
     /** The tiles with a kernel here: rows (broadcast side) x vectors (B side). */
