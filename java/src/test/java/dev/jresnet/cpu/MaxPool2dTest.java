@@ -31,7 +31,7 @@ class MaxPool2dTest {
      * Random values with many ties, signed zeros, NaNs (of several payloads), infinities,
      * and all -inf planes: what the scan order decides.
      */
-    private static Tensor input(int n, int c, int h, int w, long seed) {
+    static Tensor input(int n, int c, int h, int w, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[n * c * h * w];
         for (int i = 0; i < x.length; i++) {
