@@ -88,8 +88,13 @@ final class ServeBench {
             b.maxWait(Duration.ZERO);   // one request at a time: nothing to wait for
         }
         BatchingPredictor predictor = b.build();
+        // Each client (and the health checker) can hold two of the server's slots for a moment: its answer has
+        // arrived and it has sent the next request while the server thread that answered is still finishing. With
+        // threads + queue = 2 x (clients + 1) the bench never sees the server's 503 for a full pool, which
+        // measures the server's overload path, not its batching.
+        int threads = Math.max(4, clients + 1);
         InferenceServer server = InferenceServer.start(predictor, new InferenceServer.Options("127.0.0.1", 0,
-                "model", Math.max(4, clients), 16L << 20, 5));
+                "model", threads, 16L << 20, 5));
         HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "bench-http");
             t.setDaemon(true);
