@@ -6,8 +6,9 @@ import java.util.List;
 /**
  * Times several tasks in turns: each turn runs every task once, so noise from the rest of the machine (another
  * process waking up, thermal throttling, a busy neighbour on a shared host) falls on all of them alike rather
- * than on whichever happened to be measured during it. The first task of a turn rotates, so that no task always
- * follows the same neighbour (whose caches or lingering threads it would inherit).
+ * than on whichever happened to be measured during it. The order within a turn changes from turn to turn so that
+ * each task follows each other task equally often (it inherits its predecessor's caches, memory traffic and
+ * lingering threads): see {@link #order}.
  */
 final class RoundRobin {
     /** At least this many timed turns, so that the spread (stddev) is defined even for a very short --seconds. */
@@ -41,7 +42,7 @@ final class RoundRobin {
         int turn = 0;
         do {
             for (int i = 0; i < n; i++) {
-                tasks.get((turn + i) % n).run(turn == 0);
+                tasks.get(order(n, turn, i)).run(turn == 0);
             }
             turn++;
         } while ((System.nanoTime() - start) / 1e9 < warmupSeconds);
@@ -56,7 +57,7 @@ final class RoundRobin {
         turn = 0;
         do {
             for (int i = 0; i < n; i++) {
-                int t = (turn + i) % n;
+                int t = order(n, turn, i);
                 samples.get(t).add(tasks.get(t).run(false));
             }
             turn++;
@@ -69,5 +70,33 @@ final class RoundRobin {
             out.add(s.stream().mapToDouble(Double::doubleValue).toArray());
         }
         return out;
+    }
+
+    /**
+     * The task run {@code i}-th in turn {@code turn} of {@code n} tasks. For a prime n (2, 3: the whole-model bench
+     * with one or two peers) turn t steps through the tasks by k = 1 + t mod (n-1): 0, k, 2k, ... mod n. Read as one
+     * sequence of runs, turn after turn, every run then follows the run k before it in the cycle (the turn's last,
+     * -k, is followed by the next turn's first, 0), so n-1 turns make each ordered pair of tasks adjacent exactly
+     * once and no task follows itself: with 3 engines, jresnet follows ONNX Runtime and PyTorch equally often,
+     * where rotating the first task had it follow the same one in 2 turns of 3. Otherwise the first task rotates.
+     */
+    static int order(int n, int turn, int i) {
+        if (isPrime(n)) {
+            int k = 1 + turn % (n - 1);
+            return (int) ((long) i * k % n);
+        }
+        return (turn + i) % n;
+    }
+
+    private static boolean isPrime(int n) {
+        if (n < 2) {
+            return false;
+        }
+        for (int d = 2; d * d <= n; d++) {
+            if (n % d == 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }
