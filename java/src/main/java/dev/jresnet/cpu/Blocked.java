@@ -91,20 +91,73 @@ public final class Blocked {
         dst.require("blocked global average pool output", logical.dim(0), logical.dim(1));
         int n = src.dim(0), blocks = src.dim(1), h = logical.dim(2), w = logical.dim(3), lanes = src.dim(4);
         float[] s = src.data(), d = dst.data();
-        double[] sums = new double[lanes];
-        for (int nb = 0; nb < n * blocks; nb++) {
-            java.util.Arrays.fill(sums, 0);
-            for (int y = 0; y < h; y++) {
-                int si = (nb * (h + 2) + y + 1) * (w + 2) * lanes + lanes;
-                for (int x = 0; x < w; x++, si += lanes) {
-                    for (int lane = 0; lane < lanes; lane++) {
-                        sums[lane] += s[si + lane];
-                    }
+        // The threads take ranges of (image, block); 16 lanes (512-bit blocks) are summed in 16 locals, 16
+        // independent chains of additions, where an array of sums (read and written per pixel) took 1.3 ms at batch 8
+        // against ONNX Runtime's 0.2.
+        Parallel.forRanges(n * blocks, 16, (lo, hi) -> {
+            for (int nb = lo; nb < hi; nb++) {
+                if (lanes == 16) {
+                    sum16(s, nb, h, w, d);
+                } else {
+                    sumLanes(s, nb, h, w, lanes, d);
                 }
             }
-            for (int lane = 0; lane < lanes; lane++) {
-                d[nb * lanes + lane] = (float) (sums[lane] / (h * w));
+        });
+    }
+
+    /** Block nb of 16 lanes: each lane's sum in double, pixel by pixel in row-major order, over H*W. */
+    private static void sum16(float[] s, int nb, int h, int w, float[] d) {
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        double a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0, a14 = 0, a15 = 0;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0, i = (nb * (h + 2) + y + 1) * (w + 2) * 16 + 16; x < w; x++, i += 16) {
+                a0 += s[i];
+                a1 += s[i + 1];
+                a2 += s[i + 2];
+                a3 += s[i + 3];
+                a4 += s[i + 4];
+                a5 += s[i + 5];
+                a6 += s[i + 6];
+                a7 += s[i + 7];
+                a8 += s[i + 8];
+                a9 += s[i + 9];
+                a10 += s[i + 10];
+                a11 += s[i + 11];
+                a12 += s[i + 12];
+                a13 += s[i + 13];
+                a14 += s[i + 14];
+                a15 += s[i + 15];
             }
+        }
+        int o = nb * 16, n = h * w;
+        d[o] = (float) (a0 / n);
+        d[o + 1] = (float) (a1 / n);
+        d[o + 2] = (float) (a2 / n);
+        d[o + 3] = (float) (a3 / n);
+        d[o + 4] = (float) (a4 / n);
+        d[o + 5] = (float) (a5 / n);
+        d[o + 6] = (float) (a6 / n);
+        d[o + 7] = (float) (a7 / n);
+        d[o + 8] = (float) (a8 / n);
+        d[o + 9] = (float) (a9 / n);
+        d[o + 10] = (float) (a10 / n);
+        d[o + 11] = (float) (a11 / n);
+        d[o + 12] = (float) (a12 / n);
+        d[o + 13] = (float) (a13 / n);
+        d[o + 14] = (float) (a14 / n);
+        d[o + 15] = (float) (a15 / n);
+    }
+
+    /** As {@link #sum16}, for any number of lanes. */
+    private static void sumLanes(float[] s, int nb, int h, int w, int lanes, float[] d) {
+        for (int lane = 0; lane < lanes; lane++) {
+            double sum = 0;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0, i = (nb * (h + 2) + y + 1) * (w + 2) * lanes + lanes + lane; x < w; x++, i += lanes) {
+                    sum += s[i];
+                }
+            }
+            d[nb * lanes + lane] = (float) (sum / (h * w));
         }
     }
 }
