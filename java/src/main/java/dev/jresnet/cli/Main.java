@@ -51,7 +51,33 @@ public final class Main {
 
     /** The configured command line, for callers that redirect its output. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = new CommandLine(new Main()) {
+            // picocli expands "@file" arguments while parsing; a file it cannot read (a folder, a device) ended the
+            // run with picocli's stack trace: a usage error in one line instead (found by CliFuzzTest: "@.").
+            @Override
+            public ParseResult parseArgs(String... args) {
+                for (String a : args) {
+                    if (a != null && a.length() > 1 && a.startsWith("@") && !a.startsWith("@@")) {
+                        java.nio.file.Path file = argumentFile(a.substring(1));
+                        if (file != null && java.nio.file.Files.exists(file)
+                                && !java.nio.file.Files.isRegularFile(file)) {
+                            throw new ParameterException(this, "argument file " + a + " is not a file");
+                        }
+                    }
+                }
+                try {
+                    return super.parseArgs(args);
+                } catch (InitializationException e) {
+                    Throwable cause = e.getCause();
+                    String m = e.getMessage() == null ? "could not read an argument file" : e.getMessage();
+                    if (cause != null) {
+                        m = m.replace(cause.toString(), String.valueOf(cause.getMessage()));
+                    }
+                    throw new ParameterException(this, m.isEmpty() ? m
+                            : Character.toLowerCase(m.charAt(0)) + m.substring(1), e);
+                }
+            }
+        };
         for (CliExtension ext : java.util.ServiceLoader.load(CliExtension.class)) {
             cl.addSubcommand(ext.command());
         }
@@ -69,6 +95,15 @@ public final class Main {
             return 2;
         });
         return cl;
+    }
+
+    /** The path of an "@file" argument, or null where it names none (a name the file system rejects). */
+    private static java.nio.file.Path argumentFile(String name) {
+        try {
+            return java.nio.file.Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
     }
 
     /**

@@ -82,6 +82,15 @@ class CliErrorsTest {
     }
 
     @Test
+    void anArgumentFileThatIsNotAFileIsOneLine(@TempDir Path tmp) {
+        // picocli reads "@file" while parsing: a folder there once ended the run with its stack trace (CliFuzzTest)
+        oneLine("jresnet: error: argument file @" + tmp + " is not a file (`jresnet --help` lists the commands)",
+                "@" + tmp);
+        oneLine("jresnet: error: argument file @. is not a file (`jresnet --help` lists the commands)",
+                "classify", "@.");
+    }
+
+    @Test
     void aMissingWeightsFileIsOneLine() {
         for (String cmd : List.of("summary", "export")) {
             List<String> args = cmd.equals("export") ? List.of(cmd, "--weights", "/x/nope.safetensors", "--out",
