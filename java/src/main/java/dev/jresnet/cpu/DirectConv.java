@@ -359,9 +359,9 @@ public final class DirectConv {
      * each chunk of weights several times while it is in L1; a map of one strip a row (layer4's 7x7 at 224 px) whole,
      * so that its weights (4-9 MB a layer) stream from L3 once per (image, group) rather than once per band: ResNet-50
      * at batch 1 1.035-1.054x faster (3 runs, alternating in one process; batch 8 unchanged). Not whole maps
-     * everywhere, although that measured up to 1.16x: with hundreds of tile calls per chunk of weights, C2 of Java 17
-     * compiled the tiles onto the Vector API's allocating fallback in 3 JVM starts of 8 at batch 8 (12-15x slower),
-     * against 0 of 8 with these bands and 0 of 10 (batch 1) with this one.
+     * everywhere: with {@link OperatorProfiles} in place (before it, whole maps made Java 17's C2 compile the tiles
+     * onto the Vector API's fallback in 3 JVM starts of 8 at batch 8), they measured no faster than these bands
+     * (batch 1 0.753x vs 0.769x of ONNX Runtime, batch 8 0.861x vs 0.838x, alternating in one process).
      */
     static int rowsPerTask(int rows, int strips) {
         return strips == 1 ? rows : Math.min(rows, (4 + strips - 1) / strips);
