@@ -15,9 +15,10 @@ divides every ResNet width at 224x224: 56, 28, 14, 7) and 2 x 1..14 (2 x 6 is th
 TILES = [(4, w) for w in range(1, 8)] + [(2, w) for w in range(1, 15)]
 
 
-def accumulate(ob, w, header, loop_open, loop_close, indent):
+def accumulate(ob, w, header, loop_open, loop_close, indent, block_stride="L"):
     """One tile method: the pixel offsets, the accumulators (zero or continued from y), the step loop(s) given by
-    loop_open/loop_close around the step body (indented by indent), then the stores."""
+    loop_open/loop_close around the step body (indented by indent), then the stores. Weight block o of a step lies
+    at wi + o * block_stride."""
     out = list(header)
     for p in range(1, w):
         out.append(f"        int o{p} = {p} * ps;")
@@ -28,7 +29,7 @@ def accumulate(ob, w, header, loop_open, loop_close, indent):
             out.append(f"        FloatVector a{o}{p} = zero ? z : FloatVector.fromArray(S, y, {base}{'' if p == 0 else f' + {p} * L'});")
     out.extend(loop_open)
     for o in range(ob):
-        out.append(f"{indent}FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * L'});")
+        out.append(f"{indent}FloatVector w{o} = FloatVector.fromArray(S, wt, wi{'' if o == 0 else f' + {o} * {block_stride}'});")
     for p in range(w):
         out.append(f"{indent}FloatVector x{p} = FloatVector.broadcast(S, x[xi{'' if p == 0 else f' + o{p}'}]);")
         for o in range(ob):
@@ -58,15 +59,16 @@ def tile_blocks(ob, w):
     products): a counted loop over the L channels of a block, whose x indices C2 can prove in range once per loop
     instead of once per broadcast (measured 146 vs 119 GFLOP/s for 4x7 on one AVX-512 core, data in L1)."""
     return accumulate(ob, w, [
-        f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}, steps in whole blocks of channels {{@code plane}} apart. */",
+        f"    /** {ob} blocks x {w} pixel{'s' if w > 1 else ''}, steps in whole blocks of channels {{@code plane}} apart,"
+        f" weight blocks {{@code ws}} apart. */",
         f"    static void blocks{ob}x{w}(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,",
-        f"            float[] y, int yBase, int yChan, boolean zero) {{",
+        f"            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {{",
     ], [
         "        for (int b = b0; b < b1; b++) {",
         "            int xb = xBase + b * plane;",
-        f"            for (int ci = 0; ci < L; ci++, wi += {ob} * L) {{",
+        "            for (int ci = 0; ci < L; ci++, wi += wStep) {",
         "                int xi = xb + ci;",
-    ], ["            }", "        }"], "                ")
+    ], ["            }", "        }"], "                ", "ws")
 
 
 def main():
@@ -141,13 +143,16 @@ final class DirectTiles {
     /**
      * As {@link #tile}, for steps that are whole blocks b0 <= b < b1 of L consecutive input channels, block b's at
      * x[xBase + b * plane ..]: a 1x1 convolution on blocked activations, or Winograd's products. The same sums in
-     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L.
+     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L. Weight block o of a step lies at
+     * wt[wi + o * ws ..], and the next step's {@code wStep} further: ws = L, wStep = OB * L for {@link #tile}'s
+     * layout; ws = steps * L, wStep = L for one stream of weights per output block ([K/L][steps][L]), which the
+     * hardware prefetchers follow OB times further ahead than one stream of OB * L floats a step.
      */
     static void blocks(int blocks, int w, int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-                       float[] y, int yBase, int yChan, boolean zero) {
+                       int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         switch (blocks * 16 + w) {""")
     for ob, w in TILES:
-        print(f"            case {ob * 16 + w} -> blocks{ob}x{w}(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);")
+        print(f"            case {ob * 16 + w} -> blocks{ob}x{w}(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);")
     print("""            default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
         }
     }

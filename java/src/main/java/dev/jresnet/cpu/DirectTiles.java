@@ -88,32 +88,35 @@ final class DirectTiles {
     /**
      * As {@link #tile}, for steps that are whole blocks b0 <= b < b1 of L consecutive input channels, block b's at
      * x[xBase + b * plane ..]: a 1x1 convolution on blocked activations, or Winograd's products. The same sums in
-     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L.
+     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L. Weight block o of a step lies at
+     * wt[wi + o * ws ..], and the next step's {@code wStep} further: ws = L, wStep = OB * L for {@link #tile}'s
+     * layout; ws = steps * L, wStep = L for one stream of weights per output block ([K/L][steps][L]), which the
+     * hardware prefetchers follow OB times further ahead than one stream of OB * L floats a step.
      */
     static void blocks(int blocks, int w, int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-                       float[] y, int yBase, int yChan, boolean zero) {
+                       int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         switch (blocks * 16 + w) {
-            case 65 -> blocks4x1(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 66 -> blocks4x2(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 67 -> blocks4x3(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 68 -> blocks4x4(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 69 -> blocks4x5(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 70 -> blocks4x6(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 71 -> blocks4x7(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 33 -> blocks2x1(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 34 -> blocks2x2(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 35 -> blocks2x3(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 36 -> blocks2x4(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 37 -> blocks2x5(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 38 -> blocks2x6(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 39 -> blocks2x7(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 40 -> blocks2x8(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 41 -> blocks2x9(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 42 -> blocks2x10(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 43 -> blocks2x11(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 44 -> blocks2x12(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 45 -> blocks2x13(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
-            case 46 -> blocks2x14(b0, b1, x, xBase, plane, ps, wt, wi, y, yBase, yChan, zero);
+            case 65 -> blocks4x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 66 -> blocks4x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 67 -> blocks4x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 68 -> blocks4x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 69 -> blocks4x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 70 -> blocks4x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 71 -> blocks4x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 33 -> blocks2x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 34 -> blocks2x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 35 -> blocks2x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 36 -> blocks2x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 37 -> blocks2x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 38 -> blocks2x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 39 -> blocks2x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 40 -> blocks2x8(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 41 -> blocks2x9(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 42 -> blocks2x10(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 43 -> blocks2x11(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 44 -> blocks2x12(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 45 -> blocks2x13(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+            case 46 -> blocks2x14(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
             default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
         }
     }
@@ -1574,9 +1577,9 @@ final class DirectTiles {
         a113.intoArray(y, yBase + 1 * yChan + 13 * L);
     }
 
-    /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
         FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
@@ -1584,12 +1587,12 @@ final class DirectTiles {
         FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1603,9 +1606,9 @@ final class DirectTiles {
         a30.intoArray(y, yBase + 3 * yChan);
     }
 
-    /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
@@ -1618,12 +1621,12 @@ final class DirectTiles {
         FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1646,9 +1649,9 @@ final class DirectTiles {
         a31.intoArray(y, yBase + 3 * yChan + 1 * L);
     }
 
-    /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         FloatVector z = FloatVector.zero(S);
@@ -1666,12 +1669,12 @@ final class DirectTiles {
         FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1703,9 +1706,9 @@ final class DirectTiles {
         a32.intoArray(y, yBase + 3 * yChan + 2 * L);
     }
 
-    /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1728,12 +1731,12 @@ final class DirectTiles {
         FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1774,9 +1777,9 @@ final class DirectTiles {
         a33.intoArray(y, yBase + 3 * yChan + 3 * L);
     }
 
-    /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1804,12 +1807,12 @@ final class DirectTiles {
         FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1859,9 +1862,9 @@ final class DirectTiles {
         a34.intoArray(y, yBase + 3 * yChan + 4 * L);
     }
 
-    /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1894,12 +1897,12 @@ final class DirectTiles {
         FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -1958,9 +1961,9 @@ final class DirectTiles {
         a35.intoArray(y, yBase + 3 * yChan + 5 * L);
     }
 
-    /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks4x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1998,12 +2001,12 @@ final class DirectTiles {
         FloatVector a36 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 6 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 4 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2071,18 +2074,18 @@ final class DirectTiles {
         a36.intoArray(y, yBase + 3 * yChan + 6 * L);
     }
 
-    /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
         FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2092,9 +2095,9 @@ final class DirectTiles {
         a10.intoArray(y, yBase + 1 * yChan);
     }
 
-    /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
@@ -2103,10 +2106,10 @@ final class DirectTiles {
         FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2121,9 +2124,9 @@ final class DirectTiles {
         a11.intoArray(y, yBase + 1 * yChan + 1 * L);
     }
 
-    /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         FloatVector z = FloatVector.zero(S);
@@ -2135,10 +2138,10 @@ final class DirectTiles {
         FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2158,9 +2161,9 @@ final class DirectTiles {
         a12.intoArray(y, yBase + 1 * yChan + 2 * L);
     }
 
-    /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2175,10 +2178,10 @@ final class DirectTiles {
         FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2203,9 +2206,9 @@ final class DirectTiles {
         a13.intoArray(y, yBase + 1 * yChan + 3 * L);
     }
 
-    /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2223,10 +2226,10 @@ final class DirectTiles {
         FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2256,9 +2259,9 @@ final class DirectTiles {
         a14.intoArray(y, yBase + 1 * yChan + 4 * L);
     }
 
-    /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2279,10 +2282,10 @@ final class DirectTiles {
         FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2317,9 +2320,9 @@ final class DirectTiles {
         a15.intoArray(y, yBase + 1 * yChan + 5 * L);
     }
 
-    /** 2 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2343,10 +2346,10 @@ final class DirectTiles {
         FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2386,9 +2389,9 @@ final class DirectTiles {
         a16.intoArray(y, yBase + 1 * yChan + 6 * L);
     }
 
-    /** 2 blocks x 8 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 8 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x8(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2415,10 +2418,10 @@ final class DirectTiles {
         FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2463,9 +2466,9 @@ final class DirectTiles {
         a17.intoArray(y, yBase + 1 * yChan + 7 * L);
     }
 
-    /** 2 blocks x 9 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 9 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x9(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2495,10 +2498,10 @@ final class DirectTiles {
         FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2548,9 +2551,9 @@ final class DirectTiles {
         a18.intoArray(y, yBase + 1 * yChan + 8 * L);
     }
 
-    /** 2 blocks x 10 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 10 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x10(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2583,10 +2586,10 @@ final class DirectTiles {
         FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2641,9 +2644,9 @@ final class DirectTiles {
         a19.intoArray(y, yBase + 1 * yChan + 9 * L);
     }
 
-    /** 2 blocks x 11 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 11 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x11(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2679,10 +2682,10 @@ final class DirectTiles {
         FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2742,9 +2745,9 @@ final class DirectTiles {
         a110.intoArray(y, yBase + 1 * yChan + 10 * L);
     }
 
-    /** 2 blocks x 12 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 12 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x12(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2783,10 +2786,10 @@ final class DirectTiles {
         FloatVector a111 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 11 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2851,9 +2854,9 @@ final class DirectTiles {
         a111.intoArray(y, yBase + 1 * yChan + 11 * L);
     }
 
-    /** 2 blocks x 13 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 13 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x13(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2895,10 +2898,10 @@ final class DirectTiles {
         FloatVector a112 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 12 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);
@@ -2968,9 +2971,9 @@ final class DirectTiles {
         a112.intoArray(y, yBase + 1 * yChan + 12 * L);
     }
 
-    /** 2 blocks x 14 pixels, steps in whole blocks of channels {@code plane} apart. */
+    /** 2 blocks x 14 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
     static void blocks2x14(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            float[] y, int yBase, int yChan, boolean zero) {
+            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -3015,10 +3018,10 @@ final class DirectTiles {
         FloatVector a113 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 13 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += 2 * L) {
+            for (int ci = 0; ci < L; ci++, wi += wStep) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * L);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
                 FloatVector x0 = FloatVector.broadcast(S, x[xi]);
                 a00 = x0.fma(w0, a00);
                 a10 = x0.fma(w1, a10);

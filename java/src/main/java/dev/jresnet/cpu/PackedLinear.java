@@ -28,7 +28,7 @@ public final class PackedLinear {
     private final int rowsPerBlock;
     private final GemmKernel.PackedMatrix[] blocks;   // rows [b * rowsPerBlock, ...) of W
     private final float[] bias;                       // [O] or null
-    private final float[] tiles;                      // [ceil(O/(OB·L))][I][OB·L], zero past O; or null: the GEMM
+    private final float[] tiles;                      // [ceil(O/(OB·L))·OB][I][L], zero past O; or null: the GEMM
 
     private PackedLinear(GemmKernel kernel, Tensor weight, Tensor bias) {
         if (weight.rank() != 2) {
@@ -61,15 +61,16 @@ public final class PackedLinear {
         }
     }
 
-    /** w [O, I] → [ceil(O/tile)][I][tile], zero past O. */
+    /**
+     * w [O, I] → [ceil(O/tile)·tile/L][I][L], zero past O: a stream of weights per block of L outputs
+     * (DirectTiles.blocks).
+     */
     private static float[] packTiles(float[] w, int o, int i, int tile) {
-        int groups = (o + tile - 1) / tile;
+        int l = DirectTiles.L, groups = (o + tile - 1) / tile;
         float[] p = new float[Math.multiplyExact(groups * tile, i)];
-        for (int g = 0; g < groups; g++) {
+        for (int row = 0; row < o; row++) {
             for (int k = 0; k < i; k++) {
-                for (int t = 0, row = g * tile; t < tile && row < o; t++, row++) {
-                    p[(g * i + k) * tile + t] = w[row * i + k];
-                }
+                p[(row / l * i + k) * l + row % l] = w[row * i + k];
             }
         }
         return p;
@@ -119,7 +120,7 @@ public final class PackedLinear {
                 int width = Math.min(px, n - r0);
                 // Channel block b of row r lies at r·I + b·L: rows are "pixels" I apart, blocks L apart.
                 DirectTiles.blocks(ob, width, 0, inFeatures / l, x, r0 * inFeatures, l, inFeatures, tiles,
-                        g * inFeatures * tile, acc, 0, px * l, true);
+                        g * inFeatures * tile, inFeatures * l, l, acc, 0, px * l, true);
                 for (int r = r0; r < r0 + width; r++) {
                     for (int o = o0; o < o1; o++) {
                         int t = o - o0;

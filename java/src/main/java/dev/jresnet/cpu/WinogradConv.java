@@ -31,7 +31,7 @@ final class WinogradConv {
     private static final int TILES = 4 * PIXELS; // tiles per task: 4 strips of the register tile
 
     private final int k, c;
-    private final float[] packed;        // from packedAt: [XI][K/(OB·L)][C][OB·L], U_ξ in the order the tiles read it
+    private final float[] packed;        // from packedAt: [XI][K/L][C][L], U_ξ per output block (DirectTiles.blocks)
     private final int packedAt;
     private final float[] scale, shift;  // batch norm as y * scale + shift, per output channel
     private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][TILES][L]
@@ -72,7 +72,8 @@ final class WinogradConv {
 
     /**
      * U = G g Gᵀ for every (k, c), computed in double and rounded once: g [K, C, 3, 3] to U
-     * [XI][K/tile][C][tile], the order the register tiles read it (no second copy on the way: a layer3's U is 4 MB).
+     * [XI][K/L][C][L], a stream per output block for the register tiles (no second copy on the way: a layer3's U is
+     * 4 MB).
      */
     private static void transform(float[] weight, int k, int c, int tile, float[] u, int at) {
         double[][] gm = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
@@ -96,7 +97,8 @@ final class WinogradConv {
                             for (int m = 0; m < 3; m++) {
                                 v += t[i][m] * gm[j][m];
                             }
-                            u[at + (((i * 4 + j) * (k / tile) + g) * c + ch) * tile + o] = (float) v;
+                            int kk = g * tile + o;
+                            u[at + (((i * 4 + j) * (k / L) + kk / L) * c + ch) * L + kk % L] = (float) v;
                         }
                     }
                 }
@@ -154,7 +156,7 @@ final class WinogradConv {
                     int t1 = Math.min(c, t0 + chunk);
                     for (int b = 0; b < count; b += PIXELS) {
                         DirectTiles.blocks(BLOCKS, Math.min(PIXELS, count - b), t0 / L, t1 / L, v, e * vXi + b * L,
-                                TILES * L, L, packed, wBase + t0 * tile, m, e * mXi + b * L, TILES * L, t0 == 0);
+                                TILES * L, L, packed, wBase + t0 * L, c * L, L, m, e * mXi + b * L, TILES * L, t0 == 0);
                     }
                 }
             }

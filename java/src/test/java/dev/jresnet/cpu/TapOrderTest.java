@@ -84,6 +84,21 @@ class TapOrderTest {
     }
 
     @Test
+    void aOneByOneLayerOnBlocksOfChannelsRefusesAPlanarInput() {
+        assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
+        int l = DirectConv.lanes(), k = 4 * l, c = 2 * l;
+        Tensor w = Tensor.zeros(k, c, 1, 1), ones = Tensor.zeros(k), zeros = Tensor.zeros(k);
+        java.util.Arrays.fill(w.data(), 0.5f);
+        java.util.Arrays.fill(ones.data(), 1f);
+        DirectConv d = DirectConv.of(w, 1, 0, ones, zeros, zeros, ones, 1e-5f);
+        assertFalse(d.planar());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(
+                Tensor.zeros(Blocked.shape(1, k, 4, 4, l)), Tensor.zeros(1, c, 4, 4), Tensor.zeros(1, c, 4, 4), true));
+        assertEquals("direct conv: this layer runs on whole blocks of channels on blocked inputs (forward), not on"
+                + " planar ones", e.getMessage());
+    }
+
+    @Test
     void bitForBitWithoutWinograd() {
         assumeTrue(DirectConv.available(), "the Vector API is not in this JVM");
         int k = Stride2.K, c = Stride2.C;
