@@ -326,7 +326,7 @@ public final class DirectConv {
         // A 1x1 convolution on blocked activations, and one summed tap by tap, step through whole blocks of L
         // channels, (h+2)·row apart: steps [R·S][C] (a 1x1: [C]), each chunk within one tap, on the input shifted to
         // that tap; the others step through (c, r, s) by the taps' table of offsets.
-        boolean channelBlocks = pixel == lanes && (byTaps || r * s == 1);
+        boolean channelBlocks = pixel == lanes && perBlock;
         int plane = (h + 2) * row;
         int[] offsets = channelBlocks ? null : taps(h, w, pixel == 1).offsets;
         int band = rowsPerTask(p, (q + pixels - 1) / pixels);
@@ -347,13 +347,9 @@ public final class DirectConv {
                     int yRow = ((img * (k / lanes) + g * blocks) * (p + 2) + oh + 1) * outRow + lanes;
                     for (int ow = 0; ow < q; ow += pixels) {
                         int width = Math.min(pixels, q - ow);
-                        if (channelBlocks && perBlock) {
+                        if (channelBlocks) {
                             DirectTiles.blocks(blocks, width, b0, b0 + (t1 - t0) / lanes, x, xRow + ow * ps, plane,
-                                    ps, packed, wg + t0 * lanes, steps * lanes, lanes, y, yRow + ow * lanes, outPlane,
-                                    t0 == 0);
-                        } else if (channelBlocks) {
-                            DirectTiles.blocks(blocks, width, b0, b0 + (t1 - t0) / lanes, x, xRow + ow * ps, plane,
-                                    ps, packed, wg + t0 * tile, lanes, tile, y, yRow + ow * lanes, outPlane, t0 == 0);
+                                    ps, packed, wg + t0 * lanes, steps * lanes, y, yRow + ow * lanes, outPlane, t0 == 0);
                         } else {
                             DirectTiles.tile(blocks, width, t0, t1, x, xRow + ow * ps, ps, offsets, packed,
                                     wg + t0 * tile, y, yRow + ow * lanes, outPlane, t0 == 0);

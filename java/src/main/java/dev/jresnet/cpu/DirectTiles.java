@@ -88,35 +88,145 @@ final class DirectTiles {
     /**
      * As {@link #tile}, for steps that are whole blocks b0 <= b < b1 of L consecutive input channels, block b's at
      * x[xBase + b * plane ..]: a 1x1 convolution on blocked activations, or Winograd's products. The same sums in
-     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L. Weight block o of a step lies at
-     * wt[wi + o * ws ..], and the next step's {@code wStep} further: ws = L, wStep = OB * L for {@link #tile}'s
-     * layout; ws = steps * L, wStep = L for one stream of weights per output block ([K/L][steps][L]), which the
-     * hardware prefetchers follow OB times further ahead than one stream of OB * L floats a step.
+     * the same order as {@link #tile} with taps[t] = t / L * plane + t % L. Weight block o of step t lies at
+     * wt[wi + o * ws + (t - t0) * L ..]: one stream of weights per output block ([K/L][steps][L], ws = steps * L),
+     * which the hardware prefetchers follow OB times further ahead than one stream of OB * L floats a step.
      */
     static void blocks(int blocks, int w, int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-                       int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
-        switch (blocks * 16 + w) {
-            case 65 -> blocks4x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 66 -> blocks4x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 67 -> blocks4x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 68 -> blocks4x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 69 -> blocks4x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 70 -> blocks4x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 71 -> blocks4x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 33 -> blocks2x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 34 -> blocks2x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 35 -> blocks2x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 36 -> blocks2x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 37 -> blocks2x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 38 -> blocks2x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 39 -> blocks2x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 40 -> blocks2x8(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 41 -> blocks2x9(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 42 -> blocks2x10(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 43 -> blocks2x11(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 44 -> blocks2x12(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 45 -> blocks2x13(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
-            case 46 -> blocks2x14(b0, b1, x, xBase, plane, ps, wt, wi, ws, wStep, y, yBase, yChan, zero);
+                       int ws, float[] y, int yBase, int yChan, boolean zero) {
+        int tile = blocks * 16 + w;
+        if (ps == L || ps == 2 * L) {
+            boolean one = ps == L;
+            switch (tile) {
+                case 65 -> {
+                    if (one) {
+                        blocks4x1s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x1s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 66 -> {
+                    if (one) {
+                        blocks4x2s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x2s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 67 -> {
+                    if (one) {
+                        blocks4x3s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x3s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 68 -> {
+                    if (one) {
+                        blocks4x4s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x4s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 69 -> {
+                    if (one) {
+                        blocks4x5s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x5s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 70 -> {
+                    if (one) {
+                        blocks4x6s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x6s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 71 -> {
+                    if (one) {
+                        blocks4x7s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks4x7s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 33 -> {
+                    if (one) {
+                        blocks2x1s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x1s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 34 -> {
+                    if (one) {
+                        blocks2x2s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x2s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 35 -> {
+                    if (one) {
+                        blocks2x3s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x3s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 36 -> {
+                    if (one) {
+                        blocks2x4s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x4s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 37 -> {
+                    if (one) {
+                        blocks2x5s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x5s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                case 38 -> {
+                    if (one) {
+                        blocks2x6s1(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    } else {
+                        blocks2x6s2(b0, b1, x, xBase, plane, wt, wi, ws, y, yBase, yChan, zero);
+                    }
+                    return;
+                }
+                default -> { }  // a tile without constant-stride copies: the general one below
+            }
+        }
+        switch (tile) {
+            case 65 -> blocks4x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 66 -> blocks4x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 67 -> blocks4x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 68 -> blocks4x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 69 -> blocks4x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 70 -> blocks4x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 71 -> blocks4x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 33 -> blocks2x1(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 34 -> blocks2x2(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 35 -> blocks2x3(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 36 -> blocks2x4(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 37 -> blocks2x5(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 38 -> blocks2x6(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 39 -> blocks2x7(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 40 -> blocks2x8(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 41 -> blocks2x9(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 42 -> blocks2x10(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 43 -> blocks2x11(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 44 -> blocks2x12(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 45 -> blocks2x13(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
+            case 46 -> blocks2x14(b0, b1, x, xBase, plane, ps, wt, wi, ws, y, yBase, yChan, zero);
             default -> throw new IllegalStateException("no direct tile " + blocks + "x" + w);
         }
     }
@@ -1578,8 +1688,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
         FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
@@ -1587,7 +1697,7 @@ final class DirectTiles {
         FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1607,8 +1717,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
@@ -1621,7 +1731,7 @@ final class DirectTiles {
         FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1650,8 +1760,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         FloatVector z = FloatVector.zero(S);
@@ -1669,7 +1779,7 @@ final class DirectTiles {
         FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1707,8 +1817,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1731,7 +1841,7 @@ final class DirectTiles {
         FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1778,8 +1888,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1807,7 +1917,7 @@ final class DirectTiles {
         FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1863,8 +1973,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -1897,7 +2007,7 @@ final class DirectTiles {
         FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -1962,8 +2072,8 @@ final class DirectTiles {
     }
 
     /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks4x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks4x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2001,7 +2111,7 @@ final class DirectTiles {
         FloatVector a36 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 6 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2075,14 +2185,14 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x1(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
         FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2096,8 +2206,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x2(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         FloatVector z = FloatVector.zero(S);
         FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
@@ -2106,7 +2216,7 @@ final class DirectTiles {
         FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2125,8 +2235,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x3(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         FloatVector z = FloatVector.zero(S);
@@ -2138,7 +2248,7 @@ final class DirectTiles {
         FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2162,8 +2272,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x4(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2178,7 +2288,7 @@ final class DirectTiles {
         FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2207,8 +2317,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x5(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2226,7 +2336,7 @@ final class DirectTiles {
         FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2260,8 +2370,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x6(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2282,7 +2392,7 @@ final class DirectTiles {
         FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2321,8 +2431,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x7(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2346,7 +2456,7 @@ final class DirectTiles {
         FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2390,8 +2500,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 8 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x8(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x8(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2418,7 +2528,7 @@ final class DirectTiles {
         FloatVector a17 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 7 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2467,8 +2577,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 9 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x9(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x9(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2498,7 +2608,7 @@ final class DirectTiles {
         FloatVector a18 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 8 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2552,8 +2662,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 10 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x10(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x10(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2586,7 +2696,7 @@ final class DirectTiles {
         FloatVector a19 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 9 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2645,8 +2755,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 11 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x11(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x11(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2682,7 +2792,7 @@ final class DirectTiles {
         FloatVector a110 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 10 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2746,8 +2856,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 12 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x12(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x12(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2786,7 +2896,7 @@ final class DirectTiles {
         FloatVector a111 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 11 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2855,8 +2965,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 13 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x13(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x13(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -2898,7 +3008,7 @@ final class DirectTiles {
         FloatVector a112 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 12 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -2972,8 +3082,8 @@ final class DirectTiles {
     }
 
     /** 2 blocks x 14 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart. */
-    static void blocks2x14(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt, int wi,
-            int ws, int wStep, float[] y, int yBase, int yChan, boolean zero) {
+    static void blocks2x14(int b0, int b1, float[] x, int xBase, int plane, int ps, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
         int o1 = 1 * ps;
         int o2 = 2 * ps;
         int o3 = 3 * ps;
@@ -3018,7 +3128,7 @@ final class DirectTiles {
         FloatVector a113 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 13 * L);
         for (int b = b0; b < b1; b++) {
             int xb = xBase + b * plane;
-            for (int ci = 0; ci < L; ci++, wi += wStep) {
+            for (int ci = 0; ci < L; ci++, wi += L) {
                 int xi = xb + ci;
                 FloatVector w0 = FloatVector.fromArray(S, wt, wi);
                 FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
@@ -3094,5 +3204,1419 @@ final class DirectTiles {
         a111.intoArray(y, yBase + 1 * yChan + 11 * L);
         a112.intoArray(y, yBase + 1 * yChan + 12 * L);
         a113.intoArray(y, yBase + 1 * yChan + 13 * L);
+    }
+
+    /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x1s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a30.intoArray(y, yBase + 3 * yChan);
+    }
+
+    /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x2s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+    }
+
+    /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x3s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+    }
+
+    /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x4s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+    }
+
+    /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x5s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+    }
+
+    /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x6s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+    }
+
+    /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks4x7s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a26 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 6 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        FloatVector a36 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 6 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + 6 * L]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                a26 = x6.fma(w2, a26);
+                a36 = x6.fma(w3, a36);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a26.intoArray(y, yBase + 2 * yChan + 6 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+        a36.intoArray(y, yBase + 3 * yChan + 6 * L);
+    }
+
+    /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x1s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+    }
+
+    /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x2s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+    }
+
+    /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x3s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+    }
+
+    /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x4s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+    }
+
+    /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x5s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+    }
+
+    /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels L floats apart. */
+    static void blocks2x6s1(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+    }
+
+    /** 4 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x1s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a30.intoArray(y, yBase + 3 * yChan);
+    }
+
+    /** 4 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x2s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+    }
+
+    /** 4 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x3s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+    }
+
+    /** 4 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x4s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+    }
+
+    /** 4 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x5s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * 2 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+    }
+
+    /** 4 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x6s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * 2 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * 2 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+    }
+
+    /** 4 blocks x 7 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks4x7s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a06 = zero ? z : FloatVector.fromArray(S, y, yBase + 6 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        FloatVector a16 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 6 * L);
+        FloatVector a20 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan);
+        FloatVector a21 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 1 * L);
+        FloatVector a22 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 2 * L);
+        FloatVector a23 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 3 * L);
+        FloatVector a24 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 4 * L);
+        FloatVector a25 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 5 * L);
+        FloatVector a26 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * yChan + 6 * L);
+        FloatVector a30 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan);
+        FloatVector a31 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 1 * L);
+        FloatVector a32 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 2 * L);
+        FloatVector a33 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 3 * L);
+        FloatVector a34 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 4 * L);
+        FloatVector a35 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 5 * L);
+        FloatVector a36 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * yChan + 6 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * ws);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                a20 = x0.fma(w2, a20);
+                a30 = x0.fma(w3, a30);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                a21 = x1.fma(w2, a21);
+                a31 = x1.fma(w3, a31);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                a22 = x2.fma(w2, a22);
+                a32 = x2.fma(w3, a32);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                a23 = x3.fma(w2, a23);
+                a33 = x3.fma(w3, a33);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * 2 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                a24 = x4.fma(w2, a24);
+                a34 = x4.fma(w3, a34);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * 2 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+                a25 = x5.fma(w2, a25);
+                a35 = x5.fma(w3, a35);
+                FloatVector x6 = FloatVector.broadcast(S, x[xi + 6 * 2 * L]);
+                a06 = x6.fma(w0, a06);
+                a16 = x6.fma(w1, a16);
+                a26 = x6.fma(w2, a26);
+                a36 = x6.fma(w3, a36);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a06.intoArray(y, yBase + 6 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
+        a16.intoArray(y, yBase + 1 * yChan + 6 * L);
+        a20.intoArray(y, yBase + 2 * yChan);
+        a21.intoArray(y, yBase + 2 * yChan + 1 * L);
+        a22.intoArray(y, yBase + 2 * yChan + 2 * L);
+        a23.intoArray(y, yBase + 2 * yChan + 3 * L);
+        a24.intoArray(y, yBase + 2 * yChan + 4 * L);
+        a25.intoArray(y, yBase + 2 * yChan + 5 * L);
+        a26.intoArray(y, yBase + 2 * yChan + 6 * L);
+        a30.intoArray(y, yBase + 3 * yChan);
+        a31.intoArray(y, yBase + 3 * yChan + 1 * L);
+        a32.intoArray(y, yBase + 3 * yChan + 2 * L);
+        a33.intoArray(y, yBase + 3 * yChan + 3 * L);
+        a34.intoArray(y, yBase + 3 * yChan + 4 * L);
+        a35.intoArray(y, yBase + 3 * yChan + 5 * L);
+        a36.intoArray(y, yBase + 3 * yChan + 6 * L);
+    }
+
+    /** 2 blocks x 1 pixel, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x1s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a10.intoArray(y, yBase + 1 * yChan);
+    }
+
+    /** 2 blocks x 2 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x2s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+    }
+
+    /** 2 blocks x 3 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x3s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+    }
+
+    /** 2 blocks x 4 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x4s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+    }
+
+    /** 2 blocks x 5 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x5s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * 2 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+    }
+
+    /** 2 blocks x 6 pixels, steps in whole blocks of channels {@code plane} apart, weight blocks {@code ws} apart, pixels 2 * L floats apart. */
+    static void blocks2x6s2(int b0, int b1, float[] x, int xBase, int plane, float[] wt,
+            int wi, int ws, float[] y, int yBase, int yChan, boolean zero) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = zero ? z : FloatVector.fromArray(S, y, yBase);
+        FloatVector a01 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * L);
+        FloatVector a02 = zero ? z : FloatVector.fromArray(S, y, yBase + 2 * L);
+        FloatVector a03 = zero ? z : FloatVector.fromArray(S, y, yBase + 3 * L);
+        FloatVector a04 = zero ? z : FloatVector.fromArray(S, y, yBase + 4 * L);
+        FloatVector a05 = zero ? z : FloatVector.fromArray(S, y, yBase + 5 * L);
+        FloatVector a10 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan);
+        FloatVector a11 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 1 * L);
+        FloatVector a12 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 2 * L);
+        FloatVector a13 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 3 * L);
+        FloatVector a14 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 4 * L);
+        FloatVector a15 = zero ? z : FloatVector.fromArray(S, y, yBase + 1 * yChan + 5 * L);
+        for (int b = b0; b < b1; b++) {
+            int xb = xBase + b * plane;
+            for (int ci = 0; ci < L; ci++, wi += L) {
+                int xi = xb + ci;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + 1 * ws);
+                FloatVector x0 = FloatVector.broadcast(S, x[xi]);
+                a00 = x0.fma(w0, a00);
+                a10 = x0.fma(w1, a10);
+                FloatVector x1 = FloatVector.broadcast(S, x[xi + 1 * 2 * L]);
+                a01 = x1.fma(w0, a01);
+                a11 = x1.fma(w1, a11);
+                FloatVector x2 = FloatVector.broadcast(S, x[xi + 2 * 2 * L]);
+                a02 = x2.fma(w0, a02);
+                a12 = x2.fma(w1, a12);
+                FloatVector x3 = FloatVector.broadcast(S, x[xi + 3 * 2 * L]);
+                a03 = x3.fma(w0, a03);
+                a13 = x3.fma(w1, a13);
+                FloatVector x4 = FloatVector.broadcast(S, x[xi + 4 * 2 * L]);
+                a04 = x4.fma(w0, a04);
+                a14 = x4.fma(w1, a14);
+                FloatVector x5 = FloatVector.broadcast(S, x[xi + 5 * 2 * L]);
+                a05 = x5.fma(w0, a05);
+                a15 = x5.fma(w1, a15);
+            }
+        }
+        a00.intoArray(y, yBase);
+        a01.intoArray(y, yBase + 1 * L);
+        a02.intoArray(y, yBase + 2 * L);
+        a03.intoArray(y, yBase + 3 * L);
+        a04.intoArray(y, yBase + 4 * L);
+        a05.intoArray(y, yBase + 5 * L);
+        a10.intoArray(y, yBase + 1 * yChan);
+        a11.intoArray(y, yBase + 1 * yChan + 1 * L);
+        a12.intoArray(y, yBase + 1 * yChan + 2 * L);
+        a13.intoArray(y, yBase + 1 * yChan + 3 * L);
+        a14.intoArray(y, yBase + 1 * yChan + 4 * L);
+        a15.intoArray(y, yBase + 1 * yChan + 5 * L);
     }
 }

@@ -120,7 +120,7 @@ public final class PackedLinear {
                 int width = Math.min(px, n - r0);
                 // Channel block b of row r lies at r·I + b·L: rows are "pixels" I apart, blocks L apart.
                 DirectTiles.blocks(ob, width, 0, inFeatures / l, x, r0 * inFeatures, l, inFeatures, tiles,
-                        g * inFeatures * tile, inFeatures * l, l, acc, 0, px * l, true);
+                        g * inFeatures * tile, inFeatures * l, acc, 0, px * l, true);
                 for (int r = r0; r < r0 + width; r++) {
                     for (int o = o0; o < o1; o++) {
                         int t = o - o0;

@@ -156,7 +156,7 @@ final class WinogradConv {
                     int t1 = Math.min(c, t0 + chunk);
                     for (int b = 0; b < count; b += PIXELS) {
                         DirectTiles.blocks(BLOCKS, Math.min(PIXELS, count - b), t0 / L, t1 / L, v, e * vXi + b * L,
-                                TILES * L, L, packed, wBase + t0 * L, c * L, L, m, e * mXi + b * L, TILES * L, t0 == 0);
+                                TILES * L, L, packed, wBase + t0 * L, c * L, m, e * mXi + b * L, TILES * L, t0 == 0);
                     }
                 }
             }
