@@ -69,10 +69,8 @@ public final class DirectConv {
         this.packedAt = slab.take(floats);
         this.winograd = byWinograd ? new WinogradConv(weight.data(), k, c, scale, shift, packed, packedAt) : null;
         if (!byWinograd) {
-            if (perBlock) {
+            if (perBlock) {  // every layer summed tap by tap is one of these
                 packByTaps(weight.data(), k, c, r * s, lanes, packed, packedAt);
-            } else if (byTaps) {
-                packByTaps(weight.data(), k, c, r * s, blocks * lanes, packed, packedAt);
             } else {
                 pack(weight.data(), k, c * r * s, blocks * lanes, packed, packedAt);
             }

@@ -49,7 +49,7 @@ final class WinogradConv {
         this.shift = shift;
         this.packed = packed;
         this.packedAt = packedAt;
-        transform(weight, k, c, BLOCKS * L, packed, packedAt);
+        transform(weight, k, c, packed, packedAt);
     }
 
     /** The floats of the transformed weights U [XI][K][C]: 16 per 9 of the weight's. */
@@ -75,31 +75,28 @@ final class WinogradConv {
      * [XI][K/L][C][L], a stream per output block for the register tiles (no second copy on the way: a layer3's U is
      * 4 MB).
      */
-    private static void transform(float[] weight, int k, int c, int tile, float[] u, int at) {
+    private static void transform(float[] weight, int k, int c, float[] u, int at) {
         double[][] gm = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
         double[][] t = new double[4][3]; // G g
-        for (int g = 0; g < k / tile; g++) {
+        for (int o = 0; o < k; o++) {
             for (int ch = 0; ch < c; ch++) {
-                for (int o = 0; o < tile; o++) {
-                    int from = ((g * tile + o) * c + ch) * 9; // tap (m, j) at + m·3 + j
-                    for (int i = 0; i < 4; i++) {
-                        for (int j = 0; j < 3; j++) {
-                            double v = 0;
-                            for (int m = 0; m < 3; m++) {
-                                v += gm[i][m] * weight[from + m * 3 + j];
-                            }
-                            t[i][j] = v;
+                int from = (o * c + ch) * 9; // tap (m, j) at + m·3 + j
+                for (int i = 0; i < 4; i++) {
+                    for (int j = 0; j < 3; j++) {
+                        double v = 0;
+                        for (int m = 0; m < 3; m++) {
+                            v += gm[i][m] * weight[from + m * 3 + j];
                         }
+                        t[i][j] = v;
                     }
-                    for (int i = 0; i < 4; i++) {
-                        for (int j = 0; j < 4; j++) {
-                            double v = 0;
-                            for (int m = 0; m < 3; m++) {
-                                v += t[i][m] * gm[j][m];
-                            }
-                            int kk = g * tile + o;
-                            u[at + (((i * 4 + j) * (k / L) + kk / L) * c + ch) * L + kk % L] = (float) v;
+                }
+                for (int i = 0; i < 4; i++) {
+                    for (int j = 0; j < 4; j++) {
+                        double v = 0;
+                        for (int m = 0; m < 3; m++) {
+                            v += t[i][m] * gm[j][m];
                         }
+                        u[at + (((i * 4 + j) * (k / L) + o / L) * c + ch) * L + o % L] = (float) v;
                     }
                 }
             }
