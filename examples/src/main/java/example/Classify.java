@@ -18,6 +18,7 @@ public final class Classify {
         try (ResNet model = Files.exists(weights) ? ResNet.load(weights, Device.auto())
                 : ResNet.untrained(0, Device.auto())) {          // seeded: its predictions are noise
             System.out.println(model.architecture());             // resnet50, as the file says
+            System.out.println(model);                            // for logs: ResNet-50 on cpu, fp32, 224x224, weights ...
             System.out.println(model.deviceDescription());        // which device, and why
             List<Prediction> top5 = model.classify(ImageDecoder.decode(Path.of("samples/chelsea.png")), 5);
             for (Prediction p : top5) {

@@ -28,13 +28,13 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
-/** {@code jresnet bench}: ResNet-50 speed, alone or against peers on the same weights and input; or the kernel lab. */
+/** {@code jresnet bench}: ResNet speed (ResNet-50 unless --arch or the weights say otherwise), alone or against peers on the same weights and input; or the kernel lab. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Time ResNet inference (resnet50 unless --arch or the weights say otherwise): latency percentiles, images/s and GFLOP/s per batch size, "
                 + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
                 + "interleaved with jresnet (one batch per engine per turn).",
                 "With --layers: the engine's CPU forward pass profiled step by step (fused convolutions, pools, fc), "
-                        + "then every distinct convolution shape of ResNet-50 on each CPU GEMM kernel, "
+                        + "then every distinct convolution shape of the network (resnet50 unless --arch) on each CPU GEMM kernel, "
                         + "checked against the plain kernel, then timed; with --layers --device cuda, on every cuDNN "
                         + "forward algorithm, checked against the CPU, then timed with CUDA events."})
 public final class BenchCommand implements Callable<Integer> {
@@ -490,7 +490,8 @@ public final class BenchCommand implements Callable<Integer> {
     private Results.RunInfo info(Settings s, ResNet model, long flops) {
         return new Results.RunInfo(commandLine(), MachineInfo.current(), model.device().toString(),
                 model.deviceDescription(), s.precision(), Gemm.kernelName(), Parallel.threads(),
-                model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+                model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops,
+                model.architecture().displayName());
     }
 
     private int runLayers(Settings s, PrintWriter out, RoundRobin.Progress progress) throws Exception {
@@ -503,7 +504,7 @@ public final class BenchCommand implements Callable<Integer> {
         long flops = a.spec().flops(IMAGE_SIZE, IMAGE_SIZE);
         Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), "cpu",
                 Device.cpu().description(), "fp32", Gemm.kernelName(), Parallel.threads(), "random tensors", false,
-                s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+                s.seconds(), s.warmup(), IMAGE_SIZE, flops, a.displayName());
         for (int b : s.batches()) {
             progress.say(String.format(Locale.ROOT, "kernel lab: %d shapes, batch %d, %.1f s warm-up and %.1f s "
                     + "timed per shape", shapes.size(), b, s.warmup(), s.seconds()));
@@ -564,7 +565,7 @@ public final class BenchCommand implements Callable<Integer> {
             progress.say("kernel lab on " + detail);
             Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), s.device().toString(),
                     detail, s.precision(), Gemm.kernelName(), Parallel.threads(), "random tensors", false,
-                    s.seconds(), s.warmup(), IMAGE_SIZE, flops);
+                    s.seconds(), s.warmup(), IMAGE_SIZE, flops, a.displayName());
             List<CudaConvBackend> backends = new ArrayList<>();
             try {
                 for (String p : s.precisions()) {

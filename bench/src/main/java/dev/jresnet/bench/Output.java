@@ -53,6 +53,7 @@ final class Output {
         l.add(f("command:  %s", i.commandLine()));
         l.add(f("machine:  %s, %d cores, %s, Java %s, load average %s (1/5/15 min, at start)", m.cpuModel(),
                 m.cores(), m.os(), m.java(), m.loadAverage()));
+        l.add(f("network:  %s", i.network()));
         l.add(f("jresnet:  %s, %s, %d threads", i.deviceDetail(), i.precision(), i.jresnetThreads()));
         if (model) {
             l.add(f("weights:  %s%s", i.weights(), i.pretrained() ? "" : " (untrained: as fast, logits are noise)"));
@@ -371,6 +372,7 @@ final class Output {
         ObjectNode root = MAPPER.createObjectNode();
         root.put("date", i.machine().date());
         root.put("command", i.commandLine());
+        root.put("network", i.network());
         ObjectNode m = root.putObject("machine");
         m.put("cores", i.machine().cores());
         m.put("cpu_model", i.machine().cpuModel());

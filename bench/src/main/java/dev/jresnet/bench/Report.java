@@ -10,20 +10,28 @@ import org.jfree.chart.axis.AxisLocation;
 import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.CombinedDomainCategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.BoxAndWhiskerRenderer;
+import org.jfree.chart.renderer.category.CategoryItemRendererState;
 import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.data.category.CategoryDataset;
 import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.statistics.BoxAndWhiskerCategoryDataset;
 import org.jfree.data.statistics.DefaultBoxAndWhiskerCategoryDataset;
 
+import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.geom.Ellipse2D;
+import java.awt.geom.Rectangle2D;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +73,7 @@ final class Report {
         List<Path> files = new ArrayList<>();
         files.add(throughputChart(dir.resolve(THROUGHPUT), run));
         files.add(latencyChart(dir.resolve(LATENCY), run));
-        StringBuilder md = new StringBuilder("# jresnet bench: ResNet-50 inference\n\n");
+        StringBuilder md = new StringBuilder("# jresnet bench: " + run.info().network() + " inference\n\n");
         for (String l : Output.header(run.info(), run.peers())) {
             md.append("- ").append(markdownLine(l)).append('\n');
         }
@@ -86,8 +94,9 @@ final class Report {
         List<Path> files = new ArrayList<>();
         files.add(run.gpu() ? gpuLayerChart(dir.resolve(LAYERS), run) : layerChart(dir.resolve(LAYERS), run));
         StringBuilder md = new StringBuilder(run.gpu()
-                ? "# jresnet bench --layers --device cuda: ResNet-50's convolutions on every cuDNN forward algorithm\n\n"
-                : "# jresnet bench --layers: ResNet-50's convolutions\n\n");
+                ? "# jresnet bench --layers --device cuda: " + run.info().network()
+                        + "'s convolutions on every cuDNN forward algorithm\n\n"
+                : "# jresnet bench --layers: " + run.info().network() + "'s convolutions\n\n");
         for (String l : Output.labHeader(run)) {
             md.append("- ").append(markdownLine(l)).append('\n');
         }
@@ -183,8 +192,8 @@ final class Report {
                 data.addValue(e.imagesPerSecond(), e.engine(), "batch " + b.batch());
             }
         }
-        JFreeChart chart = ChartFactory.createBarChart("ResNet-50 throughput (higher is better)", "batch size",
-                "images/s", data, PlotOrientation.VERTICAL, true, false, false);
+        JFreeChart chart = ChartFactory.createBarChart(run.info().network() + " throughput (higher is better)",
+                "batch size", "images/s", data, PlotOrientation.VERTICAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
         BarRenderer r = (BarRenderer) plot.getRenderer();
         r.setBarPainter(new StandardBarPainter());
@@ -238,7 +247,7 @@ final class Report {
             sub.setOrientation(PlotOrientation.HORIZONTAL);
             plot.add(sub, 1);
         }
-        JFreeChart chart = new JFreeChart("ResNet-50 latency per batch (lower is better)",
+        JFreeChart chart = new JFreeChart(run.info().network() + " latency per batch (lower is better)",
                 new Font(Font.SANS_SERIF, Font.BOLD, 18), plot, false);
         style(chart, plot);
         for (Object sub : plot.getSubplots()) {
@@ -260,6 +269,22 @@ final class Report {
             public java.awt.Paint getItemPaint(int row, int column) {
                 return COLORS[column % COLORS.length];
             }
+
+            /** The box, then the runs beyond the whiskers: JFreeChart 1.5 draws those only on vertical plots. */
+            @Override
+            public void drawHorizontalItem(Graphics2D g2, CategoryItemRendererState state, Rectangle2D dataArea,
+                                           CategoryPlot plot, CategoryAxis domainAxis, ValueAxis rangeAxis,
+                                           CategoryDataset dataset, int row, int column) {
+                super.drawHorizontalItem(g2, state, dataArea, plot, domainAxis, rangeAxis, dataset, row, column);
+                double y = domainAxis.getCategoryMiddle(column, getColumnCount(), dataArea, plot.getDomainAxisEdge());
+                double radius = Math.min(4.5, state.getBarWidth() / 4);
+                g2.setPaint(getItemPaint(row, column));
+                g2.setStroke(new BasicStroke(1.5f));
+                for (double ms : beyondWhiskers((BoxAndWhiskerCategoryDataset) dataset, row, column)) {
+                    double x = rangeAxis.valueToJava2D(ms, dataArea, plot.getRangeAxisEdge());
+                    g2.draw(new Ellipse2D.Double(x - radius, y - radius, 2 * radius, 2 * radius));
+                }
+            }
         };
         r.setMeanVisible(false); // JFreeChart draws the mean as a disc as wide as the box, hiding it
         r.setMedianVisible(true);
@@ -270,6 +295,22 @@ final class Report {
         r.setUseOutlinePaintForWhiskers(false);
         r.setDefaultOutlinePaint(Color.BLACK);
         return r;
+    }
+
+    /** The values of a box-and-whisker item outside its whiskers (beyond 1.5 IQR of the quartiles). */
+    static List<Double> beyondWhiskers(BoxAndWhiskerCategoryDataset data, int row, int column) {
+        List<?> outliers = data.getOutliers(row, column);
+        Number lo = data.getMinRegularValue(row, column), hi = data.getMaxRegularValue(row, column);
+        List<Double> beyond = new ArrayList<>();
+        if (outliers != null && lo != null && hi != null) {
+            for (Object o : outliers) {
+                double v = ((Number) o).doubleValue();
+                if (v < lo.doubleValue() || v > hi.doubleValue()) {
+                    beyond.add(v);
+                }
+            }
+        }
+        return beyond;
     }
 
     static Path layerChart(Path png, Results.LayerRun run) throws IOException {
@@ -284,7 +325,8 @@ final class Report {
         for (Results.LayerResult r : run.rows()) {
             data.addValue(r.gflops(), r.kernel() + (r.inUse() ? " (in use)" : ""), r.shape().label());
         }
-        JFreeChart chart = ChartFactory.createBarChart("Convolutions of ResNet-50, batch " + run.batch()
+        JFreeChart chart = ChartFactory.createBarChart("Convolutions of " + run.info().network() + ", batch "
+                + run.batch()
                 + " (higher is better)", null, "GFLOP/s", data, PlotOrientation.HORIZONTAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
         flatBars(plot, data.getRowCount());

@@ -11,7 +11,7 @@ final class Results {
     /** The settings and circumstances of a run. */
     record RunInfo(String commandLine, MachineInfo machine, String device, String deviceDetail, String precision,
                    String cpuKernel, int jresnetThreads, String weights, boolean pretrained, double seconds,
-                   double warmup, int imageSize, long flopsPerImage) {}
+                   double warmup, int imageSize, long flopsPerImage, String network) {}
 
     /** A peer that was asked for: available (with what it is) or not (with why). */
     record PeerStatus(String name, boolean available, String detail, int threads) {}

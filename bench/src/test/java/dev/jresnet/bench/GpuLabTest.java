@@ -131,7 +131,7 @@ class GpuLabTest {
     static Results.RunInfo info() {
         return new Results.RunInfo("jresnet bench --layers --device cuda --precision fp16,fp32", MachineInfo.current(),
                 "cuda:0", "cuda:0 (fake)", "fp16,fp32", "plain", 2, "random tensors", false, 0.1, 0.02, 224,
-                8_178_000_000L);
+                8_178_000_000L, "ResNet-50");
     }
 
     @Test

@@ -22,7 +22,7 @@ class ReportAndLabTest {
 
     static Results.RunInfo info() {
         return new Results.RunInfo("jresnet bench --batch 1,8", MachineInfo.current(), "cpu", "cpu (test)", "fp32",
-                "plain", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L);
+                "plain", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L, "ResNet-50");
     }
 
     static Results.EngineResult engine(String name, int batch, double... seconds) {
@@ -34,20 +34,20 @@ class ReportAndLabTest {
     void theSubtitleNamesTheDirectConvolutionsTileWhereItRuns() {
         Results.RunInfo direct = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
                 "cpu (requested; CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7)", "fp32",
-                "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L);
+                "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L, "ResNet-50");
         String first = Report.subtitleLines(direct, java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (direct convolution, tile 4x7), fp32"), first);
         Results.RunInfo winograd = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
                 "cpu (auto; CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7, Winograd"
                         + " F(2x2,3x3) on 3x3 stride 1 up to 256 channels)", "fp32",
-                "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L);
+                "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L, "ResNet-50");
         first = Report.subtitleLines(winograd, java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(
                 first.contains("on cpu (direct convolution, tile 4x7, Winograd F(2x2,3x3)), fp32"), first);
         Results.RunInfo taps = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
                 "cpu (auto; CPU kernel vector-512bit-8x48, " + dev.jresnet.graph.CpuConvolution.winograd().describe()
                         + ")", "fp32", "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224,
-                8_178_000_000L);
+                8_178_000_000L, "ResNet-50");
         first = Report.subtitleLines(taps, java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (direct convolution, tile "
                 + dev.jresnet.cpu.DirectConv.defaultTile() + ", Winograd F(2x2,3x3), 3x3 by taps), fp32"), first);
@@ -80,6 +80,57 @@ class ReportAndLabTest {
         assertTrue(md.contains("UNAVAILABLE, skipped: no torch here"), md);
         assertTrue(md.contains("](" + Report.THROUGHPUT + ")") && md.contains("](" + Report.LATENCY + ")"), md);
         assertTrue(md.contains(info().machine().cpuModel()), md);
+        assertTrue(md.startsWith("# jresnet bench: ResNet-50 inference") && md.contains("**network:** ResNet-50"), md);
+    }
+
+    @Test
+    void theLatencyChartDrawsTheRunsBeyondTheWhiskers() {
+        double[] seconds = new double[21];
+        for (int i = 0; i < 20; i++) {
+            seconds[i] = 0.010 + i * 1e-5;
+        }
+        seconds[20] = 0.100; // one run far beyond: a circle at 100 ms
+        Results.ModelRun run = new Results.ModelRun(info(), List.of(), List.of(new Results.BatchResult(1,
+                List.of(engine("jresnet", 1, seconds)), List.of())));
+        org.jfree.chart.JFreeChart chart = Report.latency(run);
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(900, 560,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        org.jfree.chart.ChartRenderingInfo rendering = new org.jfree.chart.ChartRenderingInfo();
+        java.awt.Graphics2D g = img.createGraphics();
+        chart.draw(g, new java.awt.geom.Rectangle2D.Double(0, 0, 900, 560), rendering);
+        g.dispose();
+        org.jfree.chart.plot.CategoryPlot panel = (org.jfree.chart.plot.CategoryPlot)
+                ((org.jfree.chart.plot.CombinedDomainCategoryPlot) chart.getPlot()).getSubplots().get(0);
+        assertEquals(List.of(100.0), Report.beyondWhiskers(
+                (org.jfree.data.statistics.BoxAndWhiskerCategoryDataset) panel.getDataset(), 0, 0));
+        java.awt.geom.Rectangle2D area = rendering.getPlotInfo().getSubplotInfo(0).getDataArea();
+        int x = (int) Math.round(panel.getRangeAxis().valueToJava2D(100, area, panel.getRangeAxisEdge()));
+        int y = (int) Math.round(panel.getDomainAxis().getCategoryMiddle(0, 1, area, panel.getDomainAxisEdge()));
+        java.awt.Color engine = Report.COLORS[0];
+        int closest = Integer.MAX_VALUE;
+        for (int dx = -8; dx <= 8; dx++) {  // the circle's outline crosses its centre's row about 4.5 px either side
+            for (int dy = -1; dy <= 1; dy++) {
+                java.awt.Color c = new java.awt.Color(img.getRGB(x + dx, y + dy));
+                closest = Math.min(closest, Math.abs(c.getRed() - engine.getRed())
+                        + Math.abs(c.getGreen() - engine.getGreen()) + Math.abs(c.getBlue() - engine.getBlue()));
+            }
+        }
+        assertTrue(closest < 90, "no circle in the engine's colour at 100 ms (closest colour distance " + closest + ")");
+    }
+
+    @Test
+    void theReportNamesTheNetworkThatRan(@TempDir Path tmp) throws Exception {
+        Results.RunInfo i = info();
+        Results.RunInfo r18 = new Results.RunInfo(i.commandLine() + " --arch resnet18", i.machine(), i.device(),
+                i.deviceDetail(), i.precision(), i.cpuKernel(), i.jresnetThreads(), i.weights(), i.pretrained(),
+                i.seconds(), i.warmup(), i.imageSize(), 3_628_000_000L, "ResNet-18");
+        Results.ModelRun run = new Results.ModelRun(r18, List.of(), List.of(new Results.BatchResult(1,
+                List.of(engine("jresnet", 1, 0.01, 0.011, 0.012)), List.of())));
+        Report.write(tmp, run);
+        String md = Files.readString(tmp.resolve(Report.SUMMARY));
+        assertTrue(md.startsWith("# jresnet bench: ResNet-18 inference") && md.contains("**network:** ResNet-18"), md);
+        assertTrue(!md.contains("ResNet-50"), md);
+        assertTrue(Output.json(run).contains("\"network\" : \"ResNet-18\""), Output.json(run));
     }
 
     @Test

@@ -4,6 +4,8 @@ import dev.jresnet.nn.NetworkSpec;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -124,7 +126,33 @@ public record Architecture(String id, Block block, List<Integer> layers, int gro
 
     /** "resnet50", with the variant when it is not torchvision's and the classes when not 1000. */
     public String describe() {
-        return id + (variant != Variant.V1_5 && block == Block.BOTTLENECK ? " " + variant.id() : "")
+        return id + qualifiers();
+    }
+
+    /**
+     * The name papers and charts use, "ResNet-50", "Wide ResNet-50-2", "ResNeXt-50 32x4d" (any id not torchvision's
+     * as it is), with the variant and classes as {@link #describe()} gives them: "ResNet-18, 3 classes".
+     */
+    public String displayName() {
+        Matcher m;
+        String name = id;
+        if ((m = RESNET_ID.matcher(id)).matches()) {
+            name = "ResNet-" + m.group(1);
+        } else if ((m = WIDE_ID.matcher(id)).matches()) {
+            name = "Wide ResNet-" + m.group(1) + "-" + m.group(2);
+        } else if ((m = RESNEXT_ID.matcher(id)).matches()) {
+            name = "ResNeXt-" + m.group(1) + " " + m.group(2);
+        }
+        return name + qualifiers();
+    }
+
+    private static final Pattern RESNET_ID = Pattern.compile("resnet(\\d+)");
+    private static final Pattern WIDE_ID = Pattern.compile("wide_resnet(\\d+)_(\\d+)");
+    private static final Pattern RESNEXT_ID = Pattern.compile("resnext(\\d+)_(\\d+x\\d+d)");
+
+    /** " v1" where the variant is not torchvision's, ", 3 classes" where they are not 1000. */
+    private String qualifiers() {
+        return (variant != Variant.V1_5 && block == Block.BOTTLENECK ? " " + variant.id() : "")
                 + (numClasses != IMAGENET_CLASSES ? ", " + numClasses + " classes" : "");
     }
 

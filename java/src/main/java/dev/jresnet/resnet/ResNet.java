@@ -637,6 +637,20 @@ public final class ResNet implements AutoCloseable {
         return weightsDescription;
     }
 
+    /**
+     * One line for logs: "ResNet-50 on cpu, fp32, 224x224, weights seeded untrained (seed 0)"; after close,
+     * "ResNet-50 (closed)". Never throws.
+     */
+    @Override
+    public String toString() {
+        String name = network.architecture().displayName();
+        if (closed) {
+            return name + " (closed)";
+        }
+        return name + " on " + device + ", " + (cuda == null ? Precision.FP32 : precision).id() + ", " + inputSize
+                + "x" + inputSize + ", weights " + weightsDescription;
+    }
+
     /** False for the seeded initialisation, whose predictions are meaningless. */
     public boolean isPretrained() {
         requireOpen();

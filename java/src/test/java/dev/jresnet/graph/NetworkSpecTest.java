@@ -115,6 +115,15 @@ class NetworkSpecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Architecture.of("resnet51"));
         assertTrue(e.getMessage().contains("resnet18") && e.getMessage().contains("resnext101_64x4d"), e.getMessage());
         assertEquals("resnet50 v1, 10 classes", Architecture.RESNET50.withVariant(Variant.V1).withClasses(10).describe());
+        assertEquals("ResNet-50 v1, 10 classes",
+                Architecture.RESNET50.withVariant(Variant.V1).withClasses(10).displayName());
+        assertEquals(List.of("ResNet-18", "ResNet-34", "ResNet-50", "ResNet-101", "ResNet-152", "Wide ResNet-50-2",
+                        "Wide ResNet-101-2", "ResNeXt-50 32x4d", "ResNeXt-101 32x8d", "ResNeXt-101 64x4d"),
+                Architecture.KNOWN.stream().map(Architecture::displayName).toList());
+        assertEquals("ResNet-18, 3 classes", Architecture.RESNET18.withVariant(Variant.V1).withClasses(3).displayName(),
+                "basic blocks have no variant to name");
+        assertEquals("my_net", new Architecture("my_net", Architecture.Block.BASIC, List.of(1, 1, 1, 1), 1, 64,
+                Variant.V1_5, 1000).displayName(), "an id not torchvision's is its own name");
         assertEquals(2048, Architecture.WIDE_RESNET50_2.features());
         assertEquals(512, Architecture.RESNET34.features());
         assertThrows(IllegalArgumentException.class, () -> new Architecture("x", Architecture.Block.BASIC,

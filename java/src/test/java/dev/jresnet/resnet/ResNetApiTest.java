@@ -39,6 +39,7 @@ class ResNetApiTest {
     @Test
     void badBuffersAndUseAfterCloseAreRefused() {
         ResNet m = ResNet.untrained(1, Device.cpu());
+        assertEquals("ResNet-50 on cpu, fp32, 224x224, weights seeded untrained (seed 1)", m.toString());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> m.logits(FloatBuffer.allocate(10), 1, FloatBuffer.allocate(1000)));
         assertTrue(e.getMessage().contains("150528"), e.getMessage());
@@ -46,6 +47,7 @@ class ResNetApiTest {
         assertTrue(s.getMessage().contains("CUDA"), s.getMessage());
         m.close();
         m.close();
+        assertEquals("ResNet-50 (closed)", m.toString(), "a log line about a closed model must not throw");
         assertThrows(IllegalStateException.class, () -> m.logits(FloatBuffer.allocate(150528), 1, FloatBuffer.allocate(1000)));
         assertThrows(IllegalStateException.class, () -> m.logitsAsync(ResNetTest.randomInput(1, 64, 1)));
         assertThrows(IllegalStateException.class, () -> m.forward(ResNetTest.randomInput(1, 64, 1)));
