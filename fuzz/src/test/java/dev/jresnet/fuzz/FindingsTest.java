@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jresnet.image.ImageDecodeException;
+import dev.jresnet.image.ImageDecoder;
 import dev.jresnet.onnx.OnnxFormatException;
 import dev.jresnet.onnx.OnnxImporter;
 import dev.jresnet.weights.PthReader;
@@ -76,6 +78,25 @@ class FindingsTest {
     void pthTruncatedCentralDirectory() {
         Path pth = Hostile.file("pth-truncated-central-directory.pth", resource("pth-truncated-central-directory.pth"));
         assertRejected(pth, WeightFormatException.class, () -> PthReader.read(pth));
+    }
+
+    /**
+     * ImageFuzzTest (one CI run): a 207-byte mutation of a JPEG seed declaring 1040x23372 pixels, 24 MP, whose decode
+     * (0.1-0.5 s plainly: work per pixel, not per byte) overran the 10 s bound per input under coverage
+     * instrumentation on a busy machine. The fuzzed JVMs bound images at 8 MP (pom.xml, fuzz.imagePixels): such an
+     * input is now refused at its header, in one line naming the limit, and no valid image is slower than the bound.
+     */
+    @Test
+    void anImageOfManyPixelsIsRefusedAtItsHeaderInTheFuzzedJvm() throws IOException {
+        byte[] jpeg;
+        try (InputStream in = FindingsTest.class.getResourceAsStream(
+                "ImageFuzzTestInputs/decode/fuzzed-jpeg-slow-under-load.jpg")) {
+            jpeg = in.readAllBytes();
+        }
+        ImageDecodeException e = assertThrows(ImageDecodeException.class,
+                () -> assertTimeoutPreemptively(Duration.ofSeconds(2), () -> ImageDecoder.decode(jpeg, "slow.jpg")));
+        assertTrue(e.getMessage().contains("exceeds the limit of 8000000")
+                && e.getMessage().contains("jresnet.limit.imagePixels"), e.getMessage());
     }
 
     private static void assertPthRejected(String pickle) {
