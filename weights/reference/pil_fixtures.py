@@ -12,7 +12,9 @@ ImageFormatsPilTest.writeYcckJpeg's way at 16x12, with Y, Cb, Cr and K over thei
 BILINEAR). Run with Debian's python3-pil (PIL 9.4); the output is committed (34 KB), rerun only to change it.
 """
 import os
+import struct
 import sys
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -58,6 +60,83 @@ def write(out):
     gif(small, out, "outside.gif", screen=(8, 6), at=(3, 2))
     # no Graphic Control Extension at all (PIL writes one): no transparency, fill with index 0
     gif(small, out, "no-gce.gif", screen=(11, 8), strip_gce=True)
+    past_table(out, np.random.default_rng(17))
+
+
+def past_table(out, rng):
+    """Palette indices past the file's colour table, which PIL reads in its grey ramp as (i, i, i): a PNG whose PLTE
+    is shorter than its pixels need (8- and 4-bit), a BMP with fewer colours than its 8 bits, and a GIF frame (9x7 at
+    5, 3 on a 16x12 screen) whose LZW codes outrun its 4-colour table and whose transparent index (250) is past it."""
+    h, w = 12, 16
+    colours = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    idx = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    idx[0, :6] = np.arange(6)  # the table's own entries too
+    open(f"{out}/short-plte.png", "wb").write(png(idx, colours[:5], 8))
+    open(f"{out}/short-plte-4bit.png", "wb").write(png(idx % 16, colours[:3], 4))
+    open(f"{out}/short-palette.bmp", "wb").write(bmp(idx, colours[:6]))
+    frame = rng.integers(0, 256, (7, 9), dtype=np.uint8)
+    frame[0, :4] = np.arange(4)
+    open(f"{out}/past-table.gif", "wb").write(gif_past_table(frame, colours[:4], (16, 12), (5, 3), 250))
+
+
+def chunk(kind, data):
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png(idx, plte, depth):
+    """A palette PNG (colour type 3) of idx at 8 or 4 bits, with only len(plte) PLTE entries."""
+    h, w = idx.shape
+    if depth == 4:
+        rows = [bytes(((r[0::2] << 4) | r[1::2]).astype(np.uint8)) for r in idx]
+    else:
+        rows = [bytes(r) for r in idx]
+    raw = b"".join(b"\0" + r for r in rows)
+    header = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", plte.tobytes())
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def bmp(idx, colours):
+    """An 8-bit BMP of idx (bottom-up rows) whose palette has only len(colours) entries (biClrUsed)."""
+    h, w = idx.shape
+    stride = (w + 3) & ~3
+    pixels = b"".join(bytes(r) + b"\0" * (stride - w) for r in idx[::-1])
+    palette = b"".join(bytes([c[2], c[1], c[0], 0]) for c in colours)
+    offset = 14 + 40 + len(palette)
+    return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 8, 0, len(pixels), 2835, 2835, len(colours), 0)
+            + palette + pixels)
+
+
+def gif_past_table(frame, table, screen, at, transparent):
+    """A GIF89a whose global table has len(table) (a power of 2) entries and whose one frame, LZW-coded with 8-bit
+    codes (literals only, a clear code before the table would grow), holds any index."""
+    h, w = frame.shape
+    bits = len(table).bit_length() - 2
+    head = b"GIF89a" + struct.pack("<HHBBB", screen[0], screen[1], 0x80 | bits, 0, 0) + table.tobytes()
+    gce = b"\x21\xf9\x04\x01\x00\x00" + bytes([transparent]) + b"\x00"
+    clear, end, width = 256, 257, 9
+    codes, run = [clear], 0
+    for i in frame.flatten():
+        codes.append(int(i))
+        run += 1
+        if run == (1 << width) - end - 2:
+            codes.append(clear)
+            run = 0
+    codes.append(end)
+    acc, n, packed = 0, 0, bytearray()
+    for c in codes:
+        acc |= c << n
+        n += width
+        while n >= 8:
+            packed.append(acc & 255)
+            acc >>= 8
+            n -= 8
+    if n:
+        packed.append(acc)
+    blocks = b"".join(bytes([len(packed[k:k + 255])]) + packed[k:k + 255] for k in range(0, len(packed), 255))
+    image = b"\x2c" + struct.pack("<HHHHB", at[0], at[1], w, h, 0) + b"\x08" + blocks + b"\0"
+    return head + gce + image + b"\x3b"
 
 
 def gif(img, out, name, screen=None, at=None, strip_gce=False):

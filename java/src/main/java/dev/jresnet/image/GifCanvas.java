@@ -64,15 +64,11 @@ final class GifCanvas {
             return frame;
         }
         byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(layout.width(), layout.height()), 3)];
-        if (layout.fill() < palette.getMapSize()) { // PIL's palette is zero-filled past its entries: black
-            byte r = (byte) palette.getRed(layout.fill());
-            byte g = (byte) palette.getGreen(layout.fill());
-            byte b = (byte) palette.getBlue(layout.fill());
-            for (int i = 0; i < out.length; i += 3) {
-                out[i] = r;
-                out[i + 1] = g;
-                out[i + 2] = b;
-            }
+        int fill = Palettes.rgb(palette, layout.fill()); // past the colour table: PIL's grey (i, i, i)
+        for (int i = 0; i < out.length; i += 3) {
+            out[i] = (byte) (fill >> 16);
+            out[i + 1] = (byte) (fill >> 8);
+            out[i + 2] = (byte) fill;
         }
         for (int y = 0; y < frame.height(); y++) {
             System.arraycopy(frame.pixels(), y * frame.width() * 3, out,

@@ -33,7 +33,8 @@ import java.util.Locale;
  * <ul>
  *   <li>grey (1, 2, 4, 8 bit) is scaled to 8 bits and copied to R, G and B;</li>
  *   <li>alpha is dropped, not composited onto a background (PIL's convert drops it);</li>
- *   <li>palette images (PNG, GIF, BMP, TIFF) are looked up in their palette; transparency is ignored;</li>
+ *   <li>palette images (PNG, GIF, BMP, TIFF) are looked up in their palette, an index past the file's colour table
+ *       in PIL's grey ramp (i, i, i) ({@link Palettes}); transparency is ignored;</li>
  *   <li>16-bit RGB, RGBA and grey+alpha keep the high byte of each sample (PIL unpacks them that way);</li>
  *   <li>16-bit grey without alpha is clipped to 0..255, not scaled: PIL opens it as mode "I" and its
  *       I to RGB conversion clips, so most 16-bit grey photos come out nearly white. That is lossy, but
@@ -205,7 +206,8 @@ public final class ImageDecoder {
                 throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
                         + height + " pixels", (long) width * height));
             }
-            RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif);
+            RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif,
+                    format == ImageFormat.PNG ? Palettes.pngPaletteEntries(bytes) : -1);
             for (String w : warnings) {
                 if (!isHarmless(w)) {
                     throw new ImageDecodeException(name, "corrupt or truncated " + what + " (decoder warned: " + w + ")");
@@ -230,9 +232,12 @@ public final class ImageDecoder {
         }
     }
 
-    /** The first image of a reader whose size was checked: 4-channel JPEGs and CMYK TIFF through {@link Cmyk}. */
+    /**
+     * The first image of a reader whose size was checked: 4-channel JPEGs and CMYK TIFF through {@link Cmyk}; a PNG's
+     * palette as long as its PLTE ({@code pngPalette} entries, -1: none), a GIF's indices whole ({@link Palettes}).
+     */
     private static RgbImage read(ImageReader reader, ImageFormat format, String name, Cmyk.JpegKind jpeg,
-                                 GifCanvas.Layout gif) throws IOException {
+                                 GifCanvas.Layout gif, int pngPalette) throws IOException {
         String what = format.label;
         if (jpeg != null && jpeg.components() == 4) {
             return Cmyk.toRgb(reader.readRaster(0, null), true, jpeg.ycck());
@@ -248,6 +253,10 @@ public final class ImageDecoder {
         if (embedded != null) {
             param.setDestinationType(embedded);
         }
+        if (format == ImageFormat.GIF
+                && reader.getImageTypes(0).next().getColorModel() instanceof IndexColorModel table) {
+            param.setDestination(Palettes.gifDestination(table, reader.getWidth(0), reader.getHeight(0)));
+        }
         BufferedImage image = reader.read(0, param);
         if (image == null) {
             throw new ImageDecodeException(name, what + " reader returned no image");
@@ -258,6 +267,9 @@ public final class ImageDecoder {
                 return Cmyk.toRgb(image.getRaster(), false, false);
             }
             image = TiffKinds.withPilPalette(reader, image);
+        }
+        if (format == ImageFormat.PNG) {
+            image = Palettes.pngAsFiled(image, pngPalette);
         }
         RgbImage rgb = toRgb(image, name, what);
         return gif == null ? rgb : GifCanvas.paste(rgb, (IndexColorModel) image.getColorModel(), gif);
@@ -315,24 +327,18 @@ public final class ImageDecoder {
         byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
         int[] row = new int[width * bands];
         if (cm instanceof IndexColorModel icm) {
-            int n = icm.getMapSize();
-            byte[] r = new byte[n];
-            byte[] g = new byte[n];
-            byte[] b = new byte[n];
-            icm.getReds(r);
-            icm.getGreens(g);
-            icm.getBlues(b);
+            int[] lookup = new int[1 << Math.min(16, raster.getSampleModel().getSampleSize(0))];
+            for (int i = 0; i < lookup.length; i++) {
+                lookup[i] = Palettes.rgb(icm, i);  // past the file's table: PIL's grey (i, i, i)
+            }
             for (int y = 0; y < height; y++) {
                 raster.getPixels(0, y, width, 1, row);
                 int o = y * width * 3;
                 for (int x = 0; x < width; x++) {
-                    int idx = row[x * bands];
-                    // PIL's palette is zero-filled past the PLTE entries, so a stray index reads as black.
-                    if (idx < n) {
-                        out[o] = r[idx];
-                        out[o + 1] = g[idx];
-                        out[o + 2] = b[idx];
-                    }
+                    int c = lookup[row[x * bands]];
+                    out[o] = (byte) (c >> 16);
+                    out[o + 1] = (byte) (c >> 8);
+                    out[o + 2] = (byte) c;
                     o += 3;
                 }
             }
