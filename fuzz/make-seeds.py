@@ -145,6 +145,11 @@ def images():
     rgb.convert("CMYK").save(d("cmyk.jpg"))
     rgb.save(d("rgb.bmp"))
     rgb.convert("P", palette=Image.ADAPTIVE, colors=16).save(d("palette.bmp"))
+    # 5-6-5 bits a pixel, which PIL reads but does not write: the fixtures' own BMP writer
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights", "reference"))
+    from pil_fixtures import bmp16
+    open(d("rgb565.bmp"), "wb").write(bmp16((np.arange(16 * 12) * 331 % 65536).astype(np.uint16).reshape(12, 16),
+                                            (0xF800, 0x07E0, 0x001F)))
     rgb.save(d("rgb.gif"))
     rgb.save(d("animated.gif"), save_all=True, append_images=[Image.fromarray(255 - np.asarray(rgb))])
     rgb.save(d("rgb-lzw.tif"), compression="tiff_lzw")

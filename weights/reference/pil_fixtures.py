@@ -61,6 +61,23 @@ def write(out):
     # no Graphic Control Extension at all (PIL writes one): no transparency, fill with index 0
     gif(small, out, "no-gce.gif", screen=(11, 8), strip_gce=True)
     past_table(out, np.random.default_rng(17))
+    # 16-bit BMPs, 5-5-5 (BI_RGB) and 5-6-5 (BI_BITFIELDS): PIL scales each field by v * 255 // max, truncating
+    values = np.random.default_rng(18).integers(0, 1 << 16, (12, 16)).astype(np.uint16)
+    values[0, :] = np.arange(16) * 0x0843  # every level of the low fields
+    open(f"{out}/rgb555.bmp", "wb").write(bmp16(values & 0x7fff, None))
+    open(f"{out}/rgb565.bmp", "wb").write(bmp16(values, (0xF800, 0x07E0, 0x001F)))
+
+
+def bmp16(values, masks):
+    """A 16-bit BMP of values (bottom-up rows): 5-5-5 without masks, else BI_BITFIELDS with these R, G, B masks."""
+    h, w = values.shape
+    stride = (2 * w + 3) & ~3
+    pixels = b"".join(r.astype("<u2").tobytes() + b"\0" * (stride - 2 * w) for r in values[::-1])
+    extra = b"" if masks is None else struct.pack("<III", *masks)
+    offset = 14 + 40 + len(extra)
+    return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 0 if masks is None else 3, len(pixels), 2835, 2835, 0, 0)
+            + extra + pixels)
 
 
 def past_table(out, rng):

@@ -14,6 +14,7 @@ import java.awt.color.ColorSpace;
 import java.awt.color.ICC_ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -143,8 +144,9 @@ public final class ImageDecoder {
 
     /**
      * The pixels of an image already in memory, read as a file's are (raw samples, no colour management: grey is
-     * copied to R, G and B, alpha dropped, palettes looked up). A layout with no such reading (5- or 6-bit packed
-     * samples, a colour space other than grey or RGB) is converted to sRGB by {@link BufferedImage#getRGB}.
+     * copied to R, G and B, alpha dropped, palettes looked up, 5- and 6-bit packed RGB scaled as PIL scales a 16-bit
+     * BMP's). A layout with no such reading (a colour space other than grey or RGB, 3-bit samples) is converted to
+     * sRGB by {@link BufferedImage#getRGB}.
      */
     public static RgbImage decode(BufferedImage image) {
         if (image == null) {
@@ -346,17 +348,23 @@ public final class ImageDecoder {
         }
         int csType = cm.getColorSpace().getType();
         int colours = cm.getNumColorComponents();
-        int bits = raster.getSampleModel().getSampleSize(0);
         boolean grey = csType == ColorSpace.TYPE_GRAY && colours == 1;
         boolean rgb = csType == ColorSpace.TYPE_RGB && colours == 3;
         if (!grey && !rgb) {
             throw new ImageDecodeException(name, "unsupported " + what + " colour space (" + colours
                     + " colour components, java.awt.color.ColorSpace type " + csType + "); only grey, RGB and palette are supported");
         }
-        if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16) {
-            throw new ImageDecodeException(name, "unsupported " + what + " sample size of " + bits + " bits");
+        // 5 and 6 bits: 16-bit BMPs (5-5-5 and 5-6-5 packed in one value a pixel)
+        boolean packed = rgb && cm instanceof DirectColorModel;
+        int[] maxValue = new int[3];
+        for (int c = 0; c < 3; c++) {
+            int bits = raster.getSampleModel().getSampleSize(grey ? 0 : c);
+            if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16 && !(packed && (bits == 5 || bits == 6))) {
+                throw new ImageDecodeException(name, "unsupported " + what + " sample size of " + bits + " bits");
+            }
+            maxValue[c] = (1 << bits) - 1;
         }
-        int maxValue = (1 << bits) - 1;
+        int bits = raster.getSampleModel().getSampleSize(0);
         boolean clipInsteadOfScale = grey && bits == 16 && !cm.hasAlpha();
         for (int y = 0; y < height; y++) {
             raster.getPixels(0, y, width, 1, row);
@@ -366,12 +374,14 @@ public final class ImageDecoder {
                 for (int c = 0; c < 3; c++) {
                     int v = row[base + (grey ? 0 : c)];
                     int v8;
-                    if (bits == 8) {
+                    if (maxValue[c] == 255) {
                         v8 = v;
-                    } else if (bits == 16) {
+                    } else if (maxValue[c] == 65535) {
                         v8 = clipInsteadOfScale ? Math.min(v, 255) : v >>> 8;
                     } else {
-                        v8 = v * 255 / maxValue; // exact for 1, 2 and 4 bits: 255 is a multiple of 1, 3 and 15
+                        // exact for 1, 2 and 4 bits (255 is a multiple of 1, 3 and 15); for 5 and 6 bits truncated,
+                        // as PIL's BGR;15 and BGR;16 unpackers do (getRGB would round: 3 -> 25, PIL 24)
+                        v8 = v * 255 / maxValue[c];
                     }
                     out[o++] = (byte) v8;
                 }

@@ -67,8 +67,29 @@ class DecoderSamplesTest {
     }
 
     @Test
-    void packedLayoutsGoThroughGetRgb() {
+    void packedFiveAndSixBitFieldsAreTruncatedAsPilScalesA16BitBmp() {
         BufferedImage img = new BufferedImage(5, 3, BufferedImage.TYPE_USHORT_565_RGB);
+        for (int y = 0; y < 3; y++) {
+            for (int x = 0; x < 5; x++) {
+                img.getRaster().setDataElements(x, y, new short[] {(short) RND.nextInt(1 << 16)});
+            }
+        }
+        RgbImage rgb = ImageDecoder.decode(img);
+        for (int y = 0; y < 3; y++) {
+            for (int x = 0; x < 5; x++) {
+                int v = ((short[]) img.getRaster().getDataElements(x, y, null))[0] & 0xffff;
+                assertEquals((v >> 11) * 255 / 31, rgb.get(x, y, 0));
+                assertEquals((v >> 5 & 63) * 255 / 63, rgb.get(x, y, 1));
+                assertEquals((v & 31) * 255 / 31, rgb.get(x, y, 2));
+            }
+        }
+    }
+
+    @Test
+    void otherPackedLayoutsGoThroughGetRgb() {
+        // 3-3-2 bits in a byte: no reading of its own, so sRGB as Java scales it
+        java.awt.image.DirectColorModel cm = new java.awt.image.DirectColorModel(8, 0xe0, 0x1c, 0x03);
+        BufferedImage img = new BufferedImage(cm, cm.createCompatibleWritableRaster(5, 3), false, null);
         for (int y = 0; y < 3; y++) {
             for (int x = 0; x < 5; x++) {
                 img.setRGB(x, y, RND.nextInt());
