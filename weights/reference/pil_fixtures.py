@@ -82,8 +82,9 @@ def bmp16(values, masks):
 
 def past_table(out, rng):
     """Palette indices past the file's colour table, which PIL reads in its grey ramp as (i, i, i): a PNG whose PLTE
-    is shorter than its pixels need (8- and 4-bit), a BMP with fewer colours than its 8 bits, and a GIF frame (9x7 at
-    5, 3 on a 16x12 screen) whose LZW codes outrun its 4-colour table and whose transparent index (250) is past it."""
+    is shorter than its pixels need (8- and 4-bit), a BMP with fewer colours than its 8 bits, a GIF frame (9x7 at
+    5, 3 on a 16x12 screen) whose LZW codes outrun its 4-colour table and whose transparent index (250) is past it,
+    and the same frame with no colour table at all."""
     h, w = 12, 16
     colours = rng.integers(0, 256, (256, 3), dtype=np.uint8)
     idx = rng.integers(0, 256, (h, w), dtype=np.uint8)
@@ -94,6 +95,8 @@ def past_table(out, rng):
     frame = rng.integers(0, 256, (7, 9), dtype=np.uint8)
     frame[0, :4] = np.arange(4)
     open(f"{out}/past-table.gif", "wb").write(gif_past_table(frame, colours[:4], (16, 12), (5, 3), 250))
+    # no colour table at all, which GIF allows: PIL reads the indices as grey (mode L)
+    open(f"{out}/no-table.gif", "wb").write(gif_past_table(frame, None, (16, 12), (5, 3), 77))
 
 
 def chunk(kind, data):
@@ -126,11 +129,12 @@ def bmp(idx, colours):
 
 
 def gif_past_table(frame, table, screen, at, transparent):
-    """A GIF89a whose global table has len(table) (a power of 2) entries and whose one frame, LZW-coded with 8-bit
-    codes (literals only, a clear code before the table would grow), holds any index."""
+    """A GIF89a whose global table has len(table) (a power of 2) entries (None: no table) and whose one frame,
+    LZW-coded with 8-bit codes (literals only, a clear code before the table would grow), holds any index."""
     h, w = frame.shape
-    bits = len(table).bit_length() - 2
-    head = b"GIF89a" + struct.pack("<HHBBB", screen[0], screen[1], 0x80 | bits, 0, 0) + table.tobytes()
+    flags = 0 if table is None else 0x80 | (len(table).bit_length() - 2)
+    head = b"GIF89a" + struct.pack("<HHBBB", screen[0], screen[1], flags, 0, 0) + (b"" if table is None
+                                                                                 else table.tobytes())
     gce = b"\x21\xf9\x04\x01\x00\x00" + bytes([transparent]) + b"\x00"
     clear, end, width = 256, 257, 9
     codes, run = [clear], 0

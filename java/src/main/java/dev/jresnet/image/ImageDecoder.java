@@ -69,7 +69,9 @@ public final class ImageDecoder {
     private static final List<String> HARMLESS_WARNINGS = List.of(
             "extraneous bytes before marker",
             "color profile",
-            "jfif markers not allowed in jfif jpeg thumbnail");
+            "jfif markers not allowed in jfif jpeg thumbnail",
+            // a GIF without a colour table (allowed): read here as PIL reads it, grey (Palettes.noTable)
+            "use default color table");
 
     private ImageDecoder() {}
 
@@ -257,7 +259,8 @@ public final class ImageDecoder {
         }
         if (format == ImageFormat.GIF
                 && reader.getImageTypes(0).next().getColorModel() instanceof IndexColorModel table) {
-            param.setDestination(Palettes.gifDestination(table, reader.getWidth(0), reader.getHeight(0)));
+            param.setDestination(Palettes.gifDestination(Palettes.gifHasColourTable(reader) ? table
+                    : Palettes.noTable(), reader.getWidth(0), reader.getHeight(0)));
         }
         BufferedImage image = reader.read(0, param);
         if (image == null) {

@@ -1,7 +1,11 @@
 package dev.jresnet.image;
 
+import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
+import java.io.IOException;
 
 /**
  * Palette lookups as PIL makes them. PIL's palette starts as a grey ramp, entry i = (i, i, i), and a file's colour
@@ -77,6 +81,26 @@ final class Palettes {
         table.getGreens(g);
         table.getBlues(b);
         return new BufferedImage(width, height, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(8, n, r, g, b));
+    }
+
+    /**
+     * Whether a GIF's first frame has a colour table, its own or the file's. Without one PIL reads its indices as grey
+     * (mode L); ImageIO warns and uses a colour cube instead.
+     */
+    static boolean gifHasColourTable(ImageReader reader) throws IOException {
+        IIOMetadata image = reader.getImageMetadata(0);
+        if (((IIOMetadataNode) image.getAsTree("javax_imageio_gif_image_1.0"))
+                .getElementsByTagName("LocalColorTable").getLength() > 0) {
+            return true;
+        }
+        IIOMetadata stream = reader.getStreamMetadata();
+        return stream != null && ((IIOMetadataNode) stream.getAsTree("javax_imageio_gif_stream_1.0"))
+                .getElementsByTagName("GlobalColorTable").getLength() > 0;
+    }
+
+    /** The table of a GIF frame without one: a single black entry, past which every index is PIL's grey (i, i, i). */
+    static IndexColorModel noTable() {
+        return new IndexColorModel(8, 1, new byte[1], new byte[1], new byte[1]);
     }
 
     private static long u32(byte[] a, int at) {

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The conversions PIL defines, checked without PIL: small files and PIL's {@code convert("RGB")} of each, made once by
  * weights/reference/pil_fixtures.py and committed (CMYK and YCCK JPEG, CMYK and palette TIFF, 16-bit grey TIFF, GIF
  * frames on a larger logical screen, sticking out of it, with and without transparency, and palette indices past the
- * file's colour table in PNG, BMP and GIF, which PIL reads as grey (i, i, i), and 16-bit BMPs, 5-5-5 and 5-6-5). ImageFormatsPilTest checks
+ * file's colour table in PNG, BMP and GIF, which PIL reads as grey (i, i, i), a GIF with no colour table, and 16-bit
+ * BMPs, 5-5-5 and 5-6-5). ImageFormatsPilTest checks
  * more files against PIL itself where PIL is there.
  */
 class PilFixturesTest {
@@ -54,7 +55,7 @@ class PilFixturesTest {
             }
             compared++;
         }
-        assertEquals(18, compared, "files in the manifest");
+        assertEquals(19, compared, "files in the manifest");
         assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
@@ -64,7 +65,7 @@ class PilFixturesTest {
         Path dir = dir();
         for (String name : List.of("palette.tif", "grey16.tif", "moved-frame.gif", "screen.gif", "outside.gif", "taller.gif",
                 "wider.gif", "no-gce.gif", "short-plte.png", "short-plte-4bit.png", "short-palette.bmp", "past-table.gif", "rgb555.bmp",
-                "rgb565.bmp")) {
+                "rgb565.bmp", "no-table.gif")) {
             BufferedImage io = ImageIO.read(dir.resolve(name).toFile());
             byte[] pil = Files.readAllBytes(dir.resolve(name + ".rgb"));
             assertNotEquals(0, differences(io, pil), name + ": ImageIO alone gives PIL's bytes; the fixture checks nothing");
