@@ -28,13 +28,17 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
-/** {@code jresnet bench}: ResNet speed (ResNet-50 unless --arch or the weights say otherwise), alone or against peers on the same weights and input; or the kernel lab. */
+/**
+ * {@code jresnet bench}: ResNet speed (ResNet-50 unless --arch or the weights say otherwise), alone or against peers
+ * on the same weights and input; or the kernel lab.
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Time ResNet inference (resnet50 unless --arch or the weights say otherwise): latency percentiles, images/s and GFLOP/s per batch size, "
                 + "optionally against ONNX Runtime and PyTorch running the same weights on the same input, "
                 + "interleaved with jresnet (one batch per engine per turn).",
                 "With --layers: the engine's CPU forward pass profiled step by step (fused convolutions, pools, fc), "
-                        + "then every distinct convolution shape of the network (resnet50 unless --arch) on each CPU GEMM kernel, "
+                        + "then every distinct convolution shape of the network (resnet50 unless --arch) on each CPU "
+                        + "GEMM kernel, "
                         + "checked against the plain kernel, then timed; with --layers --device cuda, on every cuDNN "
                         + "forward algorithm, checked against the CPU, then timed with CUDA events."})
 public final class BenchCommand implements Callable<Integer> {

@@ -325,9 +325,9 @@ final class Report {
         for (Results.LayerResult r : run.rows()) {
             data.addValue(r.gflops(), r.kernel() + (r.inUse() ? " (in use)" : ""), r.shape().label());
         }
-        JFreeChart chart = ChartFactory.createBarChart("Convolutions of " + run.info().network() + ", batch "
-                + run.batch()
-                + " (higher is better)", null, "GFLOP/s", data, PlotOrientation.HORIZONTAL, true, false, false);
+        String title = "Convolutions of " + run.info().network() + ", batch " + run.batch() + " (higher is better)";
+        JFreeChart chart = ChartFactory.createBarChart(title, null, "GFLOP/s", data, PlotOrientation.HORIZONTAL, true,
+                false, false);
         CategoryPlot plot = chart.getCategoryPlot();
         flatBars(plot, data.getRowCount());
         plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.STANDARD);

@@ -362,7 +362,8 @@ public final class ImageDecoder {
         int[] maxValue = new int[3];
         for (int c = 0; c < 3; c++) {
             int bits = raster.getSampleModel().getSampleSize(grey ? 0 : c);
-            if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16 && !(packed && (bits == 5 || bits == 6))) {
+            boolean scaled = bits == 1 || bits == 2 || bits == 4 || bits == 8 || bits == 16;
+            if (!scaled && !(packed && (bits == 5 || bits == 6))) {
                 throw new ImageDecodeException(name, "unsupported " + what + " sample size of " + bits + " bits");
             }
             maxValue[c] = (1 << bits) - 1;
