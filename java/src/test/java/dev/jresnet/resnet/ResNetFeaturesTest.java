@@ -192,13 +192,13 @@ class ResNetFeaturesTest {
         assertArrayEquals(fromFile.pixels(), ImageDecoder.decode(loaded).pixels());
         assertEquals(model.classify(fromFile, 5), model.classify(loaded, 5));
 
-        // a layout without raw 8-bit samples (RGB 565) is read through getRGB
+        // packed 5-6-5 fields are scaled as PIL scales a 16-bit BMP's, v * 255 / max truncated (getRGB rounds)
         BufferedImage packed = new BufferedImage(3, 2, BufferedImage.TYPE_USHORT_565_RGB);
-        packed.setRGB(1, 1, 0xff8040);
+        packed.setRGB(1, 1, 0xff8040);  // stored as 31, 32, 8
         RgbImage p = ImageDecoder.decode(packed);
-        int rgb = packed.getRGB(1, 1);
-        assertArrayEquals(new byte[] {(byte) (rgb >> 16), (byte) (rgb >> 8), (byte) rgb},
+        assertArrayEquals(new byte[] {(byte) 255, (byte) (32 * 255 / 63), (byte) (8 * 255 / 31)},
                 Arrays.copyOfRange(p.pixels(), (3 + 1) * 3, (3 + 1) * 3 + 3));
+        assertEquals(130, packed.getRGB(1, 1) >> 8 & 0xff, "getRGB rounds 32/63 up, to 130; PIL's 129");
         assertThrows(IllegalArgumentException.class, () -> ImageDecoder.decode((BufferedImage) null));
     }
 }
