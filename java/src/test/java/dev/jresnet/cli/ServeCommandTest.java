@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code jresnet serve} as a process: it prints its port, answers, and on SIGTERM finishes the request in progress. */
+/**
+ * {@code jresnet serve} as a process: it prints its port, answers, says 503 to an image its heap cannot decode, and
+ * on SIGTERM finishes the request in progress.
+ */
 class ServeCommandTest {
     @Test
     void badOptionsAreOneLineBeforeAnyModelIsBuilt() {
@@ -28,6 +31,79 @@ class ServeCommandTest {
         assertEquals("jresnet: error: --overflow must be block or reject, got \"drop\"", r.err().strip());
         r = ClassifyCommandTest.run("serve", "--max-body-mb", "0", "--untrained");
         assertTrue(r.err().contains("--max-body-mb must be in (0, 2047], got 0"), r.err());
+    }
+
+    /**
+     * An image under the pixel bound that the server's heap cannot decode (20000 x 2000: 120 MB of RGB, from a 117 KB
+     * PNG, against a 200 MB heap) is a 503 saying so, not a 500 or a dead server: the next request is answered.
+     */
+    @Test
+    void anImageTheHeapCannotHoldIs503AndTheServerServesOn(@TempDir Path tmp) throws Exception {
+        Path stderr = tmp.resolve("stderr.txt");
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process p = new ProcessBuilder(List.of(System.getProperty("java.home") + "/bin/java",
+                "--add-modules", "jdk.incubator.vector", "-Xmx200m", "-cp", cp, "dev.jresnet.cli.Main", "serve",
+                "--port", "0", "--arch", "resnet18", "--untrained", "--device", "cpu"))
+                .redirectError(stderr.toFile()).start();
+        try {
+            String url = listeningUrl(p);
+            HttpClient client = HttpClient.newHttpClient();
+            HttpResponse<String> big = client.send(HttpRequest.newBuilder(URI.create(url + "/v1/classify"))
+                    .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(
+                            blackPng(20000, 2000))).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, big.statusCode(), big.body());
+            assertTrue(big.body().contains("the server has not enough memory to decode the image")
+                    && big.body().contains("JRESNET_XMX"), big.body());
+            byte[] photo = Files.readAllBytes(InferenceServerTest.sample("chelsea.png"));
+            HttpResponse<String> next = client.send(HttpRequest.newBuilder(URI.create(url + "/v1/classify"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(photo)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, next.statusCode(), next.body() + "\n" + Files.readString(stderr));
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The URL the server prints once it listens. */
+    private static String listeningUrl(Process p) throws java.io.IOException {
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        for (String line; (line = out.readLine()) != null; ) {
+            if (line.startsWith("listening on ")) {
+                String url = line.substring("listening on ".length());
+                assertTrue(url.startsWith("http://127.0.0.1:"), url);
+                return url;
+            }
+        }
+        throw new AssertionError("the server printed no port");
+    }
+
+    /** A black 8-bit RGB PNG of w x h, written row by row (a BufferedImage that size would cost the test its heap). */
+    static byte[] blackPng(int w, int h) throws java.io.IOException {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        chunk(png, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0).array());
+        java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+            byte[] row = new byte[1 + 3 * w]; // filter 0, then black
+            for (int y = 0; y < h; y++) {
+                z.write(row);
+            }
+        }
+        chunk(png, "IDAT", idat.toByteArray());
+        chunk(png, "IEND", new byte[0]);
+        return png.toByteArray();
+    }
+
+    private static void chunk(java.io.ByteArrayOutputStream png, String type, byte[] data) {
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(t);
+        crc.update(data);
+        png.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        png.writeBytes(t);
+        png.writeBytes(data);
+        png.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 
     @Test
@@ -39,15 +115,7 @@ class ServeCommandTest {
                 "--port", "0", "--arch", "resnet18", "--untrained", "--device", "cpu"))
                 .redirectError(stderr.toFile()).start();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String url = null;
-            for (String line; (line = out.readLine()) != null; ) {
-                if (line.startsWith("listening on ")) {
-                    url = line.substring("listening on ".length());
-                    break;
-                }
-            }
-            assertTrue(url != null && url.startsWith("http://127.0.0.1:"), "no port printed");
+            String url = listeningUrl(p);
             HttpClient client = HttpClient.newHttpClient();
             assertEquals(200, client.send(HttpRequest.newBuilder(URI.create(url + "/v2/health/ready")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode());
