@@ -40,11 +40,7 @@ class ServeCommandTest {
     @Test
     void anImageTheHeapCannotHoldIs503AndTheServerServesOn(@TempDir Path tmp) throws Exception {
         Path stderr = tmp.resolve("stderr.txt");
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process p = new ProcessBuilder(List.of(System.getProperty("java.home") + "/bin/java",
-                "--add-modules", "jdk.incubator.vector", "-Xmx200m", "-cp", cp, "dev.jresnet.cli.Main", "serve",
-                "--port", "0", "--arch", "resnet18", "--untrained", "--device", "cpu"))
-                .redirectError(stderr.toFile()).start();
+        Process p = startServer("-Xmx200m", stderr);
         try {
             String url = listeningUrl(p);
             HttpClient client = HttpClient.newHttpClient();
@@ -62,6 +58,15 @@ class ServeCommandTest {
             p.destroyForcibly();
             p.waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** {@code jresnet serve} on an untrained resnet18, any free port, in a child JVM of this heap. */
+    private static Process startServer(String heap, Path stderr) throws java.io.IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return new ProcessBuilder(List.of(System.getProperty("java.home") + "/bin/java",
+                "--add-modules", "jdk.incubator.vector", heap, "-cp", cp, "dev.jresnet.cli.Main", "serve",
+                "--port", "0", "--arch", "resnet18", "--untrained", "--device", "cpu"))
+                .redirectError(stderr.toFile()).start();
     }
 
     /** The URL the server prints once it listens. */
@@ -109,11 +114,7 @@ class ServeCommandTest {
     @Test
     void sigtermLetsTheRequestInProgressFinishThenStops(@TempDir Path tmp) throws Exception {
         Path stderr = tmp.resolve("stderr.txt");   // destroy() closes the process's pipes, so not a pipe
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process p = new ProcessBuilder(List.of(System.getProperty("java.home") + "/bin/java",
-                "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp", cp, "dev.jresnet.cli.Main", "serve",
-                "--port", "0", "--arch", "resnet18", "--untrained", "--device", "cpu"))
-                .redirectError(stderr.toFile()).start();
+        Process p = startServer("-Xmx512m", stderr);
         try {
             String url = listeningUrl(p);
             HttpClient client = HttpClient.newHttpClient();
