@@ -15,8 +15,12 @@ import java.io.IOException;
  * {@code Image.open(f).convert("RGB")} ignores them.
  */
 final class GifCanvas {
-    /** The canvas size, the frame's place on it, and the palette index of the pixels outside the frame. */
-    record Layout(int width, int height, int left, int top, int fill) {
+    /**
+     * The canvas size, the frame's place on it, the palette index of the pixels outside the frame, and whether the
+     * frame has a colour table, its own or the file's (without one PIL reads its indices as grey, mode L; ImageIO
+     * warns and uses a colour cube).
+     */
+    record Layout(int width, int height, int left, int top, int fill, boolean colourTable) {
         boolean isFrameOnly(int frameWidth, int frameHeight) {
             return left == 0 && top == 0 && width == frameWidth && height == frameHeight;
         }
@@ -30,6 +34,7 @@ final class GifCanvas {
         int fill = 0;
         IIOMetadata image = reader.getImageMetadata(0);
         IIOMetadataNode root = (IIOMetadataNode) image.getAsTree("javax_imageio_gif_image_1.0");
+        boolean table = root.getElementsByTagName("LocalColorTable").getLength() > 0;
         NodeList desc = root.getElementsByTagName("ImageDescriptor");
         if (desc.getLength() > 0) {
             IIOMetadataNode d = (IIOMetadataNode) desc.item(0);
@@ -47,15 +52,16 @@ final class GifCanvas {
         int height = top + reader.getHeight(0);
         IIOMetadata stream = reader.getStreamMetadata();
         if (stream != null) {
-            NodeList screen = ((IIOMetadataNode) stream.getAsTree("javax_imageio_gif_stream_1.0"))
-                    .getElementsByTagName("LogicalScreenDescriptor");
+            IIOMetadataNode tree = (IIOMetadataNode) stream.getAsTree("javax_imageio_gif_stream_1.0");
+            table |= tree.getElementsByTagName("GlobalColorTable").getLength() > 0;
+            NodeList screen = tree.getElementsByTagName("LogicalScreenDescriptor");
             if (screen.getLength() > 0) {
                 IIOMetadataNode s = (IIOMetadataNode) screen.item(0);
                 width = Math.max(width, Integer.parseInt(s.getAttribute("logicalScreenWidth")));
                 height = Math.max(height, Integer.parseInt(s.getAttribute("logicalScreenHeight")));
             }
         }
-        return new Layout(width, height, left, top, fill);
+        return new Layout(width, height, left, top, fill, table);
     }
 
     /** The frame's RGB pixels pasted on the canvas of {@code layout}; {@code palette} is the frame's. */

@@ -259,8 +259,8 @@ public final class ImageDecoder {
         }
         if (format == ImageFormat.GIF
                 && reader.getImageTypes(0).next().getColorModel() instanceof IndexColorModel table) {
-            param.setDestination(Palettes.gifDestination(Palettes.gifHasColourTable(reader) ? table
-                    : Palettes.noTable(), reader.getWidth(0), reader.getHeight(0)));
+            param.setDestination(Palettes.gifDestination(gif.colourTable() ? table : Palettes.noTable(),
+                    reader.getWidth(0), reader.getHeight(0)));
         }
         BufferedImage image = reader.read(0, param);
         if (image == null) {
@@ -368,8 +368,7 @@ public final class ImageDecoder {
             }
             maxValue[c] = (1 << bits) - 1;
         }
-        int bits = raster.getSampleModel().getSampleSize(0);
-        boolean clipInsteadOfScale = grey && bits == 16 && !cm.hasAlpha();
+        boolean clipInsteadOfScale = grey && maxValue[0] == 65535 && !cm.hasAlpha();
         for (int y = 0; y < height; y++) {
             raster.getPixels(0, y, width, 1, row);
             int o = y * width * 3;

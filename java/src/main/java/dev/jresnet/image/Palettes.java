@@ -1,11 +1,8 @@
 package dev.jresnet.image;
 
-import javax.imageio.ImageReader;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
-import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Palette lookups as PIL makes them. PIL's palette starts as a grey ramp, entry i = (i, i, i), and a file's colour
@@ -35,7 +32,7 @@ final class Palettes {
         long at = 8; // the signature
         while (at + 8 <= png.length) {
             long length = u32(png, (int) at);
-            String type = new String(png, (int) at + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+            String type = new String(png, (int) at + 4, 4, StandardCharsets.ISO_8859_1);
             if (type.equals("PLTE")) {
                 return (int) Math.min(length / 3, Integer.MAX_VALUE);
             }
@@ -55,16 +52,7 @@ final class Palettes {
         if (!(image.getColorModel() instanceof IndexColorModel icm) || entries <= 0 || entries >= icm.getMapSize()) {
             return image;
         }
-        byte[] r = new byte[entries];
-        byte[] g = new byte[entries];
-        byte[] b = new byte[entries];
-        for (int i = 0; i < entries; i++) {
-            r[i] = (byte) icm.getRed(i);
-            g[i] = (byte) icm.getGreen(i);
-            b[i] = (byte) icm.getBlue(i);
-        }
-        IndexColorModel filed = new IndexColorModel(icm.getPixelSize(), entries, r, g, b);
-        return new BufferedImage(filed, image.getRaster(), false, null);
+        return new BufferedImage(firstEntries(icm, icm.getPixelSize(), entries), image.getRaster(), false, null);
     }
 
     /**
@@ -73,34 +61,26 @@ final class Palettes {
      * of a 4-colour table read as 1).
      */
     static BufferedImage gifDestination(IndexColorModel table, int width, int height) {
-        int n = Math.min(table.getMapSize(), 256);
-        byte[] r = new byte[n];
-        byte[] g = new byte[n];
-        byte[] b = new byte[n];
-        table.getReds(r);
-        table.getGreens(g);
-        table.getBlues(b);
-        return new BufferedImage(width, height, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(8, n, r, g, b));
-    }
-
-    /**
-     * Whether a GIF's first frame has a colour table, its own or the file's. Without one PIL reads its indices as grey
-     * (mode L); ImageIO warns and uses a colour cube instead.
-     */
-    static boolean gifHasColourTable(ImageReader reader) throws IOException {
-        IIOMetadata image = reader.getImageMetadata(0);
-        if (((IIOMetadataNode) image.getAsTree("javax_imageio_gif_image_1.0"))
-                .getElementsByTagName("LocalColorTable").getLength() > 0) {
-            return true;
-        }
-        IIOMetadata stream = reader.getStreamMetadata();
-        return stream != null && ((IIOMetadataNode) stream.getAsTree("javax_imageio_gif_stream_1.0"))
-                .getElementsByTagName("GlobalColorTable").getLength() > 0;
+        return new BufferedImage(width, height, BufferedImage.TYPE_BYTE_INDEXED,
+                firstEntries(table, 8, Math.min(table.getMapSize(), 256)));
     }
 
     /** The table of a GIF frame without one: a single black entry, past which every index is PIL's grey (i, i, i). */
     static IndexColorModel noTable() {
         return new IndexColorModel(8, 1, new byte[1], new byte[1], new byte[1]);
+    }
+
+    /** A palette of {@code bits} a pixel holding the first {@code n} entries of {@code table}. */
+    private static IndexColorModel firstEntries(IndexColorModel table, int bits, int n) {
+        byte[] r = new byte[n];
+        byte[] g = new byte[n];
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = (byte) table.getRed(i);
+            g[i] = (byte) table.getGreen(i);
+            b[i] = (byte) table.getBlue(i);
+        }
+        return new IndexColorModel(bits, n, r, g, b);
     }
 
     private static long u32(byte[] a, int at) {
