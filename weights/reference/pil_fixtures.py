@@ -69,15 +69,21 @@ def write(out):
 
 
 def bmp16(values, masks):
-    """A 16-bit BMP of values (bottom-up rows): 5-5-5 without masks, else BI_BITFIELDS with these R, G, B masks."""
-    h, w = values.shape
-    stride = (2 * w + 3) & ~3
-    pixels = b"".join(r.astype("<u2").tobytes() + b"\0" * (stride - 2 * w) for r in values[::-1])
+    """A 16-bit BMP of values: 5-5-5 without masks, else BI_BITFIELDS with these R, G, B masks."""
+    rows = [r.astype("<u2").tobytes() for r in values]
     extra = b"" if masks is None else struct.pack("<III", *masks)
-    offset = 14 + 40 + len(extra)
+    return bmp_file(rows, values.shape[1], 16, 0 if masks is None else 3, extra, 0)
+
+
+def bmp_file(rows, w, bits, compression, after_header, colours):
+    """A BMP of these top-down rows (written bottom-up, each padded to 4 bytes), with after_header (a palette or
+    bitfield masks) between its 40-byte header and its pixels, and colours as biClrUsed."""
+    stride = (w * bits // 8 + 3) & ~3
+    pixels = b"".join(r + b"\0" * (stride - len(r)) for r in rows[::-1])
+    offset = 14 + 40 + len(after_header)
     return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
-            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 0 if masks is None else 3, len(pixels), 2835, 2835, 0, 0)
-            + extra + pixels)
+            + struct.pack("<IiiHHIIiiII", 40, w, len(rows), 1, bits, compression, len(pixels), 2835, 2835, colours, 0)
+            + after_header + pixels)
 
 
 def past_table(out, rng):
@@ -117,15 +123,9 @@ def png(idx, plte, depth):
 
 
 def bmp(idx, colours):
-    """An 8-bit BMP of idx (bottom-up rows) whose palette has only len(colours) entries (biClrUsed)."""
-    h, w = idx.shape
-    stride = (w + 3) & ~3
-    pixels = b"".join(bytes(r) + b"\0" * (stride - w) for r in idx[::-1])
+    """An 8-bit BMP of idx whose palette has only len(colours) entries (biClrUsed)."""
     palette = b"".join(bytes([c[2], c[1], c[0], 0]) for c in colours)
-    offset = 14 + 40 + len(palette)
-    return (b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
-            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 8, 0, len(pixels), 2835, 2835, len(colours), 0)
-            + palette + pixels)
+    return bmp_file([bytes(r) for r in idx], idx.shape[1], 8, 0, palette, len(colours))
 
 
 def gif_past_table(frame, table, screen, at, transparent):
