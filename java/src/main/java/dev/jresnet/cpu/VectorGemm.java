@@ -156,12 +156,15 @@ public final class VectorGemm implements GemmKernel {
         return (int) Math.max(4L * nr, Math.min(4096, nc));
     }
 
-    /** L1d and L2 per core, from sysfs (Linux), else 32 KiB and 1 MiB. */
+    /**
+     * L1d and L2 per core, from sysfs (Linux); where a VM leaves sysfs without them, from {@code getconf} (glibc's
+     * answer from CPUID); else 32 KiB and 1 MiB.
+     */
     static final class Caches {
-        static final long L1 = size(1, "Data", 32 << 10);
-        static final long L2 = size(2, "Unified", 1 << 20);
+        static final long L1 = size(1, "Data", "LEVEL1_DCACHE_SIZE", 32 << 10);
+        static final long L2 = size(2, "Unified", "LEVEL2_CACHE_SIZE", 1 << 20);
 
-        private static long size(int level, String type, long fallback) {
+        private static long size(int level, String type, String getconf, long fallback) {
             for (int i = 0; i < 8; i++) {
                 Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i);
                 try {
@@ -169,10 +172,29 @@ public final class VectorGemm implements GemmKernel {
                             && Files.readString(dir.resolve("type")).trim().equals(type)) {
                         return parse(Files.readString(dir.resolve("size")).trim(), fallback);
                     }
-                } catch (Exception e) { // no sysfs, no such index, a format we do not know: the fallback
+                } catch (Exception e) { // no sysfs, no such index, a format we do not know: getconf
                 }
             }
-            return fallback;
+            return parse(getconf(getconf), fallback);
+        }
+
+        /** getconf's answer for {@code variable}, or "" where there is no getconf or it does not answer in 2 s. */
+        static String getconf(String variable) {
+            try {
+                Process p = new ProcessBuilder("getconf", variable).redirectErrorStream(true).start();
+                p.getOutputStream().close();
+                if (!p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    return "";
+                }
+                String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                return p.exitValue() == 0 ? out.trim() : "";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "";
+            } catch (Exception e) { // not Linux or no getconf: the fallback
+                return "";
+            }
         }
 
         /** "48K", "2048K", "1M" in bytes; a size outside 8 KiB..64 MiB is not believed. */

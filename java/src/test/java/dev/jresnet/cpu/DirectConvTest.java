@@ -32,7 +32,7 @@ class DirectConvTest {
             "3, 64, 9, 5, 128, 3, 1, 1, true, false",      // narrow: 5 columns, not square, batch 3
             "1, 32, 11, 13, 64, 3, 1, 1, false, true",     // 13 = 7 + 6 (a full tile, then a narrow one)
             "1, 16, 3, 3, 64, 3, 2, 1, false, true",       // a 2x2 output from a 3x3 stride 2
-            "2, 48, 17, 17, 64, 1, 1, 0, true, true",      // 17 = 2 x 7 + 3
+            "2, 48, 17, 17, 64, 1, 1, 0, true, true",      // 17 = 6 + 6 + 5 (a wide row: see stripWidth)
     })
     void bitwiseTheReference(int n, int c, int h, int w, int k, int r, int stride, int pad,
                                    boolean withResidual, boolean relu) {
@@ -127,6 +127,16 @@ class DirectConvTest {
         assertEquals(2, DirectConv.rowsPerTask(14, 2));   // layer3: 4 strips
         assertEquals(1, DirectConv.rowsPerTask(56, 8));   // layer1: a row of 8 strips
         assertEquals(2, DirectConv.rowsPerTask(2, 2));    // never more rows than the map has
+    }
+
+    @Test
+    void wideRowsRunInStripsOfSixOnTheSpillingTile() {
+        assertEquals(6, DirectConv.stripWidth(4, 7, 56));  // layer1: 9 x 6 + 2
+        assertEquals(6, DirectConv.stripWidth(4, 7, 15));
+        assertEquals(7, DirectConv.stripWidth(4, 7, 14));  // layer3: 7 + 7, not 6 + 6 + 2
+        assertEquals(7, DirectConv.stripWidth(4, 7, 7));   // layer4
+        assertEquals(5, DirectConv.stripWidth(4, 5, 56));  // another tile (the lab's) as asked
+        assertEquals(6, DirectConv.stripWidth(2, 6, 56));  // 256-bit vectors' default: no spill
     }
 
     @Test

@@ -216,13 +216,18 @@ class GemmTest {
         assertThrows(IllegalArgumentException.class, () -> b.gemm(packed, 8, new float[64], 0, 8, new float[64], 0, 8, false));
     }
 
-    /** Blocking from the caches: sysfs sizes parsed, nonsense not believed; A strip in half of L1, B in half of L2. */
+    /** Blocking from the caches: sysfs and getconf sizes parsed, nonsense not believed; A strip in half of L1, B in half of L2. */
     @Test
     void blockingFollowsTheCaches() {
         assertEquals(48 << 10, VectorGemm.Caches.parse("48K", 1));
         assertEquals(2 << 20, VectorGemm.Caches.parse("2M", 1));
         assertEquals(1, VectorGemm.Caches.parse("huge", 1));
         assertEquals(1, VectorGemm.Caches.parse("1K", 1));
+        // getconf's plain bytes (a VM without sysfs's cache directories); an unknown variable gives no answer
+        assertEquals(48 << 10, VectorGemm.Caches.parse("49152", 1));
+        assertEquals(1, VectorGemm.Caches.parse(VectorGemm.Caches.getconf("JRESNET_NO_SUCH_VARIABLE"), 1));
+        assertTrue(VectorGemm.Caches.L1 >= 8 << 10 && VectorGemm.Caches.L2 >= VectorGemm.Caches.L1,
+                "L1 " + VectorGemm.Caches.L1 + ", L2 " + VectorGemm.Caches.L2);
         VectorTiles.Tile t = VectorTiles.Tile.R8V3;
         int kc = VectorGemm.kcFor(t, 48 << 10);
         assertTrue(kc * 8 * 4 <= 24 << 10 && kc >= 64 && kc % 16 == 0, "kc " + kc);
