@@ -75,7 +75,8 @@ public final class BenchCommand implements Callable<Integer> {
     Double seconds;
 
     @Option(names = "--warmup", paramLabel = "S",
-            description = "Untimed wall time before timing (at least one turn). Default: 3 (--layers: 0.5 per shape).")
+            description = "Untimed wall time before timing, after a first (cold) turn. Default: 3 (--layers: 0.5 per"
+                    + " shape).")
     Double warmup;
 
     @Option(names = "--compare", paramLabel = "PEER[,PEER...]",

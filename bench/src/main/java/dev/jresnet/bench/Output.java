@@ -59,13 +59,13 @@ final class Output {
             l.add(f("weights:  %s%s", i.weights(), i.pretrained() ? "" : " (untrained: as fast, logits are noise)"));
             l.add(f("work:     %dx%d images, %.3f GFLOP per image (a multiply-add counts 2)", i.imageSize(),
                     i.imageSize(), i.flopsPerImage() / 1e9));
-            l.add(f("timing:   %.1f s warm-up, then %.1f s of turns (one batch per engine per turn), at least %d turns",
-                    i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
+            l.add(f("timing:   a first turn, %.1f s of warm-up after it, then %.1f s of turns (one batch per engine"
+                    + " per turn), at least %d turns", i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
         } else {
             l.add(f("work:     seeded random inputs and weights at the shapes of %dx%d images", i.imageSize(),
                     i.imageSize()));
-            l.add(f("timing:   per shape, %.1f s warm-up, then %.1f s of turns (one run per kernel per turn), "
-                    + "at least %d turns", i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
+            l.add(f("timing:   per shape, a first turn, %.1f s of warm-up after it, then %.1f s of turns (one run"
+                    + " per kernel per turn), at least %d turns", i.warmup(), i.seconds(), RoundRobin.MIN_TURNS));
         }
         for (Results.PeerStatus p : peers) {
             l.add(f("peer:     %s: %s", p.name(), p.available() ? p.detail() : "UNAVAILABLE, skipped: " + p.detail()));

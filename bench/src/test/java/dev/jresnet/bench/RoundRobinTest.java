@@ -10,6 +10,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The order of runs in turns: every turn runs each task once; for 2 or 3 tasks each follows each other equally. */
@@ -66,5 +67,23 @@ class RoundRobinTest {
             Arrays.fill(want, k + 1.0);
             assertArrayEquals(want, times.get(k), 0);
         }
+    }
+
+    /** The warm-up goes on for its seconds after a first turn that took longer than all of them (a cold JIT). */
+    @Test
+    void warmUpSecondsCountFromTheEndOfTheFirstTurn() throws Exception {
+        List<Boolean> firsts = new ArrayList<>();
+        RoundRobin.Task slowFirst = first -> {
+            firsts.add(first);
+            Thread.sleep(first ? 300 : 10);
+            return 0.01;
+        };
+        List<double[]> times = RoundRobin.run(List.of(slowFirst), 0.2, 0, m -> { });
+        assertEquals(RoundRobin.MIN_TURNS, times.get(0).length);
+        int warmUps = firsts.size() - RoundRobin.MIN_TURNS;
+        // 0.2 s of 10 ms runs after the 300 ms one: about 20 (sleep never returns early); before, the first alone
+        assertTrue(warmUps >= 6 && warmUps <= 22, warmUps + " warm-up runs");
+        assertEquals(List.of(true), firsts.subList(0, 1));
+        assertFalse(firsts.subList(1, firsts.size()).contains(true));
     }
 }
