@@ -375,6 +375,13 @@ public final class DirectConv {
         return blocks == 4 && pixels == 7 && q > 2 * pixels ? pixels - 1 : pixels;
     }
 
+    /** The tile of {@code blocks} x {@code pixels} as it runs: "4x7 (4x6 on rows wider than 14)", "2x6". */
+    public static String describeTile(int blocks, int pixels) {
+        int wide = stripWidth(blocks, pixels, Integer.MAX_VALUE);
+        return blocks + "x" + pixels + (wide == pixels ? ""
+                : " (" + blocks + "x" + wide + " on rows wider than " + 2 * pixels + ")");
+    }
+
     /**
      * Output rows per task for maps of {@code rows} rows of {@code strips} strips: enough strips (at least 4) to use
      * each chunk of weights several times while it is in L1; a map of one strip a row (layer4's 7x7 at 224 px) whole,

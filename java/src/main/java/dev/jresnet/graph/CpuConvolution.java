@@ -69,9 +69,13 @@ public record CpuConvolution(boolean isDirect, int blocks, int pixels, boolean u
         return new CpuConvolution(true, blocks, pixels, winograd);
     }
 
-    /** For device descriptions: "direct convolution, 16-channel blocks, tile 4x7" or "im2col + GEMM". */
+    /**
+     * For device descriptions: "direct convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14)" or
+     * "im2col + GEMM".
+     */
     public String describe() {
-        return isDirect ? "direct convolution, " + DirectConv.lanes() + "-channel blocks, tile " + blocks + "x" + pixels
+        return isDirect ? "direct convolution, " + DirectConv.lanes() + "-channel blocks, tile "
+                + DirectConv.describeTile(blocks, pixels)
                 + (usesWinograd ? ", Winograd F(2x2,3x3) on 3x3 stride 1 up to 256 channels, other 3x3 tap by tap" : "")
                 : "im2col + GEMM";
     }

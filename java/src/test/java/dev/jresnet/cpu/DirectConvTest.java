@@ -137,6 +137,8 @@ class DirectConvTest {
         assertEquals(7, DirectConv.stripWidth(4, 7, 7));   // layer4
         assertEquals(5, DirectConv.stripWidth(4, 5, 56));  // another tile (the lab's) as asked
         assertEquals(6, DirectConv.stripWidth(2, 6, 56));  // 256-bit vectors' default: no spill
+        assertEquals("4x7 (4x6 on rows wider than 14)", DirectConv.describeTile(4, 7));
+        assertEquals("2x6", DirectConv.describeTile(2, 6));
     }
 
     @Test

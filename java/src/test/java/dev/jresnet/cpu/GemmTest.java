@@ -216,7 +216,10 @@ class GemmTest {
         assertThrows(IllegalArgumentException.class, () -> b.gemm(packed, 8, new float[64], 0, 8, new float[64], 0, 8, false));
     }
 
-    /** Blocking from the caches: sysfs and getconf sizes parsed, nonsense not believed; A strip in half of L1, B in half of L2. */
+    /**
+     * Blocking from the caches: sysfs and getconf sizes parsed, nonsense not believed; A strip in half of L1, B in
+     * half of L2.
+     */
     @Test
     void blockingFollowsTheCaches() {
         assertEquals(48 << 10, VectorGemm.Caches.parse("48K", 1));
