@@ -6,6 +6,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * A GEMM on the Vector API, organised as in GotoBLAS/BLIS:
@@ -161,40 +163,64 @@ public final class VectorGemm implements GemmKernel {
      * answer from CPUID); else 32 KiB and 1 MiB.
      */
     static final class Caches {
-        static final long L1 = size(1, "Data", "LEVEL1_DCACHE_SIZE", 32 << 10);
-        static final long L2 = size(2, "Unified", "LEVEL2_CACHE_SIZE", 1 << 20);
+        static final long L1;
+        static final long L2;
 
-        private static long size(int level, String type, String getconf, long fallback) {
+        static {
+            String l1 = sysfs(1, "Data"), l2 = sysfs(2, "Unified");
+            // one getconf for both: a process start costs 6-9 ms
+            Map<String, String> conf = l1 == null || l2 == null ? getconf() : Map.of();
+            L1 = parse(l1 != null ? l1 : conf.getOrDefault("LEVEL1_DCACHE_SIZE", ""), 32 << 10);
+            L2 = parse(l2 != null ? l2 : conf.getOrDefault("LEVEL2_CACHE_SIZE", ""), 1 << 20);
+        }
+
+        /** The size sysfs gives the cache of this level and type ("48K"), or null. */
+        private static String sysfs(int level, String type) {
             for (int i = 0; i < 8; i++) {
                 Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i);
                 try {
                     if (Integer.parseInt(Files.readString(dir.resolve("level")).trim()) == level
                             && Files.readString(dir.resolve("type")).trim().equals(type)) {
-                        return parse(Files.readString(dir.resolve("size")).trim(), fallback);
+                        return Files.readString(dir.resolve("size")).trim();
                     }
                 } catch (Exception e) { // no sysfs, no such index, a format we do not know: getconf
                 }
             }
-            return parse(getconf(getconf), fallback);
+            return null;
         }
 
-        /** getconf's answer for {@code variable}, or "" where there is no getconf or it does not answer in 2 s. */
-        static String getconf(String variable) {
+        /**
+         * {@code getconf -a}'s variables with a value, or none where there is no getconf or it does not end in 2 s
+         * (its 12 KB fit the pipe, so it is read after it ends; a larger output would time out: none).
+         */
+        static Map<String, String> getconf() {
             try {
-                Process p = new ProcessBuilder("getconf", variable).redirectErrorStream(true).start();
+                Process p = new ProcessBuilder("getconf", "-a").redirectErrorStream(true).start();
                 p.getOutputStream().close();
                 if (!p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS)) {
                     p.destroyForcibly();
-                    return "";
+                    return Map.of();
                 }
                 String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
-                return p.exitValue() == 0 ? out.trim() : "";
+                return p.exitValue() == 0 ? parseGetconf(out) : Map.of();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return "";
+                return Map.of();
             } catch (Exception e) { // not Linux or no getconf: the fallback
-                return "";
+                return Map.of();
             }
+        }
+
+        /** Lines "NAME   value" to NAME → value; a name without a value is left out. */
+        static Map<String, String> parseGetconf(String out) {
+            Map<String, String> vars = new HashMap<>();
+            for (String line : out.split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 2) {
+                    vars.put(f[0], f[1]);
+                }
+            }
+            return vars;
         }
 
         /** "48K", "2048K", "1M" in bytes; a size outside 8 KiB..64 MiB is not believed. */

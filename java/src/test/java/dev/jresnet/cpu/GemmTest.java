@@ -228,7 +228,11 @@ class GemmTest {
         assertEquals(1, VectorGemm.Caches.parse("1K", 1));
         // getconf's plain bytes (a VM without sysfs's cache directories); an unknown variable gives no answer
         assertEquals(48 << 10, VectorGemm.Caches.parse("49152", 1));
-        assertEquals(1, VectorGemm.Caches.parse(VectorGemm.Caches.getconf("JRESNET_NO_SUCH_VARIABLE"), 1));
+        assertEquals(1, VectorGemm.Caches.parse(
+                VectorGemm.Caches.getconf().getOrDefault("JRESNET_NO_SUCH_VARIABLE", ""), 1));
+        assertEquals(java.util.Map.of("LEVEL1_DCACHE_SIZE", "49152", "LEVEL2_CACHE_SIZE", "1048576"),
+                VectorGemm.Caches.parseGetconf("LEVEL1_DCACHE_SIZE                 49152\n"
+                        + "LEVEL2_CACHE_SIZE                  1048576\nLEVEL4_CACHE_SIZE                  \n"));
         assertTrue(VectorGemm.Caches.L1 >= 8 << 10 && VectorGemm.Caches.L2 >= VectorGemm.Caches.L1,
                 "L1 " + VectorGemm.Caches.L1 + ", L2 " + VectorGemm.Caches.L2);
         VectorTiles.Tile t = VectorTiles.Tile.R8V3;
