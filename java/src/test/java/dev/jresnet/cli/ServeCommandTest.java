@@ -46,7 +46,7 @@ class ServeCommandTest {
             HttpClient client = HttpClient.newHttpClient();
             HttpResponse<String> big = client.send(HttpRequest.newBuilder(URI.create(url + "/v1/classify"))
                     .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(
-                            blackPng(20000, 2000))).build(), HttpResponse.BodyHandlers.ofString());
+                            dev.jresnet.image.TestPngs.black(20000, 2000))).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(503, big.statusCode(), big.body());
             assertTrue(big.body().contains("the server has not enough memory to decode the image")
                     && big.body().contains("JRESNET_XMX"), big.body());
@@ -80,35 +80,6 @@ class ServeCommandTest {
             }
         }
         throw new AssertionError("the server printed no port");
-    }
-
-    /** A black 8-bit RGB PNG of w x h, written row by row (a BufferedImage that size would cost the test its heap). */
-    static byte[] blackPng(int w, int h) throws java.io.IOException {
-        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
-        png.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        chunk(png, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2)
-                .put((byte) 0).put((byte) 0).put((byte) 0).array());
-        java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
-            byte[] row = new byte[1 + 3 * w]; // filter 0, then black
-            for (int y = 0; y < h; y++) {
-                z.write(row);
-            }
-        }
-        chunk(png, "IDAT", idat.toByteArray());
-        chunk(png, "IEND", new byte[0]);
-        return png.toByteArray();
-    }
-
-    private static void chunk(java.io.ByteArrayOutputStream png, String type, byte[] data) {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(t);
-        crc.update(data);
-        png.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
-        png.writeBytes(t);
-        png.writeBytes(data);
-        png.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 
     @Test

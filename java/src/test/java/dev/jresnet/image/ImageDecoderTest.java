@@ -10,14 +10,12 @@ import java.awt.image.IndexColorModel;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.zip.CRC32;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -98,32 +96,11 @@ class ImageDecoderTest {
         assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode((byte[]) null, "x"));
     }
 
-    private static byte[] png(int width, int height, byte[] idat) {
-        ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        chunk(out, "IHDR", ihdr.array());
-        chunk(out, "IDAT", idat);
-        chunk(out, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.writeBytes(t);
-        out.writeBytes(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-    }
-
     @Test
     void zeroSizeAndHugeHeadersAreRejectedBeforeDecoding() throws IOException {
         byte[] someZlib = {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01};
-        rejects(write("zero.png", png(0, 10, someZlib)), "png");
-        ImageDecodeException e = rejects(write("huge.png", png(200_000, 200_000, someZlib)), "pixels");
+        rejects(write("zero.png", TestPngs.rgb8(0, 10, someZlib)), "png");
+        ImageDecodeException e = rejects(write("huge.png", TestPngs.rgb8(200_000, 200_000, someZlib)), "pixels");
         assertTrue(e.reason().contains("200000x200000"), e.getMessage());
     }
 
