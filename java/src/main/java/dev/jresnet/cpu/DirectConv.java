@@ -328,7 +328,7 @@ public final class DirectConv {
         int plane = (h + 2) * row;
         int[] offsets = channelBlocks ? null : taps(h, w, pixel == 1).offsets;
         int strip = stripWidth(blocks, pixels, q), strips = (q + strip - 1) / strip;
-        int band = rowsPerTask(p, strips);
+        int band = perBlock ? rowsPerTask(p, strips, n * groups, Parallel.threads()) : rowsPerTask(p, strips);
         int bands = (p + band - 1) / band;
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
         // One task per (image, group of OB·L output channels, band of output rows): a thread's consecutive tasks
@@ -393,6 +393,22 @@ public final class DirectConv {
      */
     static int rowsPerTask(int rows, int strips) {
         return strips == 1 ? rows : Math.min(rows, (4 + strips - 1) / strips);
+    }
+
+    /**
+     * Output rows per task for a layer that steps through whole blocks of channels (1x1, tap by tap) on {@code maps}
+     * (images x groups of OB·L channels) of {@code rows} rows of {@code strips} strips: bands of 8 rows where that
+     * still leaves 8 tasks a thread, else {@link #rowsPerTask(int, int)}. Within a task, each chunk of input channels
+     * runs over all its rows before the next: a band of 8 rows reads 8 blocks of input channels (8 planes) along
+     * 8 rows at a time, streams the hardware prefetchers follow, where one row a task switches among all C/L planes
+     * every few KB. ResNet-50 at batch 8 1.015-1.036x faster (4 runs, alternating in one process; layer1's reduce
+     * alone 1.08x, layer2's 1.10x). 8-row bands everywhere measured 0.98x at batch 1, where too few tasks idle a
+     * thread; with this rule batch 1 is unchanged (0.996x).
+     */
+    static int rowsPerTask(int rows, int strips, int maps, int threads) {
+        int band = rowsPerTask(rows, strips), wide = Math.min(rows, 8);
+        long tasks = (long) maps * ((rows + wide - 1) / wide);
+        return tasks >= 8L * threads ? Math.max(band, wide) : band;
     }
 
     /** out (and residual) blocked [N, K/L, P+2, Q+2, L], neither sharing in's array nor out's each other's. */

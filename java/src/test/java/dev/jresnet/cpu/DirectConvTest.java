@@ -130,6 +130,16 @@ class DirectConvTest {
     }
 
     @Test
+    void layersOnWholeChannelBlocksTakeBandsOfEightRowsWhereTasksStayPlenty() {
+        assertEquals(8, DirectConv.rowsPerTask(56, 10, 8, 2));   // layer1's reduce at batch 8: 56 tasks
+        assertEquals(8, DirectConv.rowsPerTask(28, 5, 16, 2));   // layer2's reduce at batch 8 (2 groups)
+        assertEquals(1, DirectConv.rowsPerTask(56, 10, 1, 2));   // batch 1: 7 tasks for 2 threads would idle one
+        assertEquals(8, DirectConv.rowsPerTask(56, 10, 4, 2));   // batch 1, layer1's expand: 4 groups x 7 bands
+        assertEquals(7, DirectConv.rowsPerTask(7, 1, 64, 2));    // never more rows than the map has
+        assertEquals(2, DirectConv.rowsPerTask(14, 2, 1, 16));   // many threads: the narrow bands
+    }
+
+    @Test
     void wideRowsRunInStripsOfSixOnTheSpillingTile() {
         assertEquals(6, DirectConv.stripWidth(4, 7, 56));  // layer1: 9 x 6 + 2
         assertEquals(6, DirectConv.stripWidth(4, 7, 15));
