@@ -399,9 +399,9 @@ public final class DirectConv {
      * Output rows per task for a layer that steps through whole blocks of channels (1x1, tap by tap) on {@code maps}
      * (images x groups of OB·L channels) of {@code rows} rows of {@code strips} strips: bands of 8 rows where that
      * still leaves 8 tasks a thread, else {@link #rowsPerTask(int, int)}. Within a task, each chunk of input channels
-     * runs over all its rows before the next: a band of 8 rows reads 8 blocks of input channels (8 planes) along
-     * 8 rows at a time, streams the hardware prefetchers follow, where one row a task switches among all C/L planes
-     * every few KB. ResNet-50 at batch 8 1.015-1.036x faster (4 runs, alternating in one process; layer1's reduce
+     * runs over all its rows before the next: a band of 8 rows reads a chunk's planes (8 blocks of channels with
+     * 48 KB of L1, see chunkSteps) along 8 rows at a time, streams the hardware prefetchers follow, where one row a
+     * task switches among all C/L planes every few KB. ResNet-50 at batch 8 1.015-1.036x faster (4 runs, alternating in one process; layer1's reduce
      * alone 1.08x, layer2's 1.10x). 8-row bands everywhere measured 0.98x at batch 1, where too few tasks idle a
      * thread; with this rule batch 1 is unchanged (0.996x).
      */
