@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The one parallel loop: every item once, all finished on return, failures rethrown, nesting and many callers. */
 class ParallelTest {
@@ -86,6 +87,36 @@ class ParallelTest {
             }
         } finally {
             callers.shutdownNow();
+        }
+    }
+
+    @Test
+    void parkedHelpersWakeForTheNextLoop() throws Exception {
+        assumeTrue(Parallel.threads() > 1, "one thread: no helpers");
+        long spin = Parallel.spinNanos;
+        Parallel.spinNanos = 0;  // idle helpers park at once: each loop below must unpark them
+        try {
+            Thread caller = Thread.currentThread();
+            int helped = 0;
+            for (int round = 0; round < 20; round++) {
+                Thread.sleep(2);
+                AtomicInteger byHelpers = new AtomicInteger();
+                AtomicIntegerArray runs = new AtomicIntegerArray(64);
+                Parallel.forEach(64, i -> {
+                    runs.incrementAndGet(i);
+                    if (Thread.currentThread() != caller) {
+                        byHelpers.incrementAndGet();
+                    }
+                    spin(50_000);
+                });
+                for (int i = 0; i < 64; i++) {
+                    assertEquals(1, runs.get(i), "item " + i + " in round " + round);
+                }
+                helped += byHelpers.get() > 0 ? 1 : 0;
+            }
+            assertTrue(helped >= 10, "a parked helper joined only " + helped + " of 20 loops of 3.2 ms");
+        } finally {
+            Parallel.spinNanos = spin;
         }
     }
 
