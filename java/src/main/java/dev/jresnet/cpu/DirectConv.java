@@ -365,21 +365,32 @@ public final class DirectConv {
 
     /**
      * The pixels of a strip in rows of {@code q} output pixels: the tile's, except that the 4x7 tile runs rows of
-     * more than two strips (56, 28, 112 pixels) in strips of 6: its 28 accumulators, 4 weight vectors and a broadcast
-     * need 33 of the 32 registers, and C2 spills one to three accumulators (a load and a store each, every step), the
-     * 4x6 tile none. A 14- or 7-pixel row keeps strips of 7, which 6 would split into 6 + 6 + 2 or 6 + 1. The same sums
-     * in the same order, whatever the strip: bit for bit. ResNet-50 1.02-1.035x faster at batch 1, 1.012x at batch 8
-     * (AMD EPYC with AVX-512, alternating in one process; layer1's 1x1 convolutions alone 1.09-1.18x).
+     * more than two strips (56, 28, 112 pixels) in strips of 6 and rows of 14 in strips of 5, 5 and 4: its 28
+     * accumulators, 4 weight vectors and a broadcast need 33 of the 32 registers, and C2 spills one to three
+     * accumulators (a load and a store each, every step), the 4x6 tile none. On wide rows strips of 6: ResNet-50
+     * 1.02-1.035x faster at batch 1, 1.012x at batch 8 (AMD EPYC with AVX-512, alternating in one process; layer1's
+     * 1x1 convolutions alone 1.09-1.18x). On rows of 14 (layer3) 5 + 5 + 4 rather than 7 + 7 or 6 + 6 + 2: layer3's
+     * 1x1 convolutions alone 1.10-1.15x faster at batch 1, 1.05x at batch 8, ResNet-50 1.019-1.051x at batch 1 and
+     * 1.010x at batch 8 (3 runs, alternating in one process). A 7-pixel row keeps its one strip of 7 (5 + 2 measured
+     * 0.976x the whole pass at batch 1, 0.96x layer4's 1x1 at batch 8). The same sums in the same order, whatever the
+     * strip: bit for bit.
      */
     static int stripWidth(int blocks, int pixels, int q) {
-        return blocks == 4 && pixels == 7 && q > 2 * pixels ? pixels - 1 : pixels;
+        if (blocks != 4 || pixels != 7) {
+            return pixels;
+        }
+        return q > 2 * pixels ? pixels - 1 : q == 2 * pixels ? pixels - 2 : pixels;
     }
 
-    /** The tile of {@code blocks} x {@code pixels} as it runs: "4x7 (4x6 on rows wider than 14)", "2x6". */
+    /** The tile of {@code blocks} x {@code pixels} as it runs: "4x7 (4x6 on rows wider than 14, 4x5 on 14)", "2x6". */
     public static String describeTile(int blocks, int pixels) {
-        int wide = stripWidth(blocks, pixels, Integer.MAX_VALUE);
-        return blocks + "x" + pixels + (wide == pixels ? ""
-                : " (" + blocks + "x" + wide + " on rows wider than " + 2 * pixels + ")");
+        int wide = stripWidth(blocks, pixels, Integer.MAX_VALUE), two = stripWidth(blocks, pixels, 2 * pixels);
+        String tile = blocks + "x" + pixels;
+        if (wide == pixels && two == pixels) {
+            return tile;
+        }
+        return tile + " (" + blocks + "x" + wide + " on rows wider than " + 2 * pixels
+                + (two == pixels ? "" : ", " + blocks + "x" + two + " on " + 2 * pixels) + ")";
     }
 
     /**

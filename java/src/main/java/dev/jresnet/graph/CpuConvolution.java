@@ -70,7 +70,7 @@ public record CpuConvolution(boolean isDirect, int blocks, int pixels, boolean u
     }
 
     /**
-     * For device descriptions: "direct convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14)" or
+     * For device descriptions: "direct convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14, 4x5 on 14)" or
      * "im2col + GEMM".
      */
     public String describe() {

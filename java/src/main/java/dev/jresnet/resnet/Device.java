@@ -73,7 +73,7 @@ public final class Device {
 
     /**
      * For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; CPU kernel vector-512bit-8x48, direct
-     * convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14))}.
+     * convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14, 4x5 on 14))}.
      */
     public String description() {
         String extra = kind == Kind.CPU ? "; CPU kernel " + Gemm.kernelName() + ", "

@@ -27,7 +27,7 @@ class DirectConvTest {
             "1, 512, 7, 7, 512, 3, 1, 1, false, true",     // layer4 3x3: K·R·S = 4608 terms
             "1, 128, 28, 28, 128, 3, 2, 1, false, true",   // 3x3 stride 2 (layer3's first block)
             "2, 256, 14, 14, 1024, 1, 1, 0, true, true",   // 1x1 expand + residual
-            "1, 1024, 14, 14, 256, 1, 1, 0, false, true",  // 1x1 reduce
+            "1, 1024, 14, 14, 256, 1, 1, 0, false, true",  // 1x1 reduce (14 = 5 + 5 + 4: see stripWidth)
             "2, 512, 28, 28, 1024, 1, 2, 0, false, false", // downsample 1x1 stride 2
             "3, 64, 9, 5, 128, 3, 1, 1, true, false",      // narrow: 5 columns, not square, batch 3
             "1, 32, 11, 13, 64, 3, 1, 1, false, true",     // 13 = 7 + 6 (a full tile, then a narrow one)
@@ -140,14 +140,15 @@ class DirectConvTest {
     }
 
     @Test
-    void wideRowsRunInStripsOfSixOnTheSpillingTile() {
+    void wideRowsRunInNarrowerStripsOnTheSpillingTile() {
         assertEquals(6, DirectConv.stripWidth(4, 7, 56));  // layer1: 9 x 6 + 2
         assertEquals(6, DirectConv.stripWidth(4, 7, 15));
-        assertEquals(7, DirectConv.stripWidth(4, 7, 14));  // layer3: 7 + 7, not 6 + 6 + 2
+        assertEquals(5, DirectConv.stripWidth(4, 7, 14));  // layer3: 5 + 5 + 4, not 7 + 7 (spills) or 6 + 6 + 2
         assertEquals(7, DirectConv.stripWidth(4, 7, 7));   // layer4
         assertEquals(5, DirectConv.stripWidth(4, 5, 56));  // another tile (the lab's) as asked
         assertEquals(6, DirectConv.stripWidth(2, 6, 56));  // 256-bit vectors' default: no spill
-        assertEquals("4x7 (4x6 on rows wider than 14)", DirectConv.describeTile(4, 7));
+        assertEquals(7, DirectConv.stripWidth(4, 7, 13));
+        assertEquals("4x7 (4x6 on rows wider than 14, 4x5 on 14)", DirectConv.describeTile(4, 7));
         assertEquals("2x6", DirectConv.describeTile(2, 6));
     }
 
