@@ -22,10 +22,10 @@ public final class Parallel {
             Integer.getInteger("jresnet.cpu.threads", Runtime.getRuntime().availableProcessors()), 1);
     // The loops now running, oldest first: a helper takes items from the first that has any left.
     private static final ConcurrentLinkedQueue<Shared> ACTIVE = new ConcurrentLinkedQueue<>();
-    private static final Helper[] HELPERS = startHelpers(THREADS - 1);
-    // How long an idle helper spins before it parks; tests set it to exercise both.
+    // How long an idle helper spins before it parks; tests set it to exercise both. Set before the helpers start.
     static volatile long spinNanos = 1000L * positive("jresnet.cpu.spinMicros",
             Integer.getInteger("jresnet.cpu.spinMicros", 100), 0);
+    private static final Helper[] HELPERS = startHelpers(THREADS - 1);
 
     private Parallel() {}
 
