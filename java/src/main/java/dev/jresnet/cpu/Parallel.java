@@ -7,7 +7,8 @@ import java.util.function.IntConsumer;
 /**
  * The CPU ops' threads and their one parallel loop. The thread that calls an op works on it, with threads - 1 helper
  * threads of the engine's own (daemons, "jresnet-cpu-N"): threads() is availableProcessors, or the system property
- * {@code jresnet.cpu.threads} when set (1 makes every op sequential, which helps profiling).
+ * {@code jresnet.cpu.threads} when set (1 makes every op sequential, which helps profiling). A bad value of either
+ * property makes every loop throw IllegalArgumentException naming it.
  *
  * <p>A helper that finds no loop to help spins for {@code jresnet.cpu.spinMicros} µs (default 100; 0: never) before
  * it parks: a network's ops follow one another within microseconds, and a parked thread took 60-75 µs to join a
@@ -18,22 +19,43 @@ import java.util.function.IntConsumer;
  * an op ends sets the spin to 0.
  */
 public final class Parallel {
-    private static final int THREADS = positive("jresnet.cpu.threads",
-            Integer.getInteger("jresnet.cpu.threads", Runtime.getRuntime().availableProcessors()), 1);
+    private static String settingError;  // the first bad jresnet.cpu.* property (class initialisation only)
+    private static final int THREADS = setting("jresnet.cpu.threads", Runtime.getRuntime().availableProcessors(), 1);
+    // How long an idle helper spins before it parks; tests set it to exercise both. Set before the helpers start.
+    static volatile long spinNanos = 1000L * setting("jresnet.cpu.spinMicros", 100, 0);
+    // Reported by every loop rather than thrown here: a class that fails to initialise reaches a CLI user as a
+    // stack trace (ExceptionInInitializerError), and then as NoClassDefFoundError.
+    private static final String SETTING_ERROR = settingError;
     // The loops now running, oldest first: a helper takes items from the first that has any left.
     private static final ConcurrentLinkedQueue<Shared> ACTIVE = new ConcurrentLinkedQueue<>();
-    // How long an idle helper spins before it parks; tests set it to exercise both. Set before the helpers start.
-    static volatile long spinNanos = 1000L * positive("jresnet.cpu.spinMicros",
-            Integer.getInteger("jresnet.cpu.spinMicros", 100), 0);
-    private static final Helper[] HELPERS = startHelpers(THREADS - 1);
+    private static final Helper[] HELPERS = startHelpers(SETTING_ERROR == null ? THREADS - 1 : 0);
 
     private Parallel() {}
 
-    private static int positive(String property, int value, int least) {
-        if (value < least) {
-            throw new IllegalArgumentException(property + " must be at least " + least + ", found " + value);
+    /** The integer system property {@code name}, at least {@code least}, else fallback (and the error noted). */
+    private static int setting(String name, int fallback, int least) {
+        String value = System.getProperty(name);
+        if (value == null) {
+            return fallback;
         }
-        return value;
+        try {
+            int v = Integer.parseInt(value.trim());
+            if (v >= least) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        if (settingError == null) {
+            settingError = name + " must be a whole number of at least " + least + ", found '" + value + "'";
+        }
+        return Math.max(least, fallback);
+    }
+
+    private static void requireSettings() {
+        if (SETTING_ERROR != null) {
+            throw new IllegalArgumentException(SETTING_ERROR);
+        }
     }
 
     private static Helper[] startHelpers(int n) {
@@ -45,8 +67,9 @@ public final class Parallel {
         return helpers;
     }
 
-    /** How many threads the ops use. */
+    /** How many threads the ops use. Throws IllegalArgumentException where a jresnet.cpu.* property is bad. */
     public static int threads() {
+        requireSettings();
         return THREADS;
     }
 
@@ -57,6 +80,7 @@ public final class Parallel {
      * then waits only for items other threads are running.
      */
     public static void forEach(int count, IntConsumer body) {
+        requireSettings();
         if (count <= 0) {
             return;
         }

@@ -2,10 +2,14 @@ package dev.jresnet.cpu;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -117,6 +121,37 @@ class ParallelTest {
             assertTrue(helped >= 10, "a parked helper joined only " + helped + " of 20 loops of 3.2 ms");
         } finally {
             Parallel.spinNanos = spin;
+        }
+    }
+
+    @Test
+    void aBadSettingIsOneErrorFromEveryLoopNotAFailedClass() throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        for (String setting : new String[] {"jresnet.cpu.spinMicros=-1", "jresnet.cpu.threads=0",
+                "jresnet.cpu.spinMicros=lots"}) {
+            Process p = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-D" + setting, "-Xmx64m", "-cp", cp, BadSetting.class.getName()))
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), setting);
+            String name = setting.substring(0, setting.indexOf('=')), value = setting.substring(name.length() + 1);
+            String error = "IllegalArgumentException: " + name + " must be a whole number of at least "
+                    + (name.endsWith("threads") ? 1 : 0) + ", found '" + value + "'";
+            assertEquals(error + "\n" + error, out, setting);
+        }
+    }
+
+    /** Runs two loops in a child JVM and prints what each threw. */
+    static final class BadSetting {
+        public static void main(String[] args) {
+            for (int i = 0; i < 2; i++) {
+                try {
+                    Parallel.forEach(4, k -> { });
+                    System.out.println("ran");
+                } catch (RuntimeException e) {
+                    System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+            }
         }
     }
 
