@@ -210,6 +210,10 @@ public final class ImageDecoder {
                 throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
                         + height + " pixels", (long) width * height));
             }
+            String outside = format == ImageFormat.TIFF ? TiffKinds.outsideFile(reader, bytes.length) : null;
+            if (outside != null) {
+                throw new ImageDecodeException(name, "corrupt or truncated " + what + ": " + outside);
+            }
             RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif,
                     format == ImageFormat.PNG ? Palettes.pngPaletteEntries(bytes) : -1);
             for (String w : warnings) {

@@ -94,6 +94,32 @@ final class TiffKinds {
         return new BufferedImage(pil, image.getRaster(), false, null);
     }
 
+    /**
+     * Null when every strip (or tile) of the first page lies within the file's {@code fileBytes}, else which does not.
+     * The JDK's deflate decoder allocates a strip's byte count before it reads a byte (a 418-byte file claiming a
+     * 1.6 GB strip ran the fuzzer's heap out), so the counts are checked against the file first.
+     */
+    static String outsideFile(ImageReader reader, long fileBytes) throws IOException {
+        TIFFDirectory d = TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
+        boolean tiles = d.getTIFFField(BaselineTIFFTagSet.TAG_TILE_OFFSETS) != null;
+        TIFFField offsets = d.getTIFFField(tiles ? BaselineTIFFTagSet.TAG_TILE_OFFSETS
+                : BaselineTIFFTagSet.TAG_STRIP_OFFSETS);
+        TIFFField counts = d.getTIFFField(tiles ? BaselineTIFFTagSet.TAG_TILE_BYTE_COUNTS
+                : BaselineTIFFTagSet.TAG_STRIP_BYTE_COUNTS);
+        if (offsets == null || counts == null) {
+            return null;  // the reader's own rules (it may infer a single strip's count)
+        }
+        String part = tiles ? "tile" : "strip";
+        for (int i = 0; i < Math.min(offsets.getCount(), counts.getCount()); i++) {
+            long at = offsets.getAsLong(i), bytes = counts.getAsLong(i);
+            if (at < 0 || bytes < 0 || at + bytes > fileBytes) {
+                return part + " " + i + " claims " + bytes + " bytes at offset " + at + ", past the end of the "
+                        + fileBytes + "-byte file";
+            }
+        }
+        return null;
+    }
+
     private static int value(TIFFDirectory d, int tag, int absent) {
         TIFFField f = d.getTIFFField(tag);
         return f == null || f.getCount() == 0 ? absent : f.getAsInt(0);

@@ -95,6 +95,24 @@ class TiffKindsTest {
     }
 
     @Test
+    void aStripLargerThanTheFileIsRefusedBeforeTheDecoderAllocatesIt() {
+        // deflate: the JDK's decoder allocates the strip's byte count before it reads (the fuzzer's 1.6 GB strip)
+        for (int compression : new int[] {8, 1}) {
+            byte[] file = tiff(with(rgb8(), 259, compression), new byte[W * H * 3]);
+            ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+            int entries = b.getShort(8);
+            for (int i = 0; i < entries; i++) {
+                if (b.getShort(10 + 12 * i) == 279) {
+                    b.putInt(10 + 12 * i + 8, 0x60000116);
+                }
+            }
+            ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(file, "big.tif"));
+            assertEquals("corrupt or truncated TIFF: strip 0 claims 1610613014 bytes at offset " + (file.length - W * H * 3)
+                    + ", past the end of the " + file.length + "-byte file", e.reason(), "compression " + compression);
+        }
+    }
+
+    @Test
     void theWrittenFilesAreDecoded() throws ImageDecodeException {
         byte[] px = {10, 20, 30, 40, 50, 60, 70, 80, 90, (byte) 200, (byte) 210, (byte) 220, 1, 2, 3, 4, 5, 6};
         assertArrayEquals(px, ImageDecoder.decode(tiff(rgb8(), px), "rgb.tif").pixels());
