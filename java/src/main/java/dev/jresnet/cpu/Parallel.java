@@ -158,7 +158,7 @@ public final class Parallel {
      * (6 % faster at batch 1, 10 % at batch 8, than one item at a time), and the last runs are short enough to
      * even out. The caller returns once every item has finished.
      */
-    private static final class Shared implements Runnable {
+    private static final class Shared {
         private final int count;
         private final IntConsumer body;
         private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
@@ -175,8 +175,8 @@ public final class Parallel {
             return next.get() < count;
         }
 
-        @Override
-        public void run() {
+        /** Takes runs of items and runs them until none are left to take (by the caller and helpers alike). */
+        void run() {
             while (true) {
                 int lo = next.get();
                 if (lo >= count) {
