@@ -28,14 +28,15 @@ final class WinogradConv {
     static final int XI = 16;           // elements of a transformed 4x4 tile
     private static final int BLOCKS = DirectTiles.BLOCKS;
     private static final int PIXELS = DirectTiles.PIXELS;
-    private static final int TILES = 4 * PIXELS; // tiles per task: 4 strips of the register tile
+    private static final int TILES = 4 * PIXELS; // tiles per task: 4 strips of the register tile...
+    private static final int WIDE_TILES = 7 * PIXELS; // ...or 7, where a group's U does not fit L2 (tilesPerTask)
 
     private final int k, c;
     private final float[] packed;        // from packedAt: [XI][K/L][C][L], U_ξ per output block (DirectTiles.blocks)
     private final int packedAt;
     private final float[] scale, shift;  // batch norm as y * scale + shift, per output channel
-    private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][TILES][L]
-    private final Scratch products = new Scratch();    // a task's M: [XI][OB][TILES][L]
+    private final Scratch transformed = new Scratch(); // a task's V: [XI][C/L][tiles per task][L]
+    private final Scratch products = new Scratch();    // a task's M: [XI][OB][tiles per task][L]
     private final Scratch edge = new Scratch();        // a tile's 4x4 patch with zeros past the map: [4][4][L]
 
     /**
@@ -62,7 +63,7 @@ final class WinogradConv {
 
     /**
      * Whether a convolution with this kernel, stride, padding and input channels runs here (any input size). Not at
-     * 512 channels: there a block of TILES tiles uses each transformed weight (16 per 9 of the direct convolution's,
+     * 512 channels: there a block of tiles uses each transformed weight (16 per 9 of the direct convolution's,
      * 2 MB per group of output channels) only 16-28 times, against the direct convolution's 49 per image of layer4,
      * and with it on layer4 too the whole pass measured 0.99-1.09x at batch 1 and 0.89x at batch 8 (against 1-3 only).
      */
@@ -104,37 +105,60 @@ final class WinogradConv {
     }
 
     /**
+     * Tiles per task for {@code tiles} tiles of a layer of {@code c} input channels on an L2 of {@code l2} bytes:
+     * 4 strips of the register tile, or 7 where a group's transformed weights (XI x C x OB·L floats: 1 MB for
+     * layer3's 256 channels on 512-bit vectors) and a task's transformed inputs do not fit L2 together. Each task
+     * streams its group's U once: with 4 strips that was 14 times per layer3 convolution at batch 8, from L3, and
+     * twice at batch 1. Layer3's 3x3 alone 1.18-1.28x faster at batch 8 and 1.25x at batch 1 (7 strips, AMD EPYC
+     * with AVX-512, 1 MB of L2; layer1's and layer2's, whose U fits, 0.96-1.0x with 7); ResNet-50 1.018x at batch 1,
+     * 1.004-1.015x at batch 8 (this build and the one before in one JVM, alternating). The blocks are balanced (392
+     * tiles: 8 of 49) and whole strips. The same sums in the same order whatever the block: bit for bit.
+     */
+    static int tilesPerTask(int tiles, int c, long l2) {
+        long u = 4L * XI * c * BLOCKS * L, v = 4L * XI * c * TILES;
+        int most = u + v <= l2 ? TILES : WIDE_TILES;
+        int blocks = (tiles + most - 1) / most, even = (tiles + blocks - 1) / blocks;
+        return (even + PIXELS - 1) / PIXELS * PIXELS;
+    }
+
+    /**
      * out = relu?(bn(conv3x3(in)) + residual?) on blocked tensors in [N, C/L, H+2, W+2, L], out and residual
      * [N, K/L, H+2, W+2, L]. An odd H or W ends in tiles half outside the map: their inputs there are zeros (the
      * padding), their outputs there are not written (out's border stays zero). Steps of {@code chunk} input channels
      * (a multiple of L) keep their weights in L1.
      */
     void forward(Tensor out, Tensor in, Tensor residual, boolean relu, int chunk) {
+        int h = in.dim(2) - 2, w = in.dim(3) - 2, tiles = in.dim(0) * ((h + 1) / 2) * ((w + 1) / 2);
+        forward(out, in, residual, relu, chunk, tilesPerTask(tiles, c, VectorGemm.Caches.L2));
+    }
+
+    /** As {@link #forward(Tensor, Tensor, Tensor, boolean, int)}, {@code perTask} tiles a task (tests). */
+    void forward(Tensor out, Tensor in, Tensor residual, boolean relu, int chunk, int perTask) {
         int n = in.dim(0), h = in.dim(2) - 2, w = in.dim(3) - 2;
         // Tiles are numbered across the batch: a small map's block of tiles spans images, and so each weight
-        // streamed to the register tiles serves up to TILES of them (a 7x7 map has 16 tiles per image).
+        // streamed to the register tiles serves up to perTask of them (a 7x7 map has 16 tiles per image).
         int tw = (w + 1) / 2, tilesPerImage = (h + 1) / 2 * tw, tiles = n * tilesPerImage;
-        int blocksOfTiles = (tiles + TILES - 1) / TILES;
+        int blocksOfTiles = (tiles + perTask - 1) / perTask;
         float[] x = in.data(), y = out.data(), res = residual == null ? null : residual.data();
         int row = (w + 2) * L, plane = (h + 2) * row, image = c / L * plane;
         int groups = k / (BLOCKS * L), tile = BLOCKS * L;
         float lo = relu ? 0f : Float.NEGATIVE_INFINITY;
         int outImage = k / L * plane; // out has in's height and width: the same rows and planes
-        int vXi = c * TILES, mXi = BLOCKS * TILES * L; // one ξ's transformed inputs in V, products in M
-        // One task per (group of OB·L output channels, block of TILES tiles), consecutive tasks sharing the group's
-        // weights. Each transforms its tiles' inputs itself: that is about 6 % of its products' work, and
+        int vXi = c * perTask, mXi = BLOCKS * perTask * L; // one ξ's transformed inputs in V, products in M
+        // One task per (group of OB·L output channels, block of perTask tiles), consecutive tasks sharing the
+        // group's weights. Each transforms its tiles' inputs itself: that is about 6 % of its products' work, and
         // keeps V in its own cache instead of a shared array of 16/4 the input's size (26 MB for layer1 at batch 8).
         Parallel.forEach(groups * blocksOfTiles, item -> {
             int blk = item % blocksOfTiles, g = item / blocksOfTiles;
-            int count = Math.min(TILES, tiles - blk * TILES);
+            int count = Math.min(perTask, tiles - blk * perTask);
             float[] v = transformed.get(XI * vXi), m = products.get(XI * mXi);
             for (int cb = 0; cb < c / L; cb++) {
                 for (int b = 0; b < count; b++) {
-                    int tg = blk * TILES + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
+                    int tg = blk * perTask + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
                     int ty = t / tw, tx = t % tw;
                     int at = img * image + cb * plane + ty * 2 * row + tx * 2 * L;
                     if (2 * ty + 2 <= h && 2 * tx + 2 <= w) {
-                        inputTile(x, at, row, v, cb * TILES * L + b * L, vXi);
+                        inputTile(x, at, row, v, cb * perTask * L + b * L, vXi);
                     } else {
                         // its 4x4 patch would read past the padded map: a copy with zeros there
                         float[] patch = edge.get(XI * L);
@@ -143,7 +167,7 @@ final class WinogradConv {
                         for (int i = 0; i < rows; i++) {
                             System.arraycopy(x, at + i * row, patch, i * 4 * L, cols * L);
                         }
-                        inputTile(patch, 0, 4 * L, v, cb * TILES * L + b * L, vXi);
+                        inputTile(patch, 0, 4 * L, v, cb * perTask * L + b * L, vXi);
                     }
                 }
             }
@@ -153,17 +177,18 @@ final class WinogradConv {
                     int t1 = Math.min(c, t0 + chunk);
                     for (int b = 0; b < count; b += PIXELS) {
                         DirectTiles.blocks(BLOCKS, Math.min(PIXELS, count - b), t0 / L, t1 / L, v, e * vXi + b * L,
-                                TILES * L, L, packed, wBase + t0 * L, c * L, m, e * mXi + b * L, TILES * L, t0 == 0);
+                                perTask * L, L, packed, wBase + t0 * L, c * L, m, e * mXi + b * L, perTask * L,
+                                t0 == 0);
                     }
                 }
             }
             for (int o = 0; o < BLOCKS; o++) {
                 int ch = g * tile + o * L;
                 for (int b = 0; b < count; b++) {
-                    int tg = blk * TILES + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
+                    int tg = blk * perTask + b, img = tg / tilesPerImage, t = tg % tilesPerImage;
                     int ty = t / tw, tx = t % tw;
                     int at = img * outImage + (g * BLOCKS + o) * plane + (ty * 2 + 1) * row + (tx * 2 + 1) * L;
-                    outputTile(m, o * TILES * L + b * L, mXi, y, at, row, scale, shift, ch, res, lo,
+                    outputTile(m, o * perTask * L + b * L, mXi, y, at, row, scale, shift, ch, res, lo,
                             2 * ty + 2 <= h, 2 * tx + 2 <= w);
                 }
             }

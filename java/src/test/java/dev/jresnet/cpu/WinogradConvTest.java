@@ -28,7 +28,7 @@ class WinogradConvTest {
     @CsvSource({
             "1, 64, 56, 56, 64, false, true",      // layer1's 3x3
             "1, 128, 28, 28, 128, false, true",    // layer2.s
-            "1, 256, 14, 14, 256, false, true",    // layer3's: 49 tiles, a full block of 28 and a partial one
+            "1, 256, 14, 14, 256, false, true",    // layer3's: 49 tiles (one block of 49 on 1 MB of L2, else 28 + 21)
             "3, 32, 6, 10, 64, true, false",       // not square, 15 tiles (one partial block), residual, no ReLU
             "1, 16, 2, 2, 64, false, false",       // one tile
             "1, 256, 7, 7, 256, false, true",      // layer3 of a 112-pixel input: odd, 7 of 16 tiles half outside
@@ -109,5 +109,45 @@ class WinogradConvTest {
         IllegalStateException planar = assertThrows(IllegalStateException.class, () -> d.forwardPlanar(out,
                 Tensor.zeros(1, c, 8, 8), Tensor.zeros(1, c, 10, 10), true));
         assertTrue(planar.getMessage().startsWith("direct conv: this layer runs by Winograd"), planar.getMessage());
+    }
+
+    /**
+     * Tiles a task: 4 strips of the register tile, or 7 where a group's U and a task's V overflow L2 (layer3's 256
+     * channels on 1 MB), in balanced blocks of whole strips.
+     */
+    @Test
+    void tilesPerTaskWidenWhereTheWeightsOverflowL2() {
+        assumeTrue(DirectConv.available() && DirectConv.lanes() == 16, "the sizes below are 512-bit vectors'");
+        long mb = 1 << 20;
+        assertEquals(49, WinogradConv.tilesPerTask(49, 256, mb));    // layer3 at batch 1: one block, U streamed once
+        assertEquals(49, WinogradConv.tilesPerTask(392, 256, mb));   // layer3 at batch 8: 8 blocks of 49
+        assertEquals(28, WinogradConv.tilesPerTask(50, 256, mb));    // 2 blocks of 25, rounded up to whole strips
+        assertEquals(28, WinogradConv.tilesPerTask(49, 256, 2 * mb)); // U and V fit a 2 MB L2: 4 strips (28 + 21)
+        assertEquals(28, WinogradConv.tilesPerTask(196, 128, mb));   // layer2: its U (512 KB) fits
+        assertEquals(28, WinogradConv.tilesPerTask(784, 64, mb));    // layer1
+        assertEquals(7, WinogradConv.tilesPerTask(1, 256, mb));      // a single tile: one strip
+    }
+
+    /** The same sums in the same order whatever the block of tiles a task takes: bit for bit. */
+    @ParameterizedTest(name = "{0} images of 256x14x14 in blocks of {1} tiles")
+    @CsvSource({"1, 7", "1, 28", "1, 49", "2, 49", "2, 35"})
+    void blocksOfTilesChangeNoBit(int n, int perTask) {
+        assumeTrue(DirectConv.available() && DirectConv.lanes() == 16, "the register tile of 512-bit vectors");
+        int c = 256, k = 64, h = 14, l = DirectConv.lanes();
+        Tensor in = Naive.random(101, n, c, h, h), weight = Naive.random(102, k, c, 3, 3), g = Naive.random(103, k);
+        Tensor var = Tensor.zeros(k), res = DirectConvTest.blocked(Naive.random(104, n, k, h, h), l);
+        java.util.Arrays.fill(var.data(), 1.5f);
+        float[] scale = new float[k], shift = new float[k];
+        CpuOps.batchNormScaleShift(g, g, g, var, 1e-5f, scale, shift);
+        float[] packed = new float[WinogradConv.packedFloats(k, c)];
+        WinogradConv w = new WinogradConv(weight.data(), k, c, scale, shift, packed, 0);
+        Tensor bin = DirectConvTest.blocked(in, l);
+        Tensor want = Tensor.zeros(Blocked.shape(n, k, h, h, l)), got = Tensor.zeros(Blocked.shape(n, k, h, h, l));
+        w.forward(want, bin, res, true, 128, 28);
+        w.forward(got, bin, res, true, 128, perTask);
+        assertArrayEquals(want.data(), got.data());
+        float[] y = want.data();
+        long nonZero = java.util.stream.IntStream.range(0, y.length).filter(i -> y[i] != 0f).count();
+        assertTrue(nonZero > y.length / 4, "a real output (after ReLU), not zeros: " + nonZero + " of " + y.length);
     }
 }
