@@ -99,7 +99,7 @@ final class EngineProfile {
         Map<Integer, StepInfo> steps = new LinkedHashMap<>();
         List<Double> forward = new ArrayList<>();
         long end = System.nanoTime() + (long) (seconds * 1e9);
-        int passes = 0;
+        int passes = 0, warmPasses = 0;
         while (passes < MIN_PASSES || System.nanoTime() < end) {
             long t0 = System.nanoTime();
             pass.run((i, s, in, out, t) -> steps.computeIfAbsent(i, k -> StepInfo.of(k, s, in, out)).times
@@ -109,9 +109,55 @@ final class EngineProfile {
             if (peer != null) {
                 peer.run();
             }
+            if (passes % WARM_EVERY == 0) {  // in the same minutes as the timed passes: this VM's speed drifts
+                warm(pass, steps);
+                warmPasses++;
+                if (peer != null) {
+                    peer.run();  // the next timed pass, too, finds the caches as the peer left them
+                }
+            }
+        }
+        Results.PeerProfile peerProfile = peer == null ? null : peer.finish(passes);
+        for (; warmPasses < WARM_PASSES; warmPasses++) {
+            warm(pass, steps);
         }
         return profile(batch, passes, Statistics.of(forward.stream().mapToDouble(Double::doubleValue).toArray()),
-                new ArrayList<>(steps.values()), peer == null ? null : peer.finish(passes));
+                new ArrayList<>(steps.values()), peerProfile);
+    }
+
+    /**
+     * Passes run for the steps' warm times only (warm repeats change the caches, so they are not timed passes): one
+     * after every {@link #WARM_EVERY} timed passes, and at least this many.
+     */
+    static final int WARM_PASSES = 2;
+    static final int WARM_EVERY = 3;
+    /** Warm runs of each step in each of those passes, right after it runs: their median is one warm time. */
+    static final int WARM_REPEATS = 3;
+
+    /**
+     * One pass for each step's time alone and warm ({@link StepListener#warmRepeats}): against its time in the pass,
+     * what the caches cost it there (its inputs and weights arriving from L3 or memory rather than waiting in L1-L2).
+     */
+    private static void warm(Pass pass, Map<Integer, StepInfo> steps) {
+        StepListener warmOnly = new StepListener() {
+            @Override
+            public void stepDone(int index, Step step, Shape input, Shape output, long nanos) {
+            }
+
+            @Override
+            public int warmRepeats() {
+                return WARM_REPEATS;
+            }
+
+            @Override
+            public void stepWarm(int index, long nanos) {
+                StepInfo s = steps.get(index);
+                if (s != null) {
+                    s.warm.add(nanos / 1e9);
+                }
+            }
+        };
+        pass.run(warmOnly);
     }
 
     private static Results.Profile profile(int batch, int passes, Statistics forward, List<StepInfo> infos,
@@ -122,8 +168,10 @@ final class EngineProfile {
         GROUPS.forEach(g -> groups.put(g, new double[3]));
         for (StepInfo s : infos) {
             Statistics st = Statistics.of(s.times.stream().mapToDouble(Double::doubleValue).toArray());
+            Statistics warm = s.warm.isEmpty() ? null
+                    : Statistics.of(s.warm.stream().mapToDouble(Double::doubleValue).toArray());
             rows.add(new Results.StepTime(s.index, s.name, s.group, s.shape, s.flops, st,
-                    s.flops > 0 ? s.flops / st.mean() / 1e9 : Double.NaN, st.mean() / total));
+                    s.flops > 0 ? s.flops / st.mean() / 1e9 : Double.NaN, st.mean() / total, warm));
             double[] g = groups.get(s.group);
             g[0]++;
             g[1] += st.mean();
@@ -140,7 +188,8 @@ final class EngineProfile {
     }
 
     /** What a step is, read from its first timing; then its times. */
-    private record StepInfo(int index, String name, String group, String shape, long flops, List<Double> times) {
+    private record StepInfo(int index, String name, String group, String shape, long flops, List<Double> times,
+                            List<Double> warm) {
         static StepInfo of(int index, Step step, Shape in, Shape out) {
             String name;
             String group;
@@ -164,7 +213,8 @@ final class EngineProfile {
                 name = step.getClass().getSimpleName();
                 group = "other convolutions";
             }
-            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, new ArrayList<>());
+            return new StepInfo(index, name, group, dims(in) + " -> " + dims(out), flops, new ArrayList<>(),
+                    new ArrayList<>());
         }
     }
 

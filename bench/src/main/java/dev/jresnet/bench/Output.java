@@ -131,7 +131,11 @@ final class Output {
     /** The engine's forward pass by class of step, in CPU-PERFORMANCE.md's order. */
     static Table profileGroups(Results.Profile p) {
         Results.PeerProfile peer = p.peer();
+        boolean warm = p.hasWarm();
         List<String> head = new ArrayList<>(List.of("class", "steps", "ms", "GFLOP/s", "share"));
+        if (warm) {
+            head.addAll(List.of("warm ms", "pass/warm"));
+        }
         if (peer != null) {
             head.addAll(List.of(peer.name() + " ms", "jresnet/" + peer.name()));
         }
@@ -139,6 +143,9 @@ final class Output {
         for (Results.GroupTime g : p.groups()) {
             List<String> row = new ArrayList<>(List.of(g.group(), String.valueOf(g.steps()), ms(g.seconds()),
                     gflops(g.gflops()), f("%.1f %%", 100 * g.share())));
+            if (warm) {
+                row.addAll(warmCells(p, g.group()));
+            }
             if (peer != null) {
                 double ps = p.peerSeconds(g.group());
                 row.addAll(List.of(ms(ps), ratio(ps, g.seconds())));
@@ -149,16 +156,37 @@ final class Output {
                 ms(p.stepsSeconds()),
                 f("%.1f", p.steps().stream().mapToDouble(s -> s.flops()).sum() / p.stepsSeconds() / 1e9),
                 f("%.1f %%", 100 * p.stepsSeconds() / p.forward().mean())));
+        if (warm) {
+            all.addAll(warmCells(p, null));
+        }
+        List<String> none = warm ? List.of("-", "-") : List.of();
         if (peer != null) {
             all.addAll(List.of(ms(peer.stepsSeconds()), ratio(peer.stepsSeconds(), p.stepsSeconds())));
             t.row(all.toArray(String[]::new));
-            t.row("other nodes (" + peer.name() + ")", "-", "-", "-", "-", ms(peer.unmatchedSeconds()), "-");
-            t.row("whole pass (median)", "-", ms(p.forward().median()), "-", "-", ms(peer.forward().median()),
-                    ratio(peer.forward().median(), p.forward().median()));
+            List<String> other = new ArrayList<>(List.of("other nodes (" + peer.name() + ")", "-", "-", "-", "-"));
+            other.addAll(none);
+            other.addAll(List.of(ms(peer.unmatchedSeconds()), "-"));
+            t.row(other.toArray(String[]::new));
+            List<String> whole = new ArrayList<>(List.of("whole pass (median)", "-", ms(p.forward().median()), "-",
+                    "-"));
+            whole.addAll(none);
+            whole.addAll(List.of(ms(peer.forward().median()), ratio(peer.forward().median(), p.forward().median())));
+            t.row(whole.toArray(String[]::new));
         } else {
             t.row(all.toArray(String[]::new));
         }
         return t;
+    }
+
+    /** A class's (null: all steps') warm ms, the sum of its steps' warm medians, and its pass/warm ratio of medians. */
+    private static List<String> warmCells(Results.Profile p, String group) {
+        double warm = p.medianSeconds(group, true);
+        return List.of(ms(warm), slower(p.medianSeconds(group, false), warm));
+    }
+
+    /** "1.23x": how much longer a step takes in the pass than alone and warm, or "-". */
+    private static String slower(double passSeconds, double warmSeconds) {
+        return passSeconds > 0 && warmSeconds > 0 ? f("%.2fx", passSeconds / warmSeconds) : "-";
     }
 
     /** "0.74x": the peer's time over jresnet's (above 1: jresnet faster), or "-". */
@@ -169,8 +197,12 @@ final class Output {
     /** The engine's forward pass step by step (shapes per image: C x H x W). */
     static Table profileSteps(Results.Profile p) {
         Results.PeerProfile peer = p.peer();
+        boolean warm = p.hasWarm();
         List<String> head = new ArrayList<>(List.of("step", "name", "class", "shape (in -> out)", "median ms",
                 "mean ms", "GFLOP/s", "share"));
+        if (warm) {
+            head.addAll(List.of("warm ms", "pass/warm"));
+        }
         if (peer != null) {
             head.addAll(List.of(peer.name() + " median ms", "jresnet/" + peer.name()));
         }
@@ -179,6 +211,9 @@ final class Output {
             List<String> row = new ArrayList<>(List.of(String.valueOf(s.index()), s.name(), s.group(), s.shape(),
                     ms(s.latency().median()), ms(s.latency().mean()), gflops(s.gflops()),
                     f("%.1f %%", 100 * s.share())));
+            if (warm) {
+                row.addAll(List.of(ms(s.warm().median()), slower(s.latency().median(), s.warm().median())));
+            }
             if (peer != null) {
                 Statistics ps = peer.steps().get(s.index());
                 row.addAll(List.of(ps == null ? "-" : ms(ps.median()),
@@ -317,7 +352,10 @@ final class Output {
 
     /** The engine's forward pass: the whole pass, the classes, then every step. */
     private static void profile(ObjectNode o, Results.Profile p) {
-        o.put("engine", "CpuInference (fused convolutions, max-pool, avg-pool, fc), each step timed in real passes");
+        o.put("engine", "CpuInference (fused convolutions, max-pool, avg-pool, fc), each step timed in real passes;"
+                + " steps[].warm: the step run again right after itself on the same operands (alone and warm), "
+                + EngineProfile.WARM_REPEATS + " runs (their median one sample), in an untimed pass after every "
+                + EngineProfile.WARM_EVERY + " timed ones");
         o.put("batch", p.batch());
         o.put("passes", p.passes());
         latency(o.putObject("forward"), p.forward());
@@ -330,6 +368,10 @@ final class Output {
             num(go, "ms", g.seconds() * 1e3);
             num(go, "gflops", g.gflops());
             num(go, "share", g.share());
+            if (p.hasWarm()) {
+                num(go, "median_ms", p.medianSeconds(g.group(), false) * 1e3);
+                num(go, "warm_median_ms", p.medianSeconds(g.group(), true) * 1e3);
+            }
             if (p.peer() != null) {
                 num(go, "peer_ms", p.peerSeconds(g.group()) * 1e3);
             }
@@ -357,6 +399,9 @@ final class Output {
             latency(so, s.latency());
             num(so, "gflops", s.gflops());
             num(so, "share", s.share());
+            if (s.warm() != null) {
+                latency(so.putObject("warm"), s.warm());
+            }
             if (p.peer() != null) {
                 Statistics ps = p.peer().steps().get(s.index());
                 if (ps == null) {

@@ -120,6 +120,15 @@ final class Report {
                         .append(EngineProfile.headline(p)).append(". Each step of `CpuInference` (fused convolution ")
                         .append("with batch norm, residual and ReLU; max-pool; avg-pool; fc) timed inside real passes; ")
                         .append("share = the step's mean over the mean forward pass.\n\n");
+                if (p.hasWarm()) {
+                    md.append("warm ms: the same step run again right after itself on the same operands, alone and ")
+                            .append("warm (its inputs, weights and output just touched), the median of ")
+                            .append(EngineProfile.WARM_REPEATS).append(" runs, in an untimed pass after every ")
+                            .append(EngineProfile.WARM_EVERY).append(" timed ones; pass/warm = its median in the ")
+                            .append("passes over that (a class: the sums of its steps' medians). How much of a step's ")
+                            .append("time in the pass goes to fetching what the steps before evicted, rather than ")
+                            .append("to its kernel.\n\n");
+                }
                 if (p.peer() != null) {
                     md.append("Beside it, ").append(p.peer().detail()).append(": one run after each profiled pass, ")
                             .append("its profiler's node times matched to the steps by name (it fuses a convolution ")
@@ -379,13 +388,22 @@ final class Report {
         return save(png, profilePeer(run), WIDTH, HEIGHT);
     }
 
-    /** Mean ms per class of step, the engine's and the peer's side by side (--layers --compare onnxruntime). */
+    /** The third bar of a class in the peer chart: the engine's steps alone and warm. */
+    static final String WARM_SERIES = "jresnet, each step alone and warm (medians)";
+
+    /**
+     * Mean ms per class of step, the engine's and the peer's side by side (--layers --compare onnxruntime), and the
+     * engine's steps alone and warm where they were timed so.
+     */
     static JFreeChart profilePeer(Results.LayerRun run) {
         Results.Profile p = run.profile();
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (Results.GroupTime g : p.groups()) {
             data.addValue(g.seconds() * 1e3, "jresnet", g.group());
             data.addValue(p.peerSeconds(g.group()) * 1e3, p.peer().name(), g.group());
+            if (p.hasWarm()) {
+                data.addValue(p.medianSeconds(g.group(), true) * 1e3, WARM_SERIES, g.group());
+            }
         }
         JFreeChart chart = ChartFactory.createBarChart(String.format(java.util.Locale.ROOT,
                         "Forward pass by class of step, batch %d: jresnet %.1f ms, %s %.1f ms (medians; shorter is "

@@ -87,10 +87,11 @@ final class Results {
 
     /**
      * One step of the engine's forward pass as the profile timed it: {@code latency} in seconds over the timed passes,
-     * {@code flops} of the batch (0 for the pools, whose GFLOP/s is then NaN), {@code share} of the mean forward pass.
+     * {@code flops} of the batch (0 for the pools, whose GFLOP/s is then NaN), {@code share} of the mean forward pass;
+     * {@code warm} the step run again right after itself on the same operands, alone and warm (null: not timed).
      */
     record StepTime(int index, String name, String group, String shape, long flops, Statistics latency,
-                    double gflops, double share) {}
+                    double gflops, double share, Statistics warm) {}
 
     /** The steps of one class (3x3 stride 1, 1x1 reduce, ...): their mean times summed, per forward pass. */
     record GroupTime(String group, int steps, double seconds, double gflops, double share) {}
@@ -109,6 +110,17 @@ final class Results {
         /** The steps' mean times summed: the forward pass less what lies between the steps. */
         double stepsSeconds() {
             return steps.stream().mapToDouble(s -> s.latency().mean()).sum();
+        }
+
+        /** Whether the steps' warm times were taken (StepTime.warm). */
+        boolean hasWarm() {
+            return !steps.isEmpty() && steps.stream().allMatch(s -> s.warm() != null);
+        }
+
+        /** The median seconds of the steps of {@code group} (null: all steps), in the passes or warm. */
+        double medianSeconds(String group, boolean warm) {
+            return steps.stream().filter(s -> group == null || s.group().equals(group))
+                    .mapToDouble(s -> (warm ? s.warm() : s.latency()).median()).sum();
         }
 
         /** The peer's mean seconds for the steps of {@code group} that matched one of its nodes (NaN: no peer). */

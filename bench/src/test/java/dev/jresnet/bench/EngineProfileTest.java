@@ -40,6 +40,15 @@ class EngineProfileTest {
         double shares = p.groups().stream().mapToDouble(Results.GroupTime::share).sum();
         assertEquals(steps / forward, shares, 1e-9);
         assertTrue(p.groups().stream().filter(g -> !g.group().equals("max-pool")).allMatch(g -> g.gflops() > 0));
+        // Every step also timed alone and warm: a median of WARM_REPEATS runs in each warm pass, at least
+        // WARM_PASSES of them, one after every WARM_EVERY timed passes.
+        assertTrue(p.hasWarm());
+        int warmPasses = Math.max(EngineProfile.WARM_PASSES, p.passes() / EngineProfile.WARM_EVERY);
+        for (Results.StepTime s : p.steps()) {
+            assertEquals(warmPasses, s.warm().count(), s.name());
+            assertTrue(s.warm().median() > 0, s.name());
+        }
+        assertEquals(p.steps().stream().mapToDouble(s -> s.warm().median()).sum(), p.medianSeconds(null, true), 1e-12);
 
         Results.LayerRun run = new Results.LayerRun(ReportAndLabTest.info(), 1, List.of(), p);
         JsonNode root = new ObjectMapper().readTree(Output.json(run));
@@ -50,9 +59,13 @@ class EngineProfileTest {
         assertEquals("layer1.0.conv1", prof.path("steps").get(2).path("name").asText());
         assertTrue(prof.path("steps").get(1).path("gflops").isNull(), "max-pool has no GFLOP/s");
         assertTrue(prof.path("forward").path("latency_ms").path("median").asDouble() > 0);
+        assertTrue(prof.path("steps").get(2).path("warm").path("latency_ms").path("median").asDouble() > 0);
+        assertTrue(prof.path("groups").get(0).path("warm_median_ms").asDouble() > 0);
 
         String text = Output.profileGroups(p).text();
         assertTrue(text.contains("1x1 expand + residual") && text.contains("all steps"), text);
+        assertTrue(text.contains("warm ms") && text.contains("pass/warm"), text);
+        assertTrue(Output.profileSteps(p).text().contains("pass/warm"));
         assertTrue(Output.profileSteps(p).text().contains("layer4.2.conv3"));
         assertFalse(text.contains("NaN") || Output.profileSteps(p).text().contains("NaN"), "max-pool has no GFLOP/s: -");
         org.jfree.chart.renderer.category.CategoryItemRenderer bars = Report.profile(run).getCategoryPlot().getRenderer();

@@ -187,6 +187,9 @@ public final class CpuInference {
 
         @Override
         Tensor output(Shape shape) {
+            if (reuse != null) {
+                return reuse;  // a step run again for its warm time (StepListener.warmRepeats): its own output
+            }
             if (step == end - 1) {
                 return Tensor.zeros(shape);  // the caller's result: never reused
             }

@@ -28,6 +28,8 @@ abstract class CpuWalk implements StepVisitor {
     int step;
     /** Told of each step's time when not null (profiling); when null the walk reads no clock. */
     StepListener listener;
+    /** While a step runs again for its warm time: the output it wrote the first time, which output() hands back. */
+    Tensor reuse;
 
     CpuWalk(NetworkSpec spec, Map<String, Tensor> tensors) {
         this.spec = spec;
@@ -47,6 +49,10 @@ abstract class CpuWalk implements StepVisitor {
             if (listener != null) {
                 long t = System.nanoTime() - t0;
                 listener.stepDone(i, s, logical(values[s.inputs()[0]]), logical(values[s.out()]), t);
+                int repeats = listener.warmRepeats();
+                if (repeats > 0) {
+                    listener.stepWarm(i, rerun(s, repeats));
+                }
             }
             for (int v : s.inputs()) {
                 if (spec.lastUse(v) == i && v != in) {
@@ -56,6 +62,25 @@ abstract class CpuWalk implements StepVisitor {
             }
         }
         return values[spec.steps().get(end - 1).out()];
+    }
+
+    /** Runs step s again {@code repeats} times into its own output ({@link #reuse}); the median time in ns. */
+    private long rerun(Step s, int repeats) {
+        Tensor out = values[s.out()];
+        long[] nanos = new long[repeats];
+        reuse = out;
+        try {
+            for (int r = 0; r < repeats; r++) {
+                long t0 = System.nanoTime();
+                s.accept(this);
+                nanos[r] = System.nanoTime() - t0;
+            }
+        } finally {
+            reuse = null;
+        }
+        values[s.out()] = out;
+        java.util.Arrays.sort(nanos);
+        return nanos[repeats / 2];
     }
 
     /** The [N, C, H, W] shape of a value, whatever its layout. */
@@ -68,7 +93,7 @@ abstract class CpuWalk implements StepVisitor {
      * overwrites its whole output).
      */
     Tensor output(Shape shape) {
-        return Tensor.zeros(shape);
+        return reuse != null ? reuse : Tensor.zeros(shape);
     }
 
     /** Called with a value once no later step reads it. */

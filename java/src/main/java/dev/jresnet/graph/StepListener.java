@@ -12,4 +12,19 @@ import dev.jresnet.tensor.Shape;
 @FunctionalInterface
 public interface StepListener {
     void stepDone(int index, Step step, Shape input, Shape output, long nanos);
+
+    /**
+     * How many times to run each step again right after {@link #stepDone}, on the same operands (0, the default:
+     * never). Those runs find their inputs, weights and output in the caches the first one left: the step alone and
+     * warm, against its time inside the pass. They overwrite the step's output with the same values, so the pass's
+     * result is unchanged; they do change what the following steps find in the caches, so a pass that asks for them
+     * is for the warm times only.
+     */
+    default int warmRepeats() {
+        return 0;
+    }
+
+    /** The median wall time of step {@code index}'s {@link #warmRepeats} runs, when that is above 0. */
+    default void stepWarm(int index, long nanos) {
+    }
 }

@@ -115,4 +115,44 @@ class CpuInferenceArenaTest {
         assertTrue(convs[0] > 10);
         assertArrayEquals(CpuReference.forward(net, x).data(), got.data());
     }
+
+    /**
+     * Warm repeats (the kernel lab's "alone and warm" times) run each step again into its own output: the result
+     * stays the reference's, every step reports one warm time, and the arena holds no more than a plain pass left.
+     */
+    @Test
+    void warmRepeatsChangeNoBitsAndTakeNothingFromTheArena() {
+        Tensor x = TestNets.randomInput(2, 40, 11);
+        Tensor want = fast.forward(x);
+        long bytes = fast.arenaBytes();
+        List<Integer> warm = new ArrayList<>();
+        StepListener listener = new StepListener() {
+            @Override
+            public void stepDone(int index, dev.jresnet.nn.Step step, dev.jresnet.tensor.Shape input,
+                                 dev.jresnet.tensor.Shape output, long nanos) {
+            }
+
+            @Override
+            public int warmRepeats() {
+                return 3;
+            }
+
+            @Override
+            public void stepWarm(int index, long nanos) {
+                assertTrue(nanos >= 0);
+                warm.add(index);
+            }
+        };
+        for (int round = 0; round < 2; round++) {
+            Tensor got = fast.forward(x, listener);
+            assertArrayEquals(want.data(), got.data(), "round " + round);
+            assertArrayEquals(CpuReference.forward(net, x).data(), got.data());
+        }
+        assertEquals(2 * fast.spec().steps().size(), warm.size());
+        for (int i = 0; i < warm.size(); i++) {
+            assertEquals(i % fast.spec().steps().size(), warm.get(i));
+        }
+        assertEquals(bytes, fast.arenaBytes(), "warm repeats must reuse the step's output, not take new arrays");
+        assertArrayEquals(want.data(), fast.forward(x).data(), "a plain pass after them");
+    }
 }
