@@ -5,6 +5,7 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.plugins.tiff.TIFFDirectory;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import dev.jresnet.io.FileChecks;
@@ -210,12 +211,13 @@ public final class ImageDecoder {
                 throw new ImageDecodeException(name, Limits.IMAGE_PIXELS.exceeded(what + " image " + width + "x"
                         + height + " pixels", (long) width * height));
             }
-            String outside = format == ImageFormat.TIFF ? TiffKinds.outsideFile(reader, bytes.length) : null;
+            TIFFDirectory tiff = format == ImageFormat.TIFF ? TiffKinds.firstPage(reader) : null;
+            String outside = tiff == null ? null : TiffKinds.outsideFile(tiff, bytes.length);
             if (outside != null) {
                 throw new ImageDecodeException(name, "corrupt or truncated " + what + ": " + outside);
             }
             RgbImage rgb = read(reader, format, name, format == ImageFormat.JPEG ? Cmyk.jpegKind(bytes) : null, gif,
-                    format == ImageFormat.PNG ? Palettes.pngPaletteEntries(bytes) : -1);
+                    format == ImageFormat.PNG ? Palettes.pngPaletteEntries(bytes) : -1, tiff);
             for (String w : warnings) {
                 if (!isHarmless(w)) {
                     throw new ImageDecodeException(name, "corrupt or truncated " + what + " (decoder warned: " + w + ")");
@@ -242,16 +244,17 @@ public final class ImageDecoder {
 
     /**
      * The first image of a reader whose size was checked: 4-channel JPEGs and CMYK TIFF through {@link Cmyk}; a PNG's
-     * palette as long as its PLTE ({@code pngPalette} entries, -1: none), a GIF's indices whole ({@link Palettes}).
+     * palette as long as its PLTE ({@code pngPalette} entries, -1: none), a GIF's indices whole ({@link Palettes});
+     * a TIFF's kind and palette from its first page's tags ({@code tiff}, null for the other formats).
      */
     private static RgbImage read(ImageReader reader, ImageFormat format, String name, Cmyk.JpegKind jpeg,
-                                 GifCanvas.Layout gif, int pngPalette) throws IOException {
+                                 GifCanvas.Layout gif, int pngPalette, TIFFDirectory tiff) throws IOException {
         String what = format.label;
         if (jpeg != null && jpeg.components() == 4) {
             return Cmyk.toRgb(reader.readRaster(0, null), true, jpeg.ycck());
         }
-        if (format == ImageFormat.TIFF) {
-            String refusal = TiffKinds.refusal(reader);
+        if (tiff != null) {
+            String refusal = TiffKinds.refusal(tiff);
             if (refusal != null) {
                 throw new ImageDecodeException(name, refusal);
             }
@@ -270,12 +273,12 @@ public final class ImageDecoder {
         if (image == null) {
             throw new ImageDecodeException(name, what + " reader returned no image");
         }
-        if (format == ImageFormat.TIFF) {
+        if (tiff != null) {
             if (image.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK
                     && image.getRaster().getNumBands() == 4) {
                 return Cmyk.toRgb(image.getRaster(), false, false);
             }
-            image = TiffKinds.withPilPalette(reader, image);
+            image = TiffKinds.withPilPalette(tiff, image);
         }
         if (format == ImageFormat.PNG) {
             image = Palettes.pngAsFiled(image, pngPalette);

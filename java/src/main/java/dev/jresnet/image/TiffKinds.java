@@ -23,9 +23,13 @@ final class TiffKinds {
 
     private TiffKinds() {}
 
-    /** Null when the first page is a kind decoded as PIL does, else why not. */
-    static String refusal(ImageReader reader) throws IOException {
-        TIFFDirectory d = TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
+    /** The first page's tags, read once per decode for the checks and the palette below. */
+    static TIFFDirectory firstPage(ImageReader reader) throws IOException {
+        return TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
+    }
+
+    /** Null when the first page ({@link #firstPage}) is a kind decoded as PIL does, else why not. */
+    static String refusal(TIFFDirectory d) {
         int compression = value(d, BaselineTIFFTagSet.TAG_COMPRESSION, 1);
         int photometric = value(d, BaselineTIFFTagSet.TAG_PHOTOMETRIC_INTERPRETATION, -1);
         int planar = value(d, BaselineTIFFTagSet.TAG_PLANAR_CONFIGURATION, 1);
@@ -77,9 +81,8 @@ final class TiffKinds {
      * The image with the palette PIL uses: the high byte of each 16-bit ColorMap entry (TiffImagePlugin's b // 256),
      * where ImageIO rounds (off by one on many entries). Images without a ColorMap are returned as they are.
      */
-    static BufferedImage withPilPalette(ImageReader reader, BufferedImage image) throws IOException {
-        TIFFField map = TIFFDirectory.createFromMetadata(reader.getImageMetadata(0))
-                .getTIFFField(BaselineTIFFTagSet.TAG_COLOR_MAP);
+    static BufferedImage withPilPalette(TIFFDirectory d, BufferedImage image) {
+        TIFFField map = d.getTIFFField(BaselineTIFFTagSet.TAG_COLOR_MAP);
         if (map == null || !(image.getColorModel() instanceof IndexColorModel icm) || map.getCount() % 3 != 0) {
             return image;
         }
@@ -95,12 +98,11 @@ final class TiffKinds {
     }
 
     /**
-     * Null when every strip (or tile) of the first page lies within the file's {@code fileBytes}, else which does not.
+     * Null when every strip (or tile) of the first page ({@link #firstPage}) lies within the file's {@code fileBytes}, else which does not.
      * The JDK's deflate decoder allocates a strip's byte count before it reads a byte (a 418-byte file claiming a
      * 1.6 GB strip ran the fuzzer's heap out), so the counts are checked against the file first.
      */
-    static String outsideFile(ImageReader reader, long fileBytes) throws IOException {
-        TIFFDirectory d = TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
+    static String outsideFile(TIFFDirectory d, long fileBytes) {
         boolean tiles = d.getTIFFField(BaselineTIFFTagSet.TAG_TILE_OFFSETS) != null;
         TIFFField offsets = d.getTIFFField(tiles ? BaselineTIFFTagSet.TAG_TILE_OFFSETS
                 : BaselineTIFFTagSet.TAG_STRIP_OFFSETS);
