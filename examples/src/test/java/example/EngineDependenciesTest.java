@@ -11,9 +11,10 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * An application that depends on the engine alone (this project, as the README's Maven block has it) gets the engine
- * and JavaCPP with its CUDA presets, nothing else: not Spark, Scala or Hadoop (module spark), not ONNX Runtime or
- * JFreeChart (bench), not picocli or Jackson (the CLI's, optional).
+ * An application that depends on the engine (this project, as the README's Maven blocks have it) gets the engine and
+ * JavaCPP with its CUDA presets, and the oneDNN and OpenCL presets it names itself, nothing else: not Spark, Scala or
+ * Hadoop (module spark), not ONNX Runtime or JFreeChart (bench), not picocli or Jackson (the CLI's, optional). The
+ * engine's own pom declares oneDNN optional, so an application that does not name it does not get it.
  */
 class EngineDependenciesTest {
     @Test
@@ -27,6 +28,21 @@ class EngineDependenciesTest {
                 // the engine itself: jresnet-VERSION.jar from a repository, jresnet.jar (its build name) in a reactor
                 .filter(n -> !n.equals("jresnet") && !n.equals("jresnet.jar"))
                 .collect(Collectors.toCollection(java.util.TreeSet::new));
-        assertEquals(Set.of("javacpp", "cuda"), jars, "the engine's runtime dependencies");
+        assertEquals(Set.of("javacpp", "cuda", "dnnl", "opencl"), jars, "the engine's runtime dependencies");
+    }
+
+    @Test
+    void theEnginesPomDeclaresOneDnnOptional() throws java.io.IOException {
+        String pom = java.nio.file.Files.readString(ReadmeExamplesTest.ROOT.resolve("java/pom.xml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "<dependency>(?:(?!</dependency>).)*<artifactId>(dnnl|opencl)</artifactId>(?:(?!</dependency>).)*"
+                        + "</dependency>", java.util.regex.Pattern.DOTALL).matcher(pom);
+        int found = 0;
+        while (m.find()) {
+            found++;
+            org.junit.jupiter.api.Assertions.assertTrue(m.group().contains("<optional>true</optional>"),
+                    "java/pom.xml must keep oneDNN optional:\n" + m.group());
+        }
+        assertEquals(3, found, "java/pom.xml's dnnl, dnnl (natives) and opencl (natives) dependencies");
     }
 }

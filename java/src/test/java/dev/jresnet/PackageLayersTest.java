@@ -34,7 +34,7 @@ class PackageLayersTest {
             List.of("tensor"),
             List.of("cpu", "image", "nn", "weights"),
             List.of("graph"),
-            List.of("cuda", "onnx", "train"),
+            List.of("cuda", "dnnl", "onnx", "train"),
             List.of("cuda.train"),
             List.of("resnet"),
             List.of("finetune"),

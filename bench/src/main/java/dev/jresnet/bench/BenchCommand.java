@@ -4,8 +4,10 @@ import dev.jresnet.cpu.Gemm;
 import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.CudaAvailability;
 import dev.jresnet.cuda.Cudnn;
+import dev.jresnet.dnnl.CpuEngines;
 import dev.jresnet.graph.Architecture;
-import dev.jresnet.graph.CpuInference;
+import dev.jresnet.graph.CpuEngine;
+import dev.jresnet.graph.Network;
 import dev.jresnet.resnet.Device;
 import dev.jresnet.resnet.DeviceUnavailableException;
 import dev.jresnet.resnet.ResNet;
@@ -469,9 +471,10 @@ public final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < x.data().length; i++) {
                 x.data()[i] = (float) r.nextGaussian();
             }
-            CpuInference engine = new CpuInference(model.network());
-            return EngineProfile.run(EngineProfile.of(engine, x), new PeerLayers(peer, engine.spec(), x), batch,
-                    EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+            try (CpuEngine engine = CpuEngines.open(model.network())) {
+                return EngineProfile.run(EngineProfile.of(engine, x), new PeerLayers(peer, engine.spec(), x), batch,
+                        EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+            }
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path f : files.toList()) {
@@ -515,10 +518,15 @@ public final class BenchCommand implements Callable<Integer> {
                     + "timed per shape", shapes.size(), b, s.warmup(), s.seconds()));
             progress.say(String.format(Locale.ROOT, "engine profile: %s forward passes at batch %d, %.1f s warm-up "
                     + "and %.1f s timed", a.id(), b, EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds())));
-            Results.Profile profile = s.peers().isEmpty()
-                    ? EngineProfile.run(EngineProfile.of(a, b, IMAGE_SIZE), b, EngineProfile.warmup(s.warmup()),
-                            EngineProfile.seconds(s.seconds()))
-                    : profileBesidePeer(s, a, b, progress);
+            Results.Profile profile;
+            if (s.peers().isEmpty()) {
+                try (CpuEngine engine = CpuEngines.open(Network.initialised(a, 1))) {
+                    profile = EngineProfile.run(EngineProfile.of(engine, EngineProfile.input(b, IMAGE_SIZE)), b,
+                            EngineProfile.warmup(s.warmup()), EngineProfile.seconds(s.seconds()));
+                }
+            } else {
+                profile = profileBesidePeer(s, a, b, progress);
+            }
             List<Results.LayerResult> rows = LayerLab.run(backend, shapes, b, s.warmup(), s.seconds(), progress);
             Results.LayerRun run = new Results.LayerRun(info, b, rows, profile);
             if (json) {

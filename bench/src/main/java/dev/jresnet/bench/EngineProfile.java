@@ -1,8 +1,6 @@
 package dev.jresnet.bench;
 
-import dev.jresnet.graph.Architecture;
-import dev.jresnet.graph.CpuInference;
-import dev.jresnet.graph.Network;
+import dev.jresnet.graph.CpuEngine;
 import dev.jresnet.graph.StepListener;
 import dev.jresnet.nn.ConvBn;
 import dev.jresnet.nn.GlobalAvgPool;
@@ -20,7 +18,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The kernel lab's profile of what the engine runs: {@link CpuInference}'s forward pass, every step (fused
+ * The kernel lab's profile of what the engine runs: the chosen {@link CpuEngine}'s forward pass, every step (fused
  * convolution with batch norm, residual and ReLU; max-pool; average pool; fc) timed by the engine's
  * {@link StepListener} inside real passes at the asked batch, then grouped as CPU-PERFORMANCE.md's tables are.
  */
@@ -39,21 +37,36 @@ final class EngineProfile {
     @FunctionalInterface
     interface Pass {
         void run(StepListener listener);
+
+        /** The engine that runs it, for the headline ("CpuInference", "DnnlInference"). */
+        default String engine() {
+            return "a test's pass";
+        }
     }
 
     /** The engine's pass on input x. */
-    static Pass of(CpuInference engine, Tensor x) {
-        return l -> engine.forward(x, l);
+    static Pass of(CpuEngine engine, Tensor x) {
+        return new Pass() {
+            @Override
+            public void run(StepListener listener) {
+                engine.forward(x, listener);
+            }
+
+            @Override
+            public String engine() {
+                return engine.getClass().getSimpleName();
+            }
+        };
     }
 
-    /** The engine on the architecture with seeded random weights, on a seeded standard-normal batch. */
-    static Pass of(Architecture a, int batch, int size) {
+    /** A seeded standard-normal batch [batch, 3, size, size]. */
+    static Tensor input(int batch, int size) {
         SplittableRandom r = new SplittableRandom(7);
         float[] x = new float[Math.multiplyExact(batch, 3 * size * size)];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
         }
-        return of(new CpuInference(Network.initialised(a, 1)), new Tensor(Shape.of(batch, 3, size, size), x));
+        return new Tensor(Shape.of(batch, 3, size, size), x);
     }
 
     /** Warm-up and timed seconds of the profile from the lab's per-shape ones: a pass is 0.1 to 1 s here. */
@@ -122,7 +135,7 @@ final class EngineProfile {
             warm(pass, steps);
         }
         return profile(batch, passes, Statistics.of(forward.stream().mapToDouble(Double::doubleValue).toArray()),
-                new ArrayList<>(steps.values()), peerProfile);
+                new ArrayList<>(steps.values()), peerProfile, pass.engine());
     }
 
     /**
@@ -161,7 +174,7 @@ final class EngineProfile {
     }
 
     private static Results.Profile profile(int batch, int passes, Statistics forward, List<StepInfo> infos,
-                                           Results.PeerProfile peer) {
+                                           Results.PeerProfile peer, String engine) {
         double total = forward.mean();
         List<Results.StepTime> rows = new ArrayList<>();
         Map<String, double[]> groups = new LinkedHashMap<>();   // group -> {steps, seconds, flops}
@@ -184,7 +197,7 @@ final class EngineProfile {
                         g[1] / total));
             }
         });
-        return new Results.Profile(batch, passes, forward, rows, summary, peer);
+        return new Results.Profile(batch, passes, forward, rows, summary, peer, engine);
     }
 
     /** What a step is, read from its first timing; then its times. */
@@ -246,8 +259,8 @@ final class EngineProfile {
 
     /** The line above the tables. */
     static String headline(Results.Profile p) {
-        return String.format(Locale.ROOT, "engine forward pass (CpuInference), batch %d: median %.1f ms, mean %.1f ms "
-                        + "over %d passes; the steps sum to %.1f ms (%.1f %% of the mean)", p.batch(),
+        return String.format(Locale.ROOT, "engine forward pass (%s), batch %d: median %.1f ms, mean %.1f ms "
+                        + "over %d passes; the steps sum to %.1f ms (%.1f %% of the mean)", p.engine(), p.batch(),
                 p.forward().median() * 1e3, p.forward().mean() * 1e3, p.passes(), p.stepsSeconds() * 1e3,
                 100 * p.stepsSeconds() / p.forward().mean());
     }

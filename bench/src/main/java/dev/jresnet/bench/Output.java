@@ -352,7 +352,7 @@ final class Output {
 
     /** The engine's forward pass: the whole pass, the classes, then every step. */
     private static void profile(ObjectNode o, Results.Profile p) {
-        o.put("engine", "CpuInference (fused convolutions, max-pool, avg-pool, fc), each step timed in real passes;"
+        o.put("engine", p.engine() + " (fused convolutions, max-pool, avg-pool, fc), each step timed in real passes;"
                 + " steps[].warm: the step run again right after itself on the same operands (alone and warm), "
                 + EngineProfile.WARM_REPEATS + " runs (their median one sample), in an untimed pass after every "
                 + EngineProfile.WARM_EVERY + " timed ones");

@@ -117,7 +117,8 @@ final class Report {
                 files.add(profileChart(dir.resolve(PROFILE), run));
                 Results.Profile p = run.profile();
                 md.append("## The engine's forward pass, step by step\n\n")
-                        .append(EngineProfile.headline(p)).append(". Each step of `CpuInference` (fused convolution ")
+                        .append(EngineProfile.headline(p)).append(". Each step of `").append(p.engine())
+                        .append("` (fused convolution ")
                         .append("with batch norm, residual and ReLU; max-pool; avg-pool; fc) timed inside real passes; ")
                         .append("share = the step's mean over the mean forward pass.\n\n");
                 if (p.hasWarm()) {

@@ -97,14 +97,15 @@ final class Results {
     record GroupTime(String group, int steps, double seconds, double gflops, double share) {}
 
     /**
-     * The engine's own forward pass ({@code CpuInference}, fused convolutions, pools, fc) at one batch, each step timed
+     * The engine's own forward pass ({@code CpuInference} or {@code DnnlInference}: fused convolutions, pools, fc) at one
+     * batch, each step timed
      * inside {@code passes} real passes; {@code forward} is the whole pass, timed around the call.
      */
     record Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups,
-                   PeerProfile peer) {
+                   PeerProfile peer, String engine) {
         /** Without a peer's per-layer times. */
         Profile(int batch, int passes, Statistics forward, List<StepTime> steps, List<GroupTime> groups) {
-            this(batch, passes, forward, steps, groups, null);
+            this(batch, passes, forward, steps, groups, null, "CpuInference");
         }
 
         /** The steps' mean times summed: the forward pass less what lies between the steps. */

@@ -2,7 +2,11 @@ package dev.jresnet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jresnet.dnnl.Dnnl;
+import dev.jresnet.dnnl.DnnlInference;
 import dev.jresnet.graph.Architecture;
+import dev.jresnet.graph.CpuInference;
+import dev.jresnet.graph.Network;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,9 +20,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EngineProfileTest {
     @Test
+    void oneDnnsStepsAreTimedTooWithoutWarmColumns() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Dnnl.unavailableReason() == null,
+                () -> "oneDNN does not load here: " + Dnnl.unavailableReason());
+        try (DnnlInference engine = new DnnlInference(Network.initialised(Architecture.RESNET50, 1))) {
+            Results.Profile p = EngineProfile.run(EngineProfile.of(engine, EngineProfile.input(1, 64)), 1, 0, 0.01);
+            assertEquals("DnnlInference", p.engine());
+            assertEquals(2 + 53 + 1, p.steps().size(), "53 convolutions, max-pool, avg-pool, fc");
+            assertEquals("64x16x16 -> 64x16x16", p.steps().get(2).shape());
+            double forward = p.forward().mean(), steps = p.stepsSeconds();
+            assertTrue(steps <= forward && steps >= 0.8 * forward - 2e-3, steps + " s of steps in " + forward + " s");
+            // A block's last convolution adds into its residual's buffer: it cannot run twice, so no warm columns.
+            assertFalse(p.hasWarm());
+            assertEquals(16, p.steps().stream().filter(s -> s.warm() == null).count());
+            assertTrue(EngineProfile.headline(p).startsWith("engine forward pass (DnnlInference), batch 1"),
+                    EngineProfile.headline(p));
+        }
+    }
+
+    @Test
     void theEnginesStepsAreTimedGroupedAndSumToTheForwardPass(@TempDir Path tmp) throws Exception {
-        // The real engine on a small ResNet-50 input: every class of step appears.
-        Results.Profile p = EngineProfile.run(EngineProfile.of(Architecture.RESNET50, 1, 64), 1, 0, 0.01);
+        // The Java engine on a small ResNet-50 input: every class of step appears.
+        Results.Profile p = EngineProfile.run(EngineProfile.of(new CpuInference(Network.initialised(
+                Architecture.RESNET50, 1)), EngineProfile.input(1, 64)), 1, 0, 0.01);
+        assertEquals("CpuInference", p.engine());
         assertTrue(p.passes() >= EngineProfile.MIN_PASSES);
         assertEquals(2 + 53 + 1, p.steps().size(), "53 convolutions, max-pool, avg-pool, fc");
         for (int i = 0; i < p.steps().size(); i++) {

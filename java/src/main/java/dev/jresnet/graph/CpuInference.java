@@ -38,7 +38,7 @@ import java.util.Set;
  * runs another shape, softly: the garbage collector takes it back rather than run out of memory, and the next call
  * builds it again. The returned tensor is always new.
  */
-public final class CpuInference {
+public final class CpuInference implements CpuEngine {
     private final NetworkSpec spec;
     private final Map<String, Tensor> tensors;
     private final FusedConv[] convs;     // by step index of the fused description: im2col + GEMM on [N, C, H, W]
@@ -47,6 +47,7 @@ public final class CpuInference {
     // Softly held between calls: a thread keeps its arena while memory allows, and the GC takes it back before it would
     // throw OutOfMemoryError (a 13000x1000 photo decoded beside a held batch-4 arena ran a 256 MB heap out).
     private final ThreadLocal<SoftReference<ActivationArena>> arenas = new ThreadLocal<>();
+    private final CpuConvolution convolution;
 
     public CpuInference(Network net) {
         this(net, CpuConvolution.chosen());
@@ -56,6 +57,7 @@ public final class CpuInference {
     public CpuInference(Network net, CpuConvolution convolution) {
         this.spec = net.spec().fused();
         this.tensors = net.tensors();
+        this.convolution = convolution;
         this.convs = new FusedConv[spec.steps().size()];
         this.direct = new DirectConv[spec.steps().size()];
         this.linears = new PackedLinear[spec.steps().size()];
@@ -99,7 +101,7 @@ public final class CpuInference {
         return WeightSlab.forFloats(floats, layers);
     }
 
-    /** Logits [N, classes] of a normalised batch x [N, 3, H, W] (H, W >= 32). */
+    @Override
     public Tensor forward(Tensor x) {
         return run(x, spec.steps().size(), null);
     }
@@ -108,11 +110,12 @@ public final class CpuInference {
      * As {@link #forward(Tensor)}, telling {@code listener} each step's wall time (the kernel lab's profile). The
      * steps are those of the fused description ({@link #spec()}).
      */
+    @Override
     public Tensor forward(Tensor x, StepListener listener) {
         return run(x, spec.steps().size(), listener);
     }
 
-    /** The pooled features [N, C] the classifier sees. */
+    @Override
     public Tensor features(Tensor x) {
         return run(x, spec.steps().size() - 1, null);
     }
@@ -122,6 +125,7 @@ public final class CpuInference {
      * stage of {@link #spec()} ({@code stages()}), the output of the stage before it (layer3: [N, 1024, H/16, W/16]
      * for resnet50). How features of an earlier stage are taken without running the rest.
      */
+    @Override
     public Tensor forwardTo(Tensor x, int end) {
         if (end < 1 || end > spec.steps().size()) {
             throw new IllegalArgumentException(spec.name() + ": no step " + (end - 1) + " to stop after (steps 0.."
@@ -131,9 +135,25 @@ public final class CpuInference {
     }
 
     /** The description this runs: the fused one, whose steps a {@link StepListener} is told of. */
+    @Override
     public NetworkSpec spec() {
         return spec;
     }
+
+    /** "CPU kernel vector-512bit-8x48, direct convolution, ...": jresnet's Java kernels. */
+    @Override
+    public String describe() {
+        return kernels(convolution);
+    }
+
+    /** The Java kernels that run with {@code convolution}, as {@link #describe()} says them. */
+    public static String kernels(CpuConvolution convolution) {
+        return "CPU kernel " + dev.jresnet.cpu.Gemm.kernelName() + ", " + convolution.describe();
+    }
+
+    /** Nothing to free: the arenas are the garbage collector's. */
+    @Override
+    public void close() {}
 
     /** This thread's arena's size in bytes for the last shape it ran (0 if none): for tests and the README. */
     long arenaBytes() {

@@ -1,7 +1,6 @@
 package dev.jresnet.resnet;
 
-import dev.jresnet.cpu.Gemm;
-import dev.jresnet.graph.CpuConvolution;
+import dev.jresnet.dnnl.CpuEngines;
 import dev.jresnet.cuda.CudaAvailability;
 
 /**
@@ -76,8 +75,14 @@ public final class Device {
      * convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14, 4x5 on 14))}.
      */
     public String description() {
-        String extra = kind == Kind.CPU ? "; CPU kernel " + Gemm.kernelName() + ", "
-                + CpuConvolution.chosen().describe() : "";
+        String extra = "";
+        if (kind == Kind.CPU) {
+            try {
+                extra = "; " + CpuEngines.chosen().describe();
+            } catch (IllegalStateException e) {
+                extra = "; " + e.getMessage();
+            }
+        }
         return this + " (" + reason + extra + ")";
     }
 

@@ -7,9 +7,10 @@ import dev.jresnet.cuda.CudaException;
 import dev.jresnet.cuda.CudaResNet;
 import dev.jresnet.cuda.DeviceTensor;
 import dev.jresnet.cuda.NetworkPlan;
+import dev.jresnet.dnnl.CpuEngines;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.ArchitectureMatch;
-import dev.jresnet.graph.CpuInference;
+import dev.jresnet.graph.CpuEngine;
 import dev.jresnet.graph.Network;
 import dev.jresnet.graph.Variant;
 import dev.jresnet.graph.WeightBinding;
@@ -68,7 +69,7 @@ public final class ResNet implements AutoCloseable {
     public static final String META_IMAGE_SIZE = "jresnet.image_size";
 
     private final Network network;
-    private final CpuInference cpu;
+    private final CpuEngine cpu;
     private final Device device;
     private final Preset preset;
     private final int inputSize;
@@ -85,7 +86,7 @@ public final class ResNet implements AutoCloseable {
                    String weightsDescription, boolean pretrained, Precision precision, CudaResNet cuda,
                    int asyncThreads) {
         this.network = network;
-        this.cpu = cuda == null ? new CpuInference(network) : null;
+        this.cpu = cuda == null ? CpuEngines.open(network) : null;
         this.device = device;
         this.preset = preset;
         this.inputSize = inputSize;
@@ -701,6 +702,9 @@ public final class ResNet implements AutoCloseable {
         }
         if (cuda != null) {
             cuda.close();
+        }
+        if (cpu != null) {
+            cpu.close();
         }
     }
 
