@@ -21,8 +21,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The whole ResNet-50 forward pass on the CPU reference, 224x224. Images/s = batch / (seconds per op).
- * {@code kernel} picks the GEMM: "vector" (Vector API) or "plain" (the scalar reference loops).
+ * The whole ResNet-50 forward pass on the CPU, 224x224. Images/s = batch / (seconds per op). {@code engine} picks
+ * the CPU engine ({@code jresnet.cpu.engine}): "onednn" (oneDNN's kernels) or "java" (jresnet's Java kernels);
+ * {@code kernel} the Java engine's GEMM: "vector" (Vector API) or "plain" (the scalar reference loops).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,12 +38,16 @@ public class ResNet50CpuBenchmark {
     @Param({"vector"})
     public String kernel;
 
+    @Param({"onednn", "java"})
+    public String engine;
+
     private ResNet model;
     private Tensor input;
 
     @Setup(Level.Trial)
     public void setUp() {
         System.setProperty("jresnet.cpu.kernel", kernel);
+        System.setProperty("jresnet.cpu.engine", engine);
         model = ResNet.untrained(0, Device.cpu());
         input = Tensor.zeros(batch, 3, 224, 224);
         SplittableRandom r = new SplittableRandom(42);
