@@ -5,6 +5,7 @@ import dev.jresnet.cpu.Parallel;
 import dev.jresnet.cuda.CudaAvailability;
 import dev.jresnet.cuda.Cudnn;
 import dev.jresnet.dnnl.CpuEngines;
+import dev.jresnet.dnnl.Dnnl;
 import dev.jresnet.graph.Architecture;
 import dev.jresnet.graph.CpuEngine;
 import dev.jresnet.graph.Network;
@@ -283,12 +284,28 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * oneDNN's threads are OpenMP's, fixed when it loads ({@code OMP_NUM_THREADS}): where oneDNN is the CPU engine,
+     * --threads must agree with them, or the peers would run on other thread counts than jresnet.
+     */
+    static void requireEngineThreads(int threads) {
+        if (CpuEngines.chosen().onednn() && Dnnl.threads() != threads) {
+            throw new IllegalArgumentException("--threads " + threads + ": oneDNN, the CPU engine here, runs on "
+                    + Dnnl.threads() + " OpenMP threads, which it takes from OMP_NUM_THREADS when it loads; run "
+                    + "OMP_NUM_THREADS=" + threads + " jresnet bench ..., or use jresnet's Java kernels "
+                    + "(JRESNET_JAVA_OPTS=-Djresnet.cpu.engine=java)");
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Settings s = validate();
         Report.requireNotAnInput(report, resolveWeights());
         if (threads != null) {
             applyThreads(s.threads());
+            if (s.device().kind() == Device.Kind.CPU) {
+                requireEngineThreads(s.threads());
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -490,6 +507,11 @@ public final class BenchCommand implements Callable<Integer> {
         return s.architecture() != null ? s.architecture() : Architecture.RESNET50;
     }
 
+    /** The threads jresnet computes on: the CPU engine's on the CPU, the Java pool's (pre- and post-processing) else. */
+    private static int cpuThreads(Device device) {
+        return device.kind() == Device.Kind.CPU ? CpuEngines.threads() : Parallel.threads();
+    }
+
     /** "cpu", or the CUDA device's name ("NVIDIA H200"). */
     static String gpuName(ResNet model) {
         return model.cudaEngine().map(e -> e.device().name()).orElse("cpu");
@@ -497,7 +519,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     private Results.RunInfo info(Settings s, ResNet model, long flops) {
         return new Results.RunInfo(commandLine(), MachineInfo.current(), model.device().toString(),
-                model.deviceDescription(), s.precision(), Gemm.kernelName(), Parallel.threads(),
+                model.deviceDescription(), s.precision(), Gemm.kernelName(), cpuThreads(model.device()),
                 model.weightsDescription(), model.isPretrained(), s.seconds(), s.warmup(), IMAGE_SIZE, flops,
                 model.architecture().displayName());
     }
@@ -511,7 +533,7 @@ public final class BenchCommand implements Callable<Integer> {
         ConvBackend backend = new CpuConvBackend();
         long flops = a.spec().flops(IMAGE_SIZE, IMAGE_SIZE);
         Results.RunInfo info = new Results.RunInfo(commandLine(), MachineInfo.current(), "cpu",
-                Device.cpu().description(), "fp32", Gemm.kernelName(), Parallel.threads(), "random tensors", false,
+                Device.cpu().description(), "fp32", Gemm.kernelName(), CpuEngines.threads(), "random tensors", false,
                 s.seconds(), s.warmup(), IMAGE_SIZE, flops, a.displayName());
         for (int b : s.batches()) {
             progress.say(String.format(Locale.ROOT, "kernel lab: %d shapes, batch %d, %.1f s warm-up and %.1f s "

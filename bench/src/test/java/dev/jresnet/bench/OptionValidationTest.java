@@ -63,6 +63,20 @@ class OptionValidationTest {
     }
 
     @Test
+    void threadsOtherThanOneDnnsAreRefusedWithTheFix() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.jresnet.dnnl.CpuEngines.chosen().onednn(),
+                "oneDNN is not the CPU engine here");
+        int omp = dev.jresnet.dnnl.Dnnl.threads();
+        BenchCommand.requireEngineThreads(omp);  // agrees: nothing to say
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> BenchCommand.requireEngineThreads(omp + 1));
+        assertEquals("--threads " + (omp + 1) + ": oneDNN, the CPU engine here, runs on " + omp + " OpenMP threads, "
+                + "which it takes from OMP_NUM_THREADS when it loads; run OMP_NUM_THREADS=" + (omp + 1) + " jresnet "
+                + "bench ..., or use jresnet's Java kernels (JRESNET_JAVA_OPTS=-Djresnet.cpu.engine=java)",
+                e.getMessage());
+    }
+
+    @Test
     void unparsableNumbersArePicocliErrors() {
         Run r = bench("--seconds", "soon");
         assertEquals(2, r.status());

@@ -58,6 +58,11 @@ public final class CpuEngines {
         }
     }
 
+    /** The threads the chosen engine computes on: OpenMP's for oneDNN ({@link Dnnl#threads()}), else jresnet's pool. */
+    public static int threads() {
+        return chosen().onednn() ? Dnnl.threads() : dev.jresnet.cpu.Parallel.threads();
+    }
+
     /** The chosen engine for {@code net}. */
     public static CpuEngine open(Network net) {
         return chosen().onednn() ? new DnnlInference(net) : new CpuInference(net);

@@ -67,11 +67,34 @@ public final class Dnnl {
         return engine;
     }
 
-    /** "oneDNN 3.11.0 (avx512_core_amx...)": the version and the instruction set its kernels were built for here. */
+    /**
+     * "oneDNN 3.11.0, avx512_core_bf16 kernels, 2 OpenMP threads": the version, the instruction set its kernels use
+     * here, and its threads.
+     */
     public static String describe() {
         engine();
         dnnl_version_t v = dnnl_version();
-        return "oneDNN " + v.major() + "." + v.minor() + "." + v.patch() + ", " + isaName(dnnl_get_effective_cpu_isa());
+        return "oneDNN " + v.major() + "." + v.minor() + "." + v.patch() + ", " + isaName(dnnl_get_effective_cpu_isa())
+                + ", " + threads() + " OpenMP threads";
+    }
+
+    /**
+     * The threads oneDNN runs on: this preset's OpenMP (libgomp) reads {@code OMP_NUM_THREADS} when it loads (its first
+     * value), else takes one per processor this process may run on. Java cannot change it afterwards.
+     */
+    public static int threads() {
+        String env = System.getenv("OMP_NUM_THREADS");
+        if (env != null) {
+            try {
+                int t = Integer.parseInt(env.split(",")[0].trim());
+                if (t > 0) {
+                    return t;
+                }
+            } catch (NumberFormatException e) {
+                // libgomp ignores a value it cannot read: so does this
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
     }
 
     /** The name oneDNN's header gives the instruction set ("avx512_core_bf16"), looked up among its constants. */

@@ -43,6 +43,8 @@ class CpuEnginesTest {
         String d = Device.cpu().description();
         if (Dnnl.unavailableReason() == null && System.getProperty(CpuEngines.PROPERTY) == null) {
             assertTrue(d.contains("CPU engine oneDNN "), d);
+            assertTrue(d.contains(", " + Dnnl.threads() + " OpenMP threads ("), d);
+            assertEquals(Dnnl.threads(), CpuEngines.threads());
             assertTrue(CpuEngines.open(dev.jresnet.testing.TestNets.randomBn(dev.jresnet.graph.Architecture.RESNET18,
                     1)) instanceof DnnlInference);
         } else {
