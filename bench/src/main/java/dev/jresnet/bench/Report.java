@@ -473,7 +473,10 @@ final class Report {
         // on a GPU the detail names the GPU.
         java.util.regex.Matcher direct = java.util.regex.Pattern.compile("direct convolution, .*tile (\\d+x\\d+)")
                 .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
+        java.util.regex.Matcher onednn = java.util.regex.Pattern.compile("CPU engine (oneDNN [0-9.]+), ([a-z0-9_]+) kernels")
+                .matcher(i.deviceDetail() == null ? "" : i.deviceDetail());
         device = device != null ? device : !i.device().equals("cpu") ? i.deviceDetail()
+                : onednn.find() ? "cpu (" + onednn.group(1) + ", " + onednn.group(2) + ")"
                 : direct.find() ? "cpu (direct convolution, tile " + direct.group(1)
                         + (i.deviceDetail().contains("Winograd") ? ", Winograd F(2x2,3x3)" : "")
                         + (i.deviceDetail().contains("tap by tap") ? ", 3x3 by taps" : "") + ")"

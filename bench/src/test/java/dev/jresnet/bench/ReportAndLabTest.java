@@ -31,7 +31,7 @@ class ReportAndLabTest {
     }
 
     @Test
-    void theSubtitleNamesTheDirectConvolutionsTileWhereItRuns() {
+    void theSubtitleNamesOneDnnOrTheDirectConvolutionsTileWhereItRuns() {
         Results.RunInfo direct = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
                 "cpu (requested; CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7)", "fp32",
                 "vector-512bit-8x48", 2, "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L, "ResNet-50");
@@ -53,6 +53,13 @@ class ReportAndLabTest {
                 + dev.jresnet.cpu.DirectConv.defaultTile() + ", Winograd F(2x2,3x3), 3x3 by taps), fp32"), first);
         first = Report.subtitleLines(info(), java.util.List.of()).get(0);
         org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (kernel plain), fp32"), first);
+        Results.RunInfo onednn = new Results.RunInfo("jresnet bench", MachineInfo.current(), "cpu",
+                "cpu (requested; CPU engine oneDNN 3.11.0, avx512_core_bf16 kernels, 2 OpenMP threads (auto: oneDNN "
+                        + "loads; jresnet.cpu.engine=java for jresnet's Java kernels))", "fp32", "vector-512bit-8x48", 2,
+                "seeded untrained (seed 0)", false, 10, 3, 224, 8_178_000_000L, "ResNet-50");
+        first = Report.subtitleLines(onednn, java.util.List.of()).get(0);
+        org.junit.jupiter.api.Assertions.assertTrue(first.contains("on cpu (oneDNN 3.11.0, avx512_core_bf16), fp32"),
+                first);
     }
 
     @Test

@@ -54,7 +54,8 @@ public final class Dnnl {
             return "";
         } catch (LinkageError | RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            return "oneDNN's native library did not load on " + Loader.getPlatform() + ": " + cause.getMessage();
+            return "oneDNN's native library did not load on " + Loader.getPlatform() + " (it needs the " + Loader.getPlatform()
+                    + " jars of org.bytedeco:dnnl and org.bytedeco:opencl): " + cause.getMessage();
         }
     }
 
