@@ -40,8 +40,7 @@ public final class Dnnl {
         try {
             Class.forName("org.bytedeco.dnnl.global.dnnl", false, Dnnl.class.getClassLoader());
         } catch (ClassNotFoundException e) {
-            return "oneDNN is not on the class path (org.bytedeco:dnnl " + "and its " + Loader.getPlatform()
-                    + " jar)";
+            return "oneDNN is not on the class path (org.bytedeco:dnnl and its " + Loader.getPlatform() + " jar)";
         }
         try {
             Loader.load(org.bytedeco.dnnl.global.dnnl.class);
@@ -54,8 +53,9 @@ public final class Dnnl {
             return "";
         } catch (LinkageError | RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            return "oneDNN's native library did not load on " + Loader.getPlatform() + " (it needs the " + Loader.getPlatform()
-                    + " jars of org.bytedeco:dnnl and org.bytedeco:opencl): " + cause.getMessage();
+            String platform = Loader.getPlatform();
+            return "oneDNN's native library did not load on " + platform + " (it needs the " + platform + " jars of "
+                    + "org.bytedeco:dnnl and org.bytedeco:opencl): " + cause.getMessage();
         }
     }
 

@@ -261,4 +261,14 @@ class DnnlInferenceTest {
             assertArrayEquals(plain.data(), heard.data(), "warm repeats changed the logits");
         }
     }
+
+    @Test
+    void aFailedCallNamesTheCallTheStatusAndTheShape() {
+        DnnlException e = assertThrows(DnnlException.class, () -> Dnnl.md(dnnl_nchw(), 2, -3, 4, 4));
+        assertEquals("dnnl_memory_desc_create_with_tag failed: dnnl_invalid_arguments ([2, -3, 4, 4])", e.getMessage());
+    }
+
+    private static int dnnl_nchw() {
+        return org.bytedeco.dnnl.global.dnnl.dnnl_nchw;
+    }
 }
