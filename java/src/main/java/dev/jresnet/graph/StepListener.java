@@ -18,7 +18,8 @@ public interface StepListener {
      * never). Those runs find their inputs, weights and output in the caches the first one left: the step alone and
      * warm, against its time inside the pass. They overwrite the step's output with the same values, so the pass's
      * result is unchanged; they do change what the following steps find in the caches, so a pass that asks for them
-     * is for the warm times only.
+     * is for the warm times only. An engine skips the steps that cannot run twice on the same operands (oneDNN's
+     * convolutions that add into their residual's buffer in place): those report no warm time.
      */
     default int warmRepeats() {
         return 0;

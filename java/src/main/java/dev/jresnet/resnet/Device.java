@@ -71,8 +71,10 @@ public final class Device {
     }
 
     /**
-     * For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; CPU kernel vector-512bit-8x48, direct
-     * convolution, 16-channel blocks, tile 4x7 (4x6 on rows wider than 14, 4x5 on 14))}.
+     * For example {@code cpu (auto: CUDA unavailable: libcuda.so.1 not found; CPU engine oneDNN 3.11.0,
+     * avx512_core_bf16 kernels, 2 OpenMP threads (auto: oneDNN loads; ...))}, or where oneDNN is absent {@code ...;
+     * CPU kernel vector-512bit-8x48, direct convolution, 16-channel blocks, tile 4x7 ... (auto: oneDNN is not on the
+     * class path ...))}: which CPU engine runs, and why.
      */
     public String description() {
         String extra = "";
