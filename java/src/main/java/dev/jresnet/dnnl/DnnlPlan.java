@@ -66,7 +66,6 @@ final class DnnlPlan implements AutoCloseable {
     private final Value input;
     private final Value output;
     private final int[] outputShape;
-    private final int inputFloats;
     private long activationBytes;
     private int step;  // the step being planned
     private final int end;
@@ -86,7 +85,6 @@ final class DnnlPlan implements AutoCloseable {
         this.inPlace = new boolean[end];
         try {
             input = newValue(md(dnnl_nchw, n, spec.inputChannels(), h, w), "the input");
-            inputFloats = n * spec.inputChannels() * h * w;
             values[0] = input;
             Planner planner = new Planner();
             for (step = 0; step < end; step++) {
@@ -121,7 +119,7 @@ final class DnnlPlan implements AutoCloseable {
 
     /** Runs the pass on x [N, C, H, W] (plain floats) and returns the last step's output as a new tensor. */
     Tensor run(Tensor x) {
-        input.buffer.floats.put(x.data(), 0, inputFloats);
+        input.buffer.floats.put(x.data(), 0, x.size());
         for (Exec e : execs) {
             execute(e);
         }
@@ -135,7 +133,7 @@ final class DnnlPlan implements AutoCloseable {
      * place (run twice, that one would add the residual twice); those report no warm time.
      */
     Tensor run(Tensor x, StepListener listener) {
-        input.buffer.floats.put(x.data(), 0, inputFloats);
+        input.buffer.floats.put(x.data(), 0, x.size());
         int next = 0;
         for (int i = 0; i < end; i++) {
             int first = next;
@@ -149,17 +147,13 @@ final class DnnlPlan implements AutoCloseable {
             listener.stepDone(i, s, shape(s.inputs()[0]), shape(s.out()), nanos);
             int repeats = listener.warmRepeats();
             if (repeats > 0 && !inPlace[i]) {
-                long[] times = new long[repeats];
-                for (int r = 0; r < repeats; r++) {
-                    long r0 = System.nanoTime();
-                    for (int k = first; k < next; k++) {
+                int from = first, to = next;
+                listener.stepWarm(i, StepListener.medianNanos(repeats, () -> {
+                    for (int k = from; k < to; k++) {
                         execute(execs.get(k));
                     }
                     Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait", spec.name());
-                    times[r] = System.nanoTime() - r0;
-                }
-                java.util.Arrays.sort(times);
-                listener.stepWarm(i, times[repeats / 2]);
+                }));
             }
         }
         return result();

@@ -67,20 +67,13 @@ abstract class CpuWalk implements StepVisitor {
     /** Runs step s again {@code repeats} times into its own output ({@link #reuse}); the median time in ns. */
     private long rerun(Step s, int repeats) {
         Tensor out = values[s.out()];
-        long[] nanos = new long[repeats];
         reuse = out;
         try {
-            for (int r = 0; r < repeats; r++) {
-                long t0 = System.nanoTime();
-                s.accept(this);
-                nanos[r] = System.nanoTime() - t0;
-            }
+            return StepListener.medianNanos(repeats, () -> s.accept(this));
         } finally {
             reuse = null;
+            values[s.out()] = out;
         }
-        values[s.out()] = out;
-        java.util.Arrays.sort(nanos);
-        return nanos[repeats / 2];
     }
 
     /** The [N, C, H, W] shape of a value, whatever its layout. */

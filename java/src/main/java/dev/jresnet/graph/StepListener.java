@@ -28,4 +28,16 @@ public interface StepListener {
     /** The median wall time of step {@code index}'s {@link #warmRepeats} runs, when that is above 0. */
     default void stepWarm(int index, long nanos) {
     }
+
+    /** Runs {@code step} {@code repeats} times (at least 1), one after the other; the median wall time in ns. */
+    static long medianNanos(int repeats, Runnable step) {
+        long[] nanos = new long[repeats];
+        for (int r = 0; r < repeats; r++) {
+            long t0 = System.nanoTime();
+            step.run();
+            nanos[r] = System.nanoTime() - t0;
+        }
+        java.util.Arrays.sort(nanos);
+        return nanos[repeats / 2];
+    }
 }
